@@ -1,0 +1,136 @@
+package dev.sluice.model;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import org.joda.time.Instant;
+import org.joda.time.format.DateTimeFormatter;
+import org.joda.time.format.ISODateTimeFormat;
+
+/**
+ * JSON helpers shared by the data model: one thread-safe {@link ObjectMapper}, and the contract's
+ * timestamp format (ISO-8601, UTC, millisecond precision, {@code Z} suffix, e.g. {@code
+ * 2026-01-01T00:01:00.000Z}).
+ */
+public final class JsonSupport {
+
+  /** Thread-safe once configured; never reconfigured after class initialisation. */
+  static final ObjectMapper MAPPER =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+  private static final DateTimeFormatter ISO_UTC = ISODateTimeFormat.dateTime().withZoneUTC();
+
+  private JsonSupport() {}
+
+  /** Formats an instant as the contract's ISO-8601 UTC text. */
+  public static String formatInstant(Instant instant) {
+    return ISO_UTC.print(instant);
+  }
+
+  /**
+   * Parses ISO-8601 text with an offset ({@code Z} or {@code +hh:mm}) into an instant.
+   *
+   * @throws IllegalArgumentException if the text is not an ISO-8601 date-time with an offset
+   */
+  public static Instant parseInstant(String text) {
+    try {
+      return new Instant(OffsetDateTime.parse(text).toInstant().toEpochMilli());
+    } catch (DateTimeParseException | ArithmeticException e) {
+      throw new IllegalArgumentException(
+          "'" + text + "' is not an ISO-8601 date-time with offset, e.g. 2026-01-01T00:00:00Z", e);
+    }
+  }
+
+  /** Reads a JSON document into a tree; trailing content is an error. */
+  static JsonNode readTree(String json) {
+    try {
+      return MAPPER.readTree(json);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a JSON document: " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes one JSON object with the given body writer; the generator is closed afterwards. */
+  static String writeObject(JsonBody body) {
+    StringWriter writer = new StringWriter(256);
+    try (JsonGenerator gen = FACTORY.createGenerator(writer)) {
+      gen.writeStartObject();
+      body.write(gen);
+      gen.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return writer.toString();
+  }
+
+  static void writeInstant(JsonGenerator gen, String field, Instant instant) throws IOException {
+    gen.writeStringField(field, formatInstant(instant));
+  }
+
+  static void writeNullableNumber(JsonGenerator gen, String field, Double value)
+      throws IOException {
+    if (value != null) {
+      gen.writeNumberField(field, value);
+    }
+  }
+
+  /** Required text field of a contract object. */
+  static String text(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      throw new IllegalArgumentException("missing field '" + field + "'");
+    }
+    if (!value.isTextual()) {
+      throw new IllegalArgumentException("field '" + field + "' must be a string");
+    }
+    return value.textValue();
+  }
+
+  static String optionalText(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    return value == null || value.isNull() ? null : text(node, field);
+  }
+
+  static double number(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      throw new IllegalArgumentException("missing field '" + field + "'");
+    }
+    if (!value.isNumber()) {
+      throw new IllegalArgumentException("field '" + field + "' must be a number");
+    }
+    return value.doubleValue();
+  }
+
+  static Double optionalNumber(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    return value == null || value.isNull() ? null : number(node, field);
+  }
+
+  static long longValue(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.canConvertToLong() || !value.isIntegralNumber()) {
+      throw new IllegalArgumentException("field '" + field + "' must be an integer");
+    }
+    return value.longValue();
+  }
+
+  static Instant instant(JsonNode node, String field) {
+    return parseInstant(text(node, field));
+  }
+
+  /** Writes the fields of one JSON object. */
+  @FunctionalInterface
+  interface JsonBody {
+    void write(JsonGenerator gen) throws IOException;
+  }
+}
