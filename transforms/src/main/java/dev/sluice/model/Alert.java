@@ -69,8 +69,8 @@ public record Alert(
 
   /**
    * The deterministic alert id: the first 128 bits of SHA-256 over rule id, key, metric and the
-   * start of the episode, as 32 lower-case hex digits. The rule version is not part of it: editing a
-   * rule's threshold does not turn an ongoing episode into a new alert.
+   * start of the episode, as 32 lower-case hex digits. The rule version is not part of it: editing
+   * a rule's threshold does not turn an ongoing episode into a new alert.
    */
   public static String fingerprint(String ruleId, String key, String metric, Instant episode) {
     MessageDigest sha256;

@@ -55,7 +55,12 @@ public record Event(
   /** Returns a copy with the given attributes. */
   public Event withAttributes(Map<String, String> newAttributes) {
     return new Event(
-        eventId, key, metric, value, eventTime, newAttributes == null ? null : new TreeMap<>(newAttributes));
+        eventId,
+        key,
+        metric,
+        value,
+        eventTime,
+        newAttributes == null ? null : new TreeMap<>(newAttributes));
   }
 
   /** Serialises with the contract's field names. */

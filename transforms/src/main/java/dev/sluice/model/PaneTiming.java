@@ -12,8 +12,8 @@ public enum PaneTiming {
   LATE;
 
   /**
-   * Maps Beam's pane timing. Beam reports {@code UNKNOWN} only for panes not produced by a
-   * windowed GroupByKey; such a pane is treated as the on-time result.
+   * Maps Beam's pane timing. Beam reports {@code UNKNOWN} only for panes not produced by a windowed
+   * GroupByKey; such a pane is treated as the on-time result.
    */
   public static PaneTiming of(PaneInfo pane) {
     switch (pane.getTiming()) {

@@ -266,9 +266,9 @@ public abstract class ParseEvents
       } catch (StreamConstraintsException e) {
         throw new Rejection(Reason.TOO_LARGE, e.getOriginalMessage());
       } catch (JsonProcessingException e) {
-        String where =
-            e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
-        throw new Rejection(Reason.MALFORMED_JSON, "invalid JSON" + where + ": " + e.getOriginalMessage());
+        String where = e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
+        throw new Rejection(
+            Reason.MALFORMED_JSON, "invalid JSON" + where + ": " + e.getOriginalMessage());
       }
     }
 
@@ -284,8 +284,7 @@ public abstract class ParseEvents
       JsonNode node = present(root, field);
       if (!node.isTextual()) {
         throw new Rejection(
-            Reason.BAD_TYPE,
-            "field '" + field + "' must be a string, got a " + typeName(node));
+            Reason.BAD_TYPE, "field '" + field + "' must be a string, got a " + typeName(node));
       }
       if (node.textValue().isEmpty()) {
         throw new Rejection(Reason.MISSING_FIELD, "field '" + field + "' is empty");
@@ -297,8 +296,7 @@ public abstract class ParseEvents
       JsonNode node = present(root, field);
       if (!node.isNumber()) {
         throw new Rejection(
-            Reason.BAD_TYPE,
-            "field '" + field + "' must be a number, got a " + typeName(node));
+            Reason.BAD_TYPE, "field '" + field + "' must be a number, got a " + typeName(node));
       }
       double value = node.doubleValue();
       if (!Double.isFinite(value)) {

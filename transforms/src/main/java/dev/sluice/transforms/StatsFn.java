@@ -16,7 +16,8 @@ import org.apache.beam.sdk.transforms.Combine;
  * shuffle; variance is merged with Chan et al.'s parallel algorithm, which stays accurate where the
  * naive sum of squares cancels catastrophically.
  */
-public final class StatsFn extends Combine.CombineFn<Double, StatsFn.Accumulator, StatsFn.Accumulator> {
+public final class StatsFn
+    extends Combine.CombineFn<Double, StatsFn.Accumulator, StatsFn.Accumulator> {
 
   /** Running statistics; mutable, owned by one combine step at a time. */
   public static final class Accumulator {
@@ -118,7 +119,8 @@ public final class StatsFn extends Combine.CombineFn<Double, StatsFn.Accumulator
   }
 
   @Override
-  public Coder<Accumulator> getDefaultOutputCoder(CoderRegistry registry, Coder<Double> inputCoder) {
+  public Coder<Accumulator> getDefaultOutputCoder(
+      CoderRegistry registry, Coder<Double> inputCoder) {
     return AccumulatorCoder.INSTANCE;
   }
 

@@ -107,8 +107,7 @@ public record ThresholdRule(
   /** Version 1, severity {@code WARNING}. */
   public static ThresholdRule of(
       String ruleId, String metric, Aggregate aggregate, Comparison comparison, double threshold) {
-    return new ThresholdRule(
-        ruleId, 1, Severity.WARNING, metric, aggregate, comparison, threshold);
+    return new ThresholdRule(ruleId, 1, Severity.WARNING, metric, aggregate, comparison, threshold);
   }
 
   public ThresholdRule withSeverity(Severity newSeverity) {

@@ -7,6 +7,8 @@ import dev.sluice.model.WindowStats;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -39,6 +41,11 @@ import org.joda.time.Duration;
 @AutoValue
 public abstract class WindowedAggregate
     extends PTransform<PCollection<Event>, PCollection<WindowStats>> {
+
+  public static final String METRICS_NAMESPACE = "sluice.aggregate";
+
+  /** Counter of {@link WindowStats} emitted, one per (key, metric, window, pane). */
+  public static final String WINDOWS_EMITTED = "windows_emitted";
 
   abstract Duration windowSize();
 
@@ -74,6 +81,8 @@ public abstract class WindowedAggregate
 
   private static final class ToWindowStatsFn
       extends DoFn<KV<KV<String, String>, StatsFn.Accumulator>, WindowStats> {
+    private final Counter emitted = Metrics.counter(METRICS_NAMESPACE, WINDOWS_EMITTED);
+
     @ProcessElement
     public void process(
         @Element KV<KV<String, String>, StatsFn.Accumulator> element,
@@ -81,6 +90,7 @@ public abstract class WindowedAggregate
         PaneInfo pane,
         OutputReceiver<WindowStats> out) {
       StatsFn.Accumulator stats = element.getValue();
+      emitted.inc();
       out.output(
           new WindowStats(
               element.getKey().getKey(),

@@ -1,0 +1,235 @@
+package dev.sluice.pipelines;
+
+import dev.sluice.io.JsonLinesIO;
+import dev.sluice.io.SyntheticIO;
+import dev.sluice.model.Alert;
+import dev.sluice.model.Alert.Severity;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.Event;
+import dev.sluice.model.WindowStats;
+import dev.sluice.transforms.EvaluateThresholds;
+import dev.sluice.transforms.OutputWithDeadLetters;
+import dev.sluice.transforms.ParseEvents;
+import dev.sluice.transforms.ThresholdRule;
+import dev.sluice.transforms.ThresholdRule.Aggregate;
+import dev.sluice.transforms.ThresholdRule.Comparison;
+import dev.sluice.transforms.WindowedAggregate;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.Validation;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+
+/**
+ * The walking skeleton, and Sluice's main job: synthetic JSON events → {@link ParseEvents} (bad
+ * payloads to dead letters) → per (key, metric) event-time tumbling windows with count, sum, min,
+ * max, mean and stddev → a static threshold rule → alerts. Stats, alerts and dead letters are
+ * written as JSON lines under {@code --outputDir}.
+ *
+ * <pre>{@code
+ * ./sluice --numEvents=1000000 --outputDir=output
+ * }</pre>
+ *
+ * <p>Bounded by default ({@code --numEvents}); {@code --unbounded=true} generates {@code
+ * --eventsPerSecond} in real time for {@code --durationSeconds}. While it runs it prints a progress
+ * line every {@code --progressSeconds}, and a summary table at the end.
+ */
+public final class MetricsAlertsPipeline {
+
+  /** Options of the main job. */
+  public interface Options extends PipelineOptions {
+    @Description("Directory the stats, alerts and dead letters JSON-lines files are written to.")
+    @Default.String("output")
+    @Validation.Required
+    String getOutputDir();
+
+    void setOutputDir(String value);
+
+    @Description("Number of synthetic events to generate (bounded mode).")
+    @Default.Long(1_000_000L)
+    long getNumEvents();
+
+    void setNumEvents(long value);
+
+    @Description(
+        "Generate events in real time at --eventsPerSecond instead of a bounded --numEvents.")
+    @Default.Boolean(false)
+    boolean getUnbounded();
+
+    void setUnbounded(boolean value);
+
+    @Description("Unbounded mode: stop generating after this many seconds (0 = never).")
+    @Default.Long(0L)
+    long getDurationSeconds();
+
+    void setDurationSeconds(long value);
+
+    @Description("Events per second of event time (unbounded mode: also of wall-clock time).")
+    @Default.Double(1_000.0)
+    double getEventsPerSecond();
+
+    void setEventsPerSecond(double value);
+
+    @Description("Seed of the synthetic generator; the same seed gives the same events.")
+    @Default.Long(42L)
+    long getSeed();
+
+    void setSeed(long value);
+
+    @Description("Number of distinct keys (sensors).")
+    @Default.Integer(100)
+    int getNumKeys();
+
+    void setNumKeys(int value);
+
+    @Description("Fraction of malformed payloads, each of which must end in a dead letter.")
+    @Default.Double(0.001)
+    double getMalformedFraction();
+
+    void setMalformedFraction(double value);
+
+    @Description("Fraction of events that arrive out of order.")
+    @Default.Double(0.05)
+    double getOutOfOrderFraction();
+
+    void setOutOfOrderFraction(double value);
+
+    @Description("Largest out-of-order delay, in seconds of event time.")
+    @Default.Long(10L)
+    long getMaxOutOfOrderSeconds();
+
+    void setMaxOutOfOrderSeconds(long value);
+
+    @Description("Comma-separated keys whose temperature spikes for 1 minute every 10 minutes.")
+    @Default.String("sensor-007,sensor-042")
+    String getSpikeKeys();
+
+    void setSpikeKeys(String value);
+
+    @Description("Tumbling window size in seconds.")
+    @Default.Long(60L)
+    long getWindowSeconds();
+
+    void setWindowSeconds(long value);
+
+    @Description("The rule fires when a window's mean temperature exceeds this value.")
+    @Default.Double(50.0)
+    double getTemperatureThreshold();
+
+    void setTemperatureThreshold(double value);
+
+    @Description("Seconds between progress lines.")
+    @Default.Long(2L)
+    long getProgressSeconds();
+
+    void setProgressSeconds(long value);
+  }
+
+  /** The three outputs of the job's processing. */
+  public record Outputs(
+      PCollection<WindowStats> stats,
+      PCollection<Alert> alerts,
+      PCollection<DeadLetter> deadLetters) {}
+
+  private MetricsAlertsPipeline() {}
+
+  public static void main(String[] args) {
+    PipelineOptionsFactory.register(Options.class);
+    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    PipelineResult.State state = run(options);
+    if (state != PipelineResult.State.DONE) {
+      System.exit(1);
+    }
+  }
+
+  /** Builds and runs the job, printing progress and the summary; returns the final state. */
+  public static PipelineResult.State run(Options options) {
+    long started = System.nanoTime();
+    Pipeline pipeline = Pipeline.create(options);
+    build(pipeline, options);
+    System.out.printf(
+        "Sluice main job: %s, runner %s, writing to %s%n",
+        options.getUnbounded()
+            ? "unbounded synthetic source, " + options.getEventsPerSecond() + " events/s"
+            : options.getNumEvents() + " synthetic events",
+        options.getRunner().getSimpleName(),
+        Path.of(options.getOutputDir()).toAbsolutePath().normalize());
+    PipelineResult result = pipeline.run();
+    ProgressReporter reporter = new ProgressReporter(result, started, System.out);
+    PipelineResult.State state =
+        reporter.awaitCompletion(Duration.standardSeconds(options.getProgressSeconds()));
+    reporter.printSummary(state, options.getOutputDir());
+    return state;
+  }
+
+  /** Source, processing and JSON-lines sinks. */
+  public static Outputs build(Pipeline pipeline, Options options) {
+    PCollection<String> payloads = pipeline.apply("ReadSynthetic", source(options));
+    Outputs outputs = process(payloads, options);
+    String dir = options.getOutputDir();
+    outputs.stats().apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to(dir + "/stats"));
+    outputs.alerts().apply("WriteAlerts", JsonLinesIO.write(Alert::toJson).to(dir + "/alerts"));
+    outputs
+        .deadLetters()
+        .apply("WriteDeadLetters", JsonLinesIO.write(DeadLetter::toJson).to(dir + "/deadletters"));
+    return outputs;
+  }
+
+  static SyntheticIO.Read source(Options options) {
+    SyntheticIO.Read read =
+        SyntheticIO.read()
+            .withSeed(options.getSeed())
+            .withNumKeys(options.getNumKeys())
+            .withEventsPerSecond(options.getEventsPerSecond())
+            .withMalformedFraction(options.getMalformedFraction())
+            .withOutOfOrderFraction(options.getOutOfOrderFraction())
+            .withMaxOutOfOrderDelay(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()))
+            .withSpikeKeys(spikeKeys(options.getSpikeKeys()));
+    if (!options.getUnbounded()) {
+      return read.withNumEvents(options.getNumEvents());
+    }
+    read = read.unbounded();
+    return options.getDurationSeconds() > 0
+        ? read.withMaxDuration(Duration.standardSeconds(options.getDurationSeconds()))
+        : read;
+  }
+
+  /** The processing between source and sinks: the seam tests use with their own payloads. */
+  public static Outputs process(PCollection<String> payloads, Options options) {
+    OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", ParseEvents.fromJson());
+    PCollection<WindowStats> stats =
+        parsed
+            .output()
+            .apply(
+                "AggregateWindows",
+                WindowedAggregate.tumbling(Duration.standardSeconds(options.getWindowSeconds())));
+    PCollection<Alert> alerts =
+        stats.apply("EvaluateThresholds", EvaluateThresholds.of(rules(options)));
+    return new Outputs(stats, alerts, parsed.deadLetters());
+  }
+
+  /** The job's one static rule: {@code mean(temperature) > --temperatureThreshold}. */
+  static List<ThresholdRule> rules(Options options) {
+    return List.of(
+        ThresholdRule.of(
+                "temperature-high",
+                "temperature",
+                Aggregate.MEAN,
+                Comparison.GT,
+                options.getTemperatureThreshold())
+            .withSeverity(Severity.CRITICAL));
+  }
+
+  private static List<String> spikeKeys(String csv) {
+    return csv == null || csv.isBlank()
+        ? List.of()
+        : Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+}

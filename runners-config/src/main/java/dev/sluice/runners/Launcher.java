@@ -1,0 +1,26 @@
+package dev.sluice.runners;
+
+import dev.sluice.pipelines.MetricsAlertsPipeline;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs Sluice's main job with a runner preset: {@code Launcher [--preset=direct] [pipeline
+ * options]}. The {@code ./sluice} script in the repository root builds the project and calls this.
+ */
+public final class Launcher {
+  private Launcher() {}
+
+  public static void main(String[] args) {
+    RunnerPreset preset = RunnerPreset.DIRECT;
+    List<String> pipelineArgs = new ArrayList<>();
+    for (String arg : args) {
+      if (arg.startsWith("--preset=")) {
+        preset = RunnerPreset.named(arg.substring("--preset=".length()));
+      } else {
+        pipelineArgs.add(arg);
+      }
+    }
+    MetricsAlertsPipeline.main(preset.mergeWith(pipelineArgs).toArray(new String[0]));
+  }
+}

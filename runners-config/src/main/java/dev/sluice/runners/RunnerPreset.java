@@ -1,0 +1,71 @@
+package dev.sluice.runners;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Runner option presets: the only place in Sluice that names a runner. A preset's options are
+ * defaults; an option the user passes wins over the preset's option of the same name.
+ */
+public enum RunnerPreset {
+  /**
+   * The Direct runner, for local runs. {@code blockOnRun=false} lets the main job print progress
+   * while it runs. The Direct runner's immutability and encodability checks re-encode every element
+   * and belong in tests (TestPipeline keeps them on), not in the local run of a million events.
+   */
+  DIRECT(
+      List.of(
+          "--runner=DirectRunner",
+          "--blockOnRun=false",
+          "--enforceImmutability=false",
+          "--enforceEncodability=false"));
+
+  private final List<String> options;
+
+  RunnerPreset(List<String> options) {
+    this.options = options;
+  }
+
+  public List<String> options() {
+    return options;
+  }
+
+  /** Looks a preset up by its lower-case name, e.g. {@code direct}. */
+  public static RunnerPreset named(String name) {
+    for (RunnerPreset preset : values()) {
+      if (preset.name().toLowerCase(Locale.ROOT).equals(name)) {
+        return preset;
+      }
+    }
+    List<String> names = new ArrayList<>();
+    for (RunnerPreset preset : values()) {
+      names.add(preset.name().toLowerCase(Locale.ROOT));
+    }
+    throw new IllegalArgumentException(
+        "--preset: '" + name + "' is not a runner preset; use one of " + names);
+  }
+
+  /** The preset's options that the user did not set, followed by the user's arguments. */
+  public List<String> mergeWith(List<String> userArgs) {
+    Set<String> userOptionNames = new HashSet<>();
+    for (String arg : userArgs) {
+      userOptionNames.add(optionName(arg));
+    }
+    List<String> merged = new ArrayList<>();
+    for (String option : options) {
+      if (!userOptionNames.contains(optionName(option))) {
+        merged.add(option);
+      }
+    }
+    merged.addAll(userArgs);
+    return merged;
+  }
+
+  private static String optionName(String arg) {
+    int eq = arg.indexOf('=');
+    return eq < 0 ? arg : arg.substring(0, eq);
+  }
+}
