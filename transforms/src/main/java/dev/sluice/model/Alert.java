@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Instant;
 
 /**
@@ -141,8 +143,13 @@ public record Alert(
   }
 
   /** Deterministic coder for {@link Alert}. */
-  public static final class AlertCoder extends CustomCoder<Alert> {
+  public static final class AlertCoder extends DeterministicCoder<Alert> {
     private static final AlertCoder INSTANCE = new AlertCoder();
+
+    /** Used by {@code @DefaultCoder}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(Alert.class), INSTANCE);
+    }
 
     public static AlertCoder of() {
       return INSTANCE;
@@ -181,11 +188,6 @@ public record Alert(
           CoderSupport.readInstant(in),
           CoderSupport.readString(in),
           CoderSupport.readInstant(in));
-    }
-
-    @Override
-    public void verifyDeterministic() {
-      // Fixed field order, doubles by bits, enums by name.
     }
 
     @Override

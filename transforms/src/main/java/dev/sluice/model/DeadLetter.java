@@ -12,8 +12,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Instant;
 
 /**
@@ -143,8 +145,13 @@ public record DeadLetter(
   }
 
   /** Deterministic coder for {@link DeadLetter}. */
-  public static final class DeadLetterCoder extends CustomCoder<DeadLetter> {
+  public static final class DeadLetterCoder extends DeterministicCoder<DeadLetter> {
     private static final DeadLetterCoder INSTANCE = new DeadLetterCoder();
+
+    /** Used by {@code @DefaultCoder}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(DeadLetter.class), INSTANCE);
+    }
 
     public static DeadLetterCoder of() {
       return INSTANCE;
@@ -171,11 +178,6 @@ public record DeadLetter(
           CoderSupport.readNullableString(in),
           CoderSupport.readNullableString(in),
           CoderSupport.readInstant(in));
-    }
-
-    @Override
-    public void verifyDeterministic() {
-      // Fixed field order, explicit presence flags, enums by name.
     }
 
     @Override

@@ -12,8 +12,10 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Instant;
 
 /**
@@ -107,8 +109,13 @@ public record Event(
   }
 
   /** Deterministic coder for {@link Event}. */
-  public static final class EventCoder extends CustomCoder<Event> {
+  public static final class EventCoder extends DeterministicCoder<Event> {
     private static final EventCoder INSTANCE = new EventCoder();
+
+    /** Used by {@code @DefaultCoder}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(Event.class), INSTANCE);
+    }
 
     public static EventCoder of() {
       return INSTANCE;
@@ -141,11 +148,6 @@ public record Event(
         attributes.put(CoderSupport.readString(in), CoderSupport.readString(in));
       }
       return new Event(eventId, key, metric, value, eventTime, attributes);
-    }
-
-    @Override
-    public void verifyDeterministic() {
-      // Fixed field order, doubles by bits, attributes in sorted order.
     }
 
     @Override

@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
-import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Instant;
 
 /**
@@ -102,8 +104,13 @@ public record WindowStats(
   }
 
   /** Deterministic coder for {@link WindowStats}. */
-  public static final class WindowStatsCoder extends CustomCoder<WindowStats> {
+  public static final class WindowStatsCoder extends DeterministicCoder<WindowStats> {
     private static final WindowStatsCoder INSTANCE = new WindowStatsCoder();
+
+    /** Used by {@code @DefaultCoder}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(WindowStats.class), INSTANCE);
+    }
 
     public static WindowStatsCoder of() {
       return INSTANCE;
@@ -150,11 +157,6 @@ public record WindowStats(
           CoderSupport.readEnum(PaneTiming.class, in),
           CoderSupport.readLong(in),
           CoderSupport.readBoolean(in));
-    }
-
-    @Override
-    public void verifyDeterministic() {
-      // Fixed field order, doubles by bits, explicit presence flags.
     }
 
     @Override

@@ -1,11 +1,11 @@
 package dev.sluice.transforms;
 
+import dev.sluice.model.DeterministicCoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.Combine;
@@ -125,7 +125,7 @@ public final class StatsFn
   }
 
   /** Deterministic coder of {@link Accumulator}. */
-  public static final class AccumulatorCoder extends CustomCoder<Accumulator> {
+  public static final class AccumulatorCoder extends DeterministicCoder<Accumulator> {
     static final AccumulatorCoder INSTANCE = new AccumulatorCoder();
     private static final VarLongCoder LONG = VarLongCoder.of();
     private static final DoubleCoder DOUBLE = DoubleCoder.of();
@@ -154,11 +154,6 @@ public final class StatsFn
       a.runningMean = DOUBLE.decode(in);
       a.m2 = DOUBLE.decode(in);
       return a;
-    }
-
-    @Override
-    public void verifyDeterministic() {
-      // Fixed field order, doubles by bits.
     }
   }
 }

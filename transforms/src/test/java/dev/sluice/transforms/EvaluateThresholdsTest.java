@@ -1,0 +1,107 @@
+package dev.sluice.transforms;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.model.Alert;
+import dev.sluice.model.Alert.Severity;
+import dev.sluice.model.JsonSupport;
+import dev.sluice.model.PaneTiming;
+import dev.sluice.model.WindowStats;
+import dev.sluice.transforms.ThresholdRule.Aggregate;
+import dev.sluice.transforms.ThresholdRule.Comparison;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(TestPipelineExtension.class)
+class EvaluateThresholdsTest {
+  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+
+  private static WindowStats stats(String key, String metric, double mean, long count) {
+    return new WindowStats(
+        key,
+        metric,
+        T0,
+        T0.plus(60_000),
+        count,
+        mean * count,
+        mean,
+        mean,
+        mean,
+        0.0,
+        null,
+        null,
+        null,
+        null,
+        PaneTiming.ON_TIME,
+        0,
+        true);
+  }
+
+  @Test
+  void firesOncePerRuleAndWindowWhoseConditionHolds(TestPipeline pipeline) {
+    ThresholdRule hot =
+        ThresholdRule.of("hot", "temperature", Aggregate.MEAN, Comparison.GT, 50.0)
+            .withSeverity(Severity.CRITICAL)
+            .withVersion(2);
+    ThresholdRule quiet =
+        ThresholdRule.of("quiet", "temperature", Aggregate.COUNT, Comparison.LE, 1);
+    PCollection<Alert> alerts =
+        pipeline
+            .apply(
+                Create.of(
+                    stats("a", "temperature", 50.0, 5), // equal: GT does not hold
+                    stats("b", "temperature", 50.5, 1), // hot and quiet
+                    stats("c", "humidity", 99.0, 9))) // other metric
+            .apply(EvaluateThresholds.of(List.of(hot, quiet)));
+    PAssert.that(alerts)
+        .satisfies(
+            all -> {
+              List<Alert> list = new ArrayList<>();
+              all.forEach(list::add);
+              assertThat(list)
+                  .extracting(Alert::ruleId, Alert::key, Alert::value, Alert::threshold)
+                  .containsExactlyInAnyOrder(
+                      org.assertj.core.groups.Tuple.tuple("hot", "b", 50.5, 50.0),
+                      org.assertj.core.groups.Tuple.tuple("quiet", "b", 1.0, 1.0));
+              Alert hotAlert =
+                  list.stream().filter(a -> a.ruleId().equals("hot")).findFirst().get();
+              assertThat(hotAlert.alertId())
+                  .isEqualTo(Alert.fingerprint("hot", "b", "temperature", T0));
+              assertThat(hotAlert.status()).isEqualTo(Alert.Status.FIRING);
+              assertThat(hotAlert.severity()).isEqualTo(Severity.CRITICAL);
+              assertThat(hotAlert.ruleVersion()).isEqualTo(2);
+              assertThat(hotAlert.windowEnd()).isEqualTo(T0.plus(60_000));
+              assertThat(hotAlert.message())
+                  .isEqualTo(
+                      "mean(temperature) = 50.500 > 50.0 for key b in window "
+                          + "[2026-01-01T00:00:00.000Z, 2026-01-01T00:01:00.000Z)");
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void invalidRulesFailAtConstructionNamingTheFieldAndValue() {
+    assertThatThrownBy(() -> ThresholdRule.of("bad id!", "t", Aggregate.MEAN, Comparison.GT, 1))
+        .hasMessageContaining("ruleId must match")
+        .hasMessageContaining("got 'bad id!'");
+    assertThatThrownBy(() -> ThresholdRule.of("r", "t", Aggregate.MEAN, Comparison.GT, Double.NaN))
+        .hasMessage("threshold must be a finite number, got NaN");
+    assertThatThrownBy(() -> ThresholdRule.of("r", " ", Aggregate.MEAN, Comparison.GT, 1))
+        .hasMessage("metric must not be blank, got ' '");
+    assertThatThrownBy(
+            () -> ThresholdRule.of("r", "t", Aggregate.MEAN, Comparison.GT, 1).withVersion(0))
+        .hasMessage("version must be positive, got 0");
+    assertThatThrownBy(() -> EvaluateThresholds.of(java.util.Arrays.asList((ThresholdRule) null)))
+        .hasMessage("rules[0] must not be null");
+  }
+}

@@ -1,0 +1,128 @@
+package dev.sluice.transforms;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.sluice.model.Event;
+import dev.sluice.model.JsonSupport;
+import dev.sluice.model.PaneTiming;
+import dev.sluice.model.WindowStats;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(TestPipelineExtension.class)
+class WindowedAggregateTest {
+  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+  private static final Duration MINUTE = Duration.standardMinutes(1);
+
+  private static TimestampedValue<Event> at(
+      long secondsAfterT0, String key, String metric, double value) {
+    Instant time = T0.plus(Duration.standardSeconds(secondsAfterT0));
+    return TimestampedValue.of(
+        Event.of("e-" + key + secondsAfterT0, key, metric, value, time), time);
+  }
+
+  private static WindowStats onTime(
+      String key,
+      String metric,
+      int minute,
+      long count,
+      double sum,
+      double min,
+      double max,
+      double stddev) {
+    Instant start = T0.plus(MINUTE.multipliedBy(minute));
+    return new WindowStats(
+        key,
+        metric,
+        start,
+        start.plus(MINUTE),
+        count,
+        sum,
+        min,
+        max,
+        sum / count,
+        stddev,
+        null,
+        null,
+        null,
+        null,
+        PaneTiming.ON_TIME,
+        0,
+        true);
+  }
+
+  @Test
+  void emitsExactStatsPerKeyMetricAndWindowOnTime(TestPipeline pipeline) {
+    TestStream<Event> events =
+        TestStream.create(Event.EventCoder.of())
+            .advanceWatermarkTo(T0)
+            .addElements(
+                at(1, "a", "temperature", 1.0),
+                at(10, "a", "temperature", 2.0),
+                at(70, "a", "temperature", 10.0),
+                at(20, "a", "humidity", 50.0),
+                at(30, "b", "temperature", 7.0))
+            // Out of order: earlier than an element already seen, still before the watermark.
+            .addElements(at(59, "a", "temperature", 4.0), at(40, "a", "temperature", 3.0))
+            .advanceWatermarkTo(T0.plus(Duration.standardSeconds(50)))
+            .advanceWatermarkToInfinity();
+
+    PCollection<WindowStats> stats =
+        pipeline.apply(events).apply(WindowedAggregate.tumbling(MINUTE));
+
+    IntervalWindow first = new IntervalWindow(T0, MINUTE);
+    PAssert.that(stats)
+        .inOnTimePane(first)
+        .containsInAnyOrder(
+            onTime("a", "temperature", 0, 4, 10.0, 1.0, 4.0, Math.sqrt(1.25)),
+            onTime("a", "humidity", 0, 1, 50.0, 50.0, 50.0, 0.0),
+            onTime("b", "temperature", 0, 1, 7.0, 7.0, 7.0, 0.0));
+    PAssert.that(stats)
+        .inOnTimePane(new IntervalWindow(T0.plus(MINUTE), MINUTE))
+        .containsInAnyOrder(onTime("a", "temperature", 1, 1, 10.0, 10.0, 10.0, 0.0));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void windowIsEmittedOnlyWhenTheWatermarkPassesItsEnd(TestPipeline pipeline) {
+    TestStream<Event> events =
+        TestStream.create(Event.EventCoder.of())
+            .advanceWatermarkTo(T0)
+            .addElements(at(5, "a", "temperature", 1.0))
+            .advanceWatermarkTo(T0.plus(Duration.standardSeconds(59)))
+            .addElements(at(58, "a", "temperature", 3.0))
+            .advanceWatermarkToInfinity();
+    PCollection<WindowStats> stats =
+        pipeline.apply(events).apply(WindowedAggregate.tumbling(MINUTE));
+    // One pane only: both elements, although the second arrived after the first was processed.
+    PAssert.that(stats)
+        .satisfies(
+            all -> {
+              assertThat(all).hasSize(1);
+              WindowStats only = all.iterator().next();
+              assertThat(only.count()).isEqualTo(2);
+              assertThat(only.mean()).isCloseTo(2.0, within(1e-12));
+              assertThat(only.pane()).isEqualTo(PaneTiming.ON_TIME);
+              assertThat(only.finalPane()).isTrue();
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void windowSizeMustBePositive() {
+    assertThatThrownBy(() -> WindowedAggregate.tumbling(Duration.ZERO))
+        .hasMessage("windowSize must be a positive duration, got PT0S");
+  }
+}
