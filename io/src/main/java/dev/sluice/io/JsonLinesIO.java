@@ -25,9 +25,10 @@ import org.joda.time.Duration;
  *
  * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}. Unbounded input is
  * written per event-time window ({@code withWindowSize}, default 1 minute; elements already in
- * windows of a tumbling aggregation keep them), one file set per window, so files appear while the
- * pipeline runs. Delivery: files are finalised atomically by Beam's {@code FileIO}, so a retried
- * bundle never leaves a partial or duplicate file.
+ * windows of a tumbling aggregation keep them), one file set per window and pane, named {@code
+ * <prefix>-<window start>-<window end>-pane-<index>[-last]-00000-of-00001.jsonl}, so files appear
+ * while the pipeline runs. Delivery: files are finalised atomically by Beam's {@code FileIO}, so a
+ * retried bundle never leaves a partial or duplicate file.
  */
 @AutoValue
 public abstract class JsonLinesIO<T> extends PTransform<PCollection<T>, PDone> {
@@ -81,7 +82,9 @@ public abstract class JsonLinesIO<T> extends PTransform<PCollection<T>, PDone> {
           input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows
               ? lines.apply("IntoFileWindows", Window.into(FixedWindows.of(windowSize())))
               : lines;
-      windowed.apply("WriteFiles", write.withWindowedWrites().withNumShards(1));
+      windowed.apply(
+          "WriteFiles",
+          write.withWindowedWrites().withShardNameTemplate("-W-P-SSSSS-of-NNNNN").withNumShards(1));
     }
     return PDone.in(input.getPipeline());
   }

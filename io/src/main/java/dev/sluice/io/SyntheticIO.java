@@ -48,8 +48,10 @@ import org.joda.time.Instant;
  * spikeEvery} of event time. Each element's timestamp is its event time.
  *
  * <p>Bounded mode is built on {@link GenerateSequence} (splits across workers); unbounded mode on a
- * splittable DoFn that paces output to the wall clock and holds the watermark {@code
- * maxOutOfOrderDelay} behind the newest in-order event time, so late events really are late.
+ * splittable DoFn that paces output to the wall clock, counted from pipeline construction, and
+ * holds the watermark {@code maxOutOfOrderDelay} behind the newest in-order event time, so late
+ * events really are late. A runner that starts the job long after construction sees a burst of the
+ * events due meanwhile, then the steady rate.
  */
 public final class SyntheticIO {
   private SyntheticIO() {}
@@ -252,7 +254,7 @@ public final class SyntheticIO {
                 .apply("Impulse", Impulse.create())
                 .apply(
                     "GeneratePayloads",
-                    ParDo.of(new PacedGenerateFn(events, limit, eventsPerSecond(), start)));
+                    ParDo.of(new PacedGenerateFn(events, limit, eventsPerSecond(), Instant.now())));
       } else {
         Instant start =
             startTime() != null ? startTime() : JsonSupport.parseInstant("2026-01-01T00:00:00Z");

@@ -1,0 +1,69 @@
+package dev.sluice.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.model.JsonSupport;
+import dev.sluice.testing.OutputFiles;
+import java.nio.file.Path;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+@ExtendWith(TestPipelineExtension.class)
+class JsonLinesIOTest {
+
+  @Test
+  void boundedInputIsWrittenToOneFileOneObjectPerLine(TestPipeline pipeline, @TempDir Path dir) {
+    pipeline
+        .apply(Create.of("a", "b\nc", "d"))
+        .apply(
+            JsonLinesIO.<String>write(s -> "{\"v\":\"" + s.replace("\n", "\\n") + "\"}")
+                .to(dir.resolve("values").toString()));
+    pipeline.run().waitUntilFinish();
+    assertThat(OutputFiles.matching(dir, "values", ".jsonl"))
+        .extracting(p -> p.getFileName().toString())
+        .containsExactly("values-00000-of-00001.jsonl");
+    assertThat(OutputFiles.jsonLines(dir, "values"))
+        .containsExactlyInAnyOrder("{\"v\":\"a\"}", "{\"v\":\"b\\nc\"}", "{\"v\":\"d\"}");
+  }
+
+  @Test
+  void unboundedInputIsWrittenAsOneFileSetPerWindow(TestPipeline pipeline, @TempDir Path dir) {
+    Instant t0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+    TestStream<String> stream =
+        TestStream.create(StringUtf8Coder.of())
+            .addElements(
+                TimestampedValue.of("first", t0.plus(1_000)),
+                TimestampedValue.of("second", t0.plus(61_000)))
+            .advanceWatermarkToInfinity();
+    pipeline
+        .apply(stream)
+        .apply(
+            JsonLinesIO.<String>write(s -> "\"" + s + "\"")
+                .to(dir.resolve("live").toString())
+                .withWindowSize(Duration.standardMinutes(1)));
+    pipeline.run().waitUntilFinish();
+    assertThat(OutputFiles.matching(dir, "live", ".jsonl"))
+        .extracting(p -> p.getFileName().toString())
+        .containsExactlyInAnyOrder(
+            "live-2026-01-01T00:00:00.000Z-2026-01-01T00:01:00.000Z-pane-0-last-00000-of-00001.jsonl",
+            "live-2026-01-01T00:01:00.000Z-2026-01-01T00:02:00.000Z-pane-0-last-00000-of-00001.jsonl");
+    assertThat(OutputFiles.jsonLines(dir, "live"))
+        .containsExactlyInAnyOrder("\"first\"", "\"second\"");
+  }
+
+  @Test
+  void outputPrefixIsRequired() {
+    assertThatThrownBy(() -> JsonLinesIO.<String>write(s -> s).to(" "))
+        .hasMessage("outputPrefix must not be blank, got ' '");
+  }
+}
