@@ -1,0 +1,218 @@
+package dev.sluice.pipelines;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.DeadLetter.Reason;
+import dev.sluice.model.JsonSupport;
+import dev.sluice.model.PaneTiming;
+import dev.sluice.model.WindowStats;
+import dev.sluice.testing.OutputFiles;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+@ExtendWith(TestPipelineExtension.class)
+class MetricsAlertsPipelineTest {
+  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private static String event(String id, String key, String metric, double value, int second) {
+    return String.format(
+        java.util.Locale.ROOT,
+        "{\"event_id\":\"%s\",\"key\":\"%s\",\"metric\":\"%s\",\"value\":%s,\"event_time\":\"%s\"}",
+        id,
+        key,
+        metric,
+        value,
+        JsonSupport.formatInstant(T0.plus(second * 1000L)));
+  }
+
+  private static WindowStats stats(
+      String key,
+      String metric,
+      int minute,
+      long count,
+      double sum,
+      double min,
+      double max,
+      double stddev) {
+    Instant start = T0.plus(minute * 60_000L);
+    return new WindowStats(
+        key,
+        metric,
+        start,
+        start.plus(60_000),
+        count,
+        sum,
+        min,
+        max,
+        sum / count,
+        stddev,
+        null,
+        null,
+        null,
+        null,
+        PaneTiming.ON_TIME,
+        0,
+        true);
+  }
+
+  private static MetricsAlertsPipeline.Options options(String... args) {
+    PipelineOptionsFactory.register(MetricsAlertsPipeline.Options.class);
+    return PipelineOptionsFactory.fromArgs(args).as(MetricsAlertsPipeline.Options.class);
+  }
+
+  @Test
+  void handMadeInputGivesExactStatsOneAlertAndADeadLetterPerMalformedPayload(
+      TestPipeline pipeline) {
+    Map<String, Reason> malformed = new HashMap<>();
+    malformed.put("{\"event_id\":\"x1\",\"key\":", Reason.MALFORMED_JSON);
+    malformed.put(
+        "{\"event_id\":\"x2\",\"metric\":\"temperature\",\"value\":1,"
+            + "\"event_time\":\"2026-01-01T00:00:01Z\"}",
+        Reason.MISSING_FIELD);
+    malformed.put(
+        event("x3", "s1", "temperature", 1, 1).replace(":1.0,", ":\"hot\","), Reason.BAD_TYPE);
+    malformed.put(
+        event("x4", "s1", "temperature", 1, 1).replace(":1.0,", ":NaN,"), Reason.NON_FINITE_VALUE);
+    malformed.put(
+        event("x5", "s1", "temperature", 1, 1)
+            .replace("2026-01-01T00:00:01.000Z", "1970-01-01T00:00:00Z"),
+        Reason.TIMESTAMP_OUT_OF_RANGE);
+
+    List<String> payloads = new ArrayList<>(malformed.keySet());
+    payloads.addAll(
+        List.of(
+            event("e1", "s1", "temperature", 10, 5),
+            event("e2", "s1", "temperature", 20, 30),
+            event("e3", "s1", "temperature", 60, 59),
+            event("e4", "s1", "temperature", 55, 61),
+            event("e5", "s1", "temperature", 65, 119),
+            event("e6", "s1", "humidity", 40, 10),
+            event("e7", "s2", "temperature", 49, 70)));
+
+    MetricsAlertsPipeline.Outputs outputs =
+        MetricsAlertsPipeline.process(
+            pipeline.apply(Create.of(payloads)), options("--temperatureThreshold=50"));
+
+    PAssert.that(outputs.stats())
+        .containsInAnyOrder(
+            stats("s1", "temperature", 0, 3, 90.0, 10.0, 60.0, Math.sqrt(1400.0 / 3)),
+            stats("s1", "temperature", 1, 2, 120.0, 55.0, 65.0, 5.0),
+            stats("s1", "humidity", 0, 1, 40.0, 40.0, 40.0, 0.0),
+            stats("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0));
+
+    // emitted_at is the processing time; everything else is determined by the input.
+    PCollection<Alert> alerts =
+        outputs
+            .alerts()
+            .apply(MapElements.into(TypeDescriptor.of(Alert.class)).via(a -> a.withEmittedAt(T0)));
+    PAssert.that(alerts)
+        .containsInAnyOrder(
+            new Alert(
+                Alert.fingerprint("temperature-high", "s1", "temperature", T0.plus(60_000)),
+                "temperature-high",
+                1,
+                "s1",
+                "temperature",
+                Alert.Status.FIRING,
+                Alert.Severity.CRITICAL,
+                60.0,
+                50.0,
+                T0.plus(60_000),
+                T0.plus(120_000),
+                "mean(temperature) = 60.000 > 50.0 for key s1 in window "
+                    + "[2026-01-01T00:01:00.000Z, 2026-01-01T00:02:00.000Z)",
+                T0));
+
+    PAssert.that(outputs.deadLetters())
+        .satisfies(
+            letters -> {
+              Map<String, Reason> actual = new HashMap<>();
+              for (DeadLetter letter : letters) {
+                actual.put(letter.payload(), letter.reason());
+                assertThat(letter.error()).isNotBlank();
+              }
+              assertThat(actual).isEqualTo(malformed);
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void theWholeJobWritesContractJsonLinesAndLosesNothing(TestPipeline pipeline, @TempDir Path dir)
+      throws Exception {
+    int numEvents = 5_000;
+    MetricsAlertsPipeline.Options options =
+        options(
+            "--numEvents=" + numEvents,
+            "--numKeys=10",
+            "--malformedFraction=0.02",
+            "--outputDir=" + dir);
+    MetricsAlertsPipeline.build(pipeline, options);
+    PipelineResult.State state = pipeline.run().waitUntilFinish();
+    assertThat(state).isEqualTo(PipelineResult.State.DONE);
+
+    List<String> stats = OutputFiles.jsonLines(dir, "stats");
+    List<String> alerts = OutputFiles.jsonLines(dir, "alerts");
+    List<String> deadLetters = OutputFiles.jsonLines(dir, "deadletters");
+    assertThat(stats).isNotEmpty();
+    assertThat(alerts).isNotEmpty();
+    assertThat(deadLetters).isNotEmpty();
+
+    long counted = 0;
+    for (String line : stats) {
+      JsonNode node = MAPPER.readTree(line);
+      List<String> fields = new ArrayList<>();
+      node.fieldNames().forEachRemaining(fields::add);
+      assertThat(fields)
+          .containsExactly(
+              "key",
+              "metric",
+              "window_start",
+              "window_end",
+              "count",
+              "sum",
+              "min",
+              "max",
+              "mean",
+              "stddev",
+              "pane",
+              "pane_index",
+              "final");
+      counted += WindowStats.fromJson(line).count();
+    }
+    // Every generated payload is either counted in a window or a dead letter.
+    assertThat(counted + deadLetters.size()).isEqualTo(numEvents);
+    for (String line : alerts) {
+      Alert alert = Alert.fromJson(line);
+      // The synthetic spikes of sensor-007 push its mean temperature above the threshold.
+      assertThat(alert.key()).isEqualTo("sensor-007");
+      assertThat(alert.value()).isGreaterThan(50.0);
+    }
+    for (String line : deadLetters) {
+      DeadLetter letter = DeadLetter.fromJson(line);
+      assertThat(letter.stage()).isEqualTo("parse");
+      assertThat(letter.payload()).isNotEmpty();
+    }
+  }
+}

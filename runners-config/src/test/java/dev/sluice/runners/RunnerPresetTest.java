@@ -1,0 +1,29 @@
+package dev.sluice.runners;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RunnerPresetTest {
+  @Test
+  void userOptionsOverrideThePresetsOptionsOfTheSameName() {
+    List<String> merged =
+        RunnerPreset.DIRECT.mergeWith(List.of("--enforceImmutability=true", "--numEvents=10"));
+    assertThat(merged)
+        .containsExactly(
+            "--runner=DirectRunner",
+            "--blockOnRun=false",
+            "--enforceEncodability=false",
+            "--enforceImmutability=true",
+            "--numEvents=10");
+  }
+
+  @Test
+  void unknownPresetNamesTheValueAndTheChoices() {
+    assertThat(RunnerPreset.named("direct")).isEqualTo(RunnerPreset.DIRECT);
+    assertThatThrownBy(() -> RunnerPreset.named("spark"))
+        .hasMessage("--preset: 'spark' is not a runner preset; use one of [direct]");
+  }
+}
