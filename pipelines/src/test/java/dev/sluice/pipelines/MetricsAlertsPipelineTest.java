@@ -2,13 +2,11 @@ package dev.sluice.pipelines;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.JsonSupport;
-import dev.sluice.model.PaneTiming;
+import dev.sluice.model.ModelFixtures;
 import dev.sluice.model.WindowStats;
 import dev.sluice.testing.OutputFiles;
 import java.nio.file.Path;
@@ -32,8 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @ExtendWith(TestPipelineExtension.class)
 class MetricsAlertsPipelineTest {
-  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final Instant T0 = ModelFixtures.T0;
 
   private static String event(String id, String key, String metric, double value, int second) {
     return String.format(
@@ -44,36 +41,6 @@ class MetricsAlertsPipelineTest {
         metric,
         value,
         JsonSupport.formatInstant(T0.plus(second * 1000L)));
-  }
-
-  private static WindowStats stats(
-      String key,
-      String metric,
-      int minute,
-      long count,
-      double sum,
-      double min,
-      double max,
-      double stddev) {
-    Instant start = T0.plus(minute * 60_000L);
-    return new WindowStats(
-        key,
-        metric,
-        start,
-        start.plus(60_000),
-        count,
-        sum,
-        min,
-        max,
-        sum / count,
-        stddev,
-        null,
-        null,
-        null,
-        null,
-        PaneTiming.ON_TIME,
-        0,
-        true);
   }
 
   private static MetricsAlertsPipeline.Options options(String... args) {
@@ -116,10 +83,11 @@ class MetricsAlertsPipelineTest {
 
     PAssert.that(outputs.stats())
         .containsInAnyOrder(
-            stats("s1", "temperature", 0, 3, 90.0, 10.0, 60.0, Math.sqrt(1400.0 / 3)),
-            stats("s1", "temperature", 1, 2, 120.0, 55.0, 65.0, 5.0),
-            stats("s1", "humidity", 0, 1, 40.0, 40.0, 40.0, 0.0),
-            stats("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0));
+            ModelFixtures.onTimeMinute(
+                "s1", "temperature", 0, 3, 90.0, 10.0, 60.0, Math.sqrt(1400.0 / 3)),
+            ModelFixtures.onTimeMinute("s1", "temperature", 1, 2, 120.0, 55.0, 65.0, 5.0),
+            ModelFixtures.onTimeMinute("s1", "humidity", 0, 1, 40.0, 40.0, 40.0, 0.0),
+            ModelFixtures.onTimeMinute("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0));
 
     // emitted_at is the processing time; everything else is determined by the input.
     PCollection<Alert> alerts =
@@ -181,10 +149,7 @@ class MetricsAlertsPipelineTest {
 
     long counted = 0;
     for (String line : stats) {
-      JsonNode node = MAPPER.readTree(line);
-      List<String> fields = new ArrayList<>();
-      node.fieldNames().forEachRemaining(fields::add);
-      assertThat(fields)
+      assertThat(ModelFixtures.fieldNames(line))
           .containsExactly(
               "key",
               "metric",

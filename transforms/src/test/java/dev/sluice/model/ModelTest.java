@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.model.Alert.Severity;
 import dev.sluice.model.Alert.Status;
 import dev.sluice.model.DeadLetter.Reason;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.Coder;
@@ -22,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** The data model: coders round-trip and are deterministic; JSON uses the contract's names. */
 class ModelTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+  private static final Instant T0 = ModelFixtures.T0;
 
   static Event event() {
     return new Event(
@@ -77,13 +75,6 @@ class ModelTest {
         "parse", Reason.MISSING_FIELD, "field 'key' is missing", "{\"a\":1}", "t/0/7", T0);
   }
 
-  /** Top-level field names, in the order written. */
-  private static List<String> keys(String json) throws Exception {
-    List<String> names = new ArrayList<>();
-    MAPPER.readTree(json).fieldNames().forEachRemaining(names::add);
-    return names;
-  }
-
   @Test
   void codersRoundTripAndAreDeterministic() throws Exception {
     roundTrip(Event.EventCoder.of(), event(), event().withAttributes(null));
@@ -130,7 +121,7 @@ class ModelTest {
   @Test
   void eventJsonUsesContractNamesAndRoundTrips() throws Exception {
     String json = event().toJson();
-    assertThat(keys(json))
+    assertThat(ModelFixtures.fieldNames(json))
         .containsExactly("event_id", "key", "metric", "value", "event_time", "attributes");
     JsonNode node = MAPPER.readTree(json);
     assertThat(node.get("event_time").asText()).isEqualTo("2026-01-01T00:00:01.234Z");
@@ -140,7 +131,7 @@ class ModelTest {
 
   @Test
   void windowStatsJsonUsesContractNamesAndOmitsWhatWasNotComputed() throws Exception {
-    assertThat(keys(stats(3.0, 17L).toJson()))
+    assertThat(ModelFixtures.fieldNames(stats(3.0, 17L).toJson()))
         .containsExactly(
             "key",
             "metric",
@@ -159,14 +150,15 @@ class ModelTest {
             "pane",
             "pane_index",
             "final");
-    assertThat(keys(stats(null, null).toJson())).doesNotContain("p50", "distinct");
+    assertThat(ModelFixtures.fieldNames(stats(null, null).toJson()))
+        .doesNotContain("p50", "distinct");
     assertThat(WindowStats.fromJson(stats(3.0, 17L).toJson())).isEqualTo(stats(3.0, 17L));
     assertThat(WindowStats.fromJson(stats(null, null).toJson())).isEqualTo(stats(null, null));
   }
 
   @Test
   void alertJsonUsesContractNamesAndRoundTrips() throws Exception {
-    assertThat(keys(alert().toJson()))
+    assertThat(ModelFixtures.fieldNames(alert().toJson()))
         .containsExactly(
             "alert_id",
             "rule_id",
@@ -197,14 +189,14 @@ class ModelTest {
 
   @Test
   void deadLetterKeepsTextPayloadsAsTextAndOtherBytesAsBase64() throws Exception {
-    assertThat(keys(deadLetter().toJson()))
+    assertThat(ModelFixtures.fieldNames(deadLetter().toJson()))
         .containsExactly("stage", "reason", "error", "payload", "source", "failed_at");
     byte[] notUtf8 = {'{', (byte) 0xc3, (byte) 0x28, '}'};
     DeadLetter binary =
         DeadLetter.ofBytes("parse", Reason.MALFORMED_JSON, "not UTF-8", notUtf8, null, T0);
     assertThat(binary.payload()).isNull();
     assertThat(binary.payloadBytes()).isEqualTo(notUtf8);
-    assertThat(keys(binary.toJson()))
+    assertThat(ModelFixtures.fieldNames(binary.toJson()))
         .containsExactly("stage", "reason", "error", "payload_base64", "failed_at");
     assertThat(DeadLetter.fromJson(binary.toJson())).isEqualTo(binary);
     assertThat(DeadLetter.fromJson(deadLetter().toJson())).isEqualTo(deadLetter());

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.model.Alert;
 import dev.sluice.model.Alert.Severity;
-import dev.sluice.model.JsonSupport;
-import dev.sluice.model.PaneTiming;
-import dev.sluice.model.WindowStats;
+import dev.sluice.model.ModelFixtures;
 import dev.sluice.transforms.ThresholdRule.Aggregate;
 import dev.sluice.transforms.ThresholdRule.Comparison;
 import java.util.ArrayList;
@@ -23,28 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(TestPipelineExtension.class)
 class EvaluateThresholdsTest {
-  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
-
-  private static WindowStats stats(String key, String metric, double mean, long count) {
-    return new WindowStats(
-        key,
-        metric,
-        T0,
-        T0.plus(60_000),
-        count,
-        mean * count,
-        mean,
-        mean,
-        mean,
-        0.0,
-        null,
-        null,
-        null,
-        null,
-        PaneTiming.ON_TIME,
-        0,
-        true);
-  }
+  private static final Instant T0 = ModelFixtures.T0;
 
   @Test
   void firesOncePerRuleAndWindowWhoseConditionHolds(TestPipeline pipeline) {
@@ -58,9 +35,19 @@ class EvaluateThresholdsTest {
         pipeline
             .apply(
                 Create.of(
-                    stats("a", "temperature", 50.0, 5), // equal: GT does not hold
-                    stats("b", "temperature", 50.5, 1), // hot and quiet
-                    stats("c", "humidity", 99.0, 9))) // other metric
+                    ModelFixtures.onTimeMinute(
+                        "a",
+                        "temperature",
+                        0,
+                        5,
+                        50.0 * 5,
+                        50.0,
+                        50.0,
+                        0.0), // equal: GT does not hold
+                    ModelFixtures.onTimeMinute(
+                        "b", "temperature", 0, 1, 50.5 * 1, 50.5, 50.5, 0.0), // hot and quiet
+                    ModelFixtures.onTimeMinute(
+                        "c", "humidity", 0, 9, 99.0 * 9, 99.0, 99.0, 0.0))) // other metric
             .apply(EvaluateThresholds.of(List.of(hot, quiet)));
     PAssert.that(alerts)
         .satisfies(

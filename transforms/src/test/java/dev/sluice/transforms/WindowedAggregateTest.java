@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.sluice.model.Event;
-import dev.sluice.model.JsonSupport;
+import dev.sluice.model.ModelFixtures;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import org.apache.beam.sdk.testing.PAssert;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(TestPipelineExtension.class)
 class WindowedAggregateTest {
-  private static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+  private static final Instant T0 = ModelFixtures.T0;
   private static final Duration MINUTE = Duration.standardMinutes(1);
 
   private static TimestampedValue<Event> at(
@@ -30,36 +30,6 @@ class WindowedAggregateTest {
     Instant time = T0.plus(Duration.standardSeconds(secondsAfterT0));
     return TimestampedValue.of(
         Event.of("e-" + key + secondsAfterT0, key, metric, value, time), time);
-  }
-
-  private static WindowStats onTime(
-      String key,
-      String metric,
-      int minute,
-      long count,
-      double sum,
-      double min,
-      double max,
-      double stddev) {
-    Instant start = T0.plus(MINUTE.multipliedBy(minute));
-    return new WindowStats(
-        key,
-        metric,
-        start,
-        start.plus(MINUTE),
-        count,
-        sum,
-        min,
-        max,
-        sum / count,
-        stddev,
-        null,
-        null,
-        null,
-        null,
-        PaneTiming.ON_TIME,
-        0,
-        true);
   }
 
   @Test
@@ -85,12 +55,13 @@ class WindowedAggregateTest {
     PAssert.that(stats)
         .inOnTimePane(first)
         .containsInAnyOrder(
-            onTime("a", "temperature", 0, 4, 10.0, 1.0, 4.0, Math.sqrt(1.25)),
-            onTime("a", "humidity", 0, 1, 50.0, 50.0, 50.0, 0.0),
-            onTime("b", "temperature", 0, 1, 7.0, 7.0, 7.0, 0.0));
+            ModelFixtures.onTimeMinute("a", "temperature", 0, 4, 10.0, 1.0, 4.0, Math.sqrt(1.25)),
+            ModelFixtures.onTimeMinute("a", "humidity", 0, 1, 50.0, 50.0, 50.0, 0.0),
+            ModelFixtures.onTimeMinute("b", "temperature", 0, 1, 7.0, 7.0, 7.0, 0.0));
     PAssert.that(stats)
         .inOnTimePane(new IntervalWindow(T0.plus(MINUTE), MINUTE))
-        .containsInAnyOrder(onTime("a", "temperature", 1, 1, 10.0, 10.0, 10.0, 0.0));
+        .containsInAnyOrder(
+            ModelFixtures.onTimeMinute("a", "temperature", 1, 1, 10.0, 10.0, 10.0, 0.0));
     pipeline.run().waitUntilFinish();
   }
 

@@ -1,0 +1,66 @@
+package dev.sluice.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.joda.time.Instant;
+
+/**
+ * Fixtures for tests of the model and of everything built on it; exported in the test-jar of {@code
+ * sluice-transforms}.
+ */
+public final class ModelFixtures {
+  /** A minute-aligned instant all test data starts from. */
+  public static final Instant T0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private ModelFixtures() {}
+
+  /**
+   * The single on-time, final pane of one 1-minute window starting {@code minute} minutes after
+   * {@link #T0}; {@code mean} is {@code sum / count}, quantiles and distinct are not computed.
+   */
+  public static WindowStats onTimeMinute(
+      String key,
+      String metric,
+      int minute,
+      long count,
+      double sum,
+      double min,
+      double max,
+      double stddev) {
+    Instant start = T0.plus(minute * 60_000L);
+    return new WindowStats(
+        key,
+        metric,
+        start,
+        start.plus(60_000),
+        count,
+        sum,
+        min,
+        max,
+        sum / count,
+        stddev,
+        null,
+        null,
+        null,
+        null,
+        PaneTiming.ON_TIME,
+        0,
+        true);
+  }
+
+  /** Top-level field names of a JSON object, in the order written. */
+  public static List<String> fieldNames(String json) {
+    List<String> names = new ArrayList<>();
+    try {
+      MAPPER.readTree(json).fieldNames().forEachRemaining(names::add);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return names;
+  }
+}
