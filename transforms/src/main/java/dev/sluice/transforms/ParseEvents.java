@@ -3,6 +3,7 @@ package dev.sluice.transforms;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -18,6 +19,7 @@ import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -175,6 +177,9 @@ public abstract class ParseEvents
   }
 
   private static final class ParseFn extends DoFn<String, Event> {
+    /** Jackson's "[Source: ...; " prefix of a location inside a message. */
+    private static final Pattern SOURCE_IN_MESSAGE = Pattern.compile("\\[Source: [^;\\]]*; ");
+
     private final int maxPayloadBytes;
     private final int maxNestingDepth;
     private final int maxStringLength;
@@ -203,6 +208,8 @@ public abstract class ParseEvents
           JsonFactory.builder()
               // Read NaN/Infinity so they are reported as NON_FINITE_VALUE, not as a syntax error.
               .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+              // Error messages must not echo payload content; the dead letter carries it anyway.
+              .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
               .streamReadConstraints(
                   StreamReadConstraints.builder()
                       .maxNestingDepth(maxNestingDepth)
@@ -268,7 +275,11 @@ public abstract class ParseEvents
       } catch (JsonProcessingException e) {
         String where = e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
         throw new Rejection(
-            Reason.MALFORMED_JSON, "invalid JSON" + where + ": " + e.getOriginalMessage());
+            Reason.MALFORMED_JSON,
+            "invalid JSON"
+                + where
+                + ": "
+                + SOURCE_IN_MESSAGE.matcher(e.getOriginalMessage()).replaceAll("["));
       }
     }
 

@@ -7,14 +7,20 @@ import java.io.OutputStream;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.Combine;
 
 /**
  * Combines the values of one (key, metric) in one window into count, sum, min, max, mean and
  * population standard deviation. Associative and commutative, so runners lift it before the
- * shuffle; variance is merged with Chan et al.'s parallel algorithm, which stays accurate where the
- * naive sum of squares cancels catastrophically.
+ * shuffle.
+ *
+ * <p>Sums are kept exactly ({@link ExactSum}): the sum, the mean and the standard deviation are the
+ * correctly rounded results of exact arithmetic, so they are bit-identical whatever order a runner
+ * adds and merges in, and the variance does not suffer the cancellation of the textbook formula on
+ * large values with a small spread. Values must be finite; the squares of values beyond about
+ * {@code ±1e154} overflow, and then the standard deviation reads as infinite or NaN.
  */
 public final class StatsFn
     extends Combine.CombineFn<Double, StatsFn.Accumulator, StatsFn.Accumulator> {
@@ -22,18 +28,26 @@ public final class StatsFn
   /** Running statistics; mutable, owned by one combine step at a time. */
   public static final class Accumulator {
     long count;
-    double sum;
+    final ExactSum sum;
+    final ExactSum sumOfSquares;
     double min = Double.POSITIVE_INFINITY;
     double max = Double.NEGATIVE_INFINITY;
-    double runningMean;
-    double m2;
+
+    Accumulator() {
+      this(new ExactSum(), new ExactSum());
+    }
+
+    private Accumulator(ExactSum sum, ExactSum sumOfSquares) {
+      this.sum = sum;
+      this.sumOfSquares = sumOfSquares;
+    }
 
     public long count() {
       return count;
     }
 
     public double sum() {
-      return sum;
+      return sum.value();
     }
 
     public double min() {
@@ -46,43 +60,43 @@ public final class StatsFn
 
     /** {@code sum / count}: the value a user computes by hand. */
     public double mean() {
-      return count == 0 ? Double.NaN : sum / count;
+      return count == 0 ? Double.NaN : sum.value() / count;
     }
 
-    /** Population standard deviation. */
+    /**
+     * Population standard deviation, {@code sqrt((n * sum(x^2) - sum(x)^2) / n^2)} with the
+     * numerator computed exactly and rounded once.
+     */
     public double stddev() {
-      return count == 0 ? Double.NaN : Math.sqrt(Math.max(0.0, m2 / count));
+      if (count == 0) {
+        return Double.NaN;
+      }
+      double n = count;
+      ExactSum numerator = new ExactSum();
+      for (double square : sumOfSquares.partials()) {
+        numerator.addProduct(n, square);
+      }
+      double[] sumPartials = sum.partials();
+      for (double a : sumPartials) {
+        for (double b : sumPartials) {
+          numerator.addProduct(-a, b);
+        }
+      }
+      return Math.sqrt(Math.max(0.0, numerator.value() / (n * n)));
     }
 
     void add(double value) {
       count++;
-      sum += value;
+      sum.add(value);
+      sumOfSquares.addProduct(value, value);
       min = Math.min(min, value);
       max = Math.max(max, value);
-      double delta = value - runningMean;
-      runningMean += delta / count;
-      m2 += delta * (value - runningMean);
     }
 
     void merge(Accumulator other) {
-      if (other.count == 0) {
-        return;
-      }
-      if (count == 0) {
-        count = other.count;
-        sum = other.sum;
-        min = other.min;
-        max = other.max;
-        runningMean = other.runningMean;
-        m2 = other.m2;
-        return;
-      }
-      long total = count + other.count;
-      double delta = other.runningMean - runningMean;
-      m2 += other.m2 + delta * delta * ((double) count * other.count / total);
-      runningMean += delta * other.count / total;
-      count = total;
-      sum += other.sum;
+      count += other.count;
+      sum.addAll(other.sum);
+      sumOfSquares.addAll(other.sumOfSquares);
       min = Math.min(min, other.min);
       max = Math.max(max, other.max);
     }
@@ -124,10 +138,11 @@ public final class StatsFn
     return AccumulatorCoder.INSTANCE;
   }
 
-  /** Deterministic coder of {@link Accumulator}. */
+  /** Coder of {@link Accumulator}: count, min, max and the partials of both exact sums. */
   public static final class AccumulatorCoder extends DeterministicCoder<Accumulator> {
     static final AccumulatorCoder INSTANCE = new AccumulatorCoder();
     private static final VarLongCoder LONG = VarLongCoder.of();
+    private static final VarIntCoder INT = VarIntCoder.of();
     private static final DoubleCoder DOUBLE = DoubleCoder.of();
 
     public static AccumulatorCoder of() {
@@ -137,23 +152,38 @@ public final class StatsFn
     @Override
     public void encode(Accumulator a, OutputStream out) throws IOException {
       LONG.encode(a.count, out);
-      DOUBLE.encode(a.sum, out);
       DOUBLE.encode(a.min, out);
       DOUBLE.encode(a.max, out);
-      DOUBLE.encode(a.runningMean, out);
-      DOUBLE.encode(a.m2, out);
+      encodeSum(a.sum, out);
+      encodeSum(a.sumOfSquares, out);
     }
 
     @Override
     public Accumulator decode(InputStream in) throws IOException {
-      Accumulator a = new Accumulator();
-      a.count = LONG.decode(in);
-      a.sum = DOUBLE.decode(in);
-      a.min = DOUBLE.decode(in);
-      a.max = DOUBLE.decode(in);
-      a.runningMean = DOUBLE.decode(in);
-      a.m2 = DOUBLE.decode(in);
+      long count = LONG.decode(in);
+      double min = DOUBLE.decode(in);
+      double max = DOUBLE.decode(in);
+      Accumulator a = new Accumulator(decodeSum(in), decodeSum(in));
+      a.count = count;
+      a.min = min;
+      a.max = max;
       return a;
+    }
+
+    private static void encodeSum(ExactSum sum, OutputStream out) throws IOException {
+      double[] partials = sum.partials();
+      INT.encode(partials.length, out);
+      for (double partial : partials) {
+        DOUBLE.encode(partial, out);
+      }
+    }
+
+    private static ExactSum decodeSum(InputStream in) throws IOException {
+      double[] partials = new double[INT.decode(in)];
+      for (int i = 0; i < partials.length; i++) {
+        partials[i] = DOUBLE.decode(in);
+      }
+      return ExactSum.ofPartials(partials);
     }
   }
 }

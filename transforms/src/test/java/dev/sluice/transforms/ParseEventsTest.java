@@ -147,6 +147,8 @@ class ParseEventsTest {
               assertThat(letter.stage()).isEqualTo(ParseEvents.STAGE);
               assertThat(letter.reason()).isEqualTo(reason);
               assertThat(letter.error()).contains(messageFragment);
+              // The message describes the problem; it does not echo the payload.
+              assertThat(letter.error()).doesNotContain("[Source:").doesNotContain("berlin");
               assertThat(letter.payload()).isEqualTo(payload);
               return null;
             });

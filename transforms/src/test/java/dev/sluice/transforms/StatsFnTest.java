@@ -1,8 +1,9 @@
 package dev.sluice.transforms;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.apache.beam.sdk.testing.CoderProperties;
@@ -20,6 +21,10 @@ class StatsFnTest {
     return accumulator;
   }
 
+  private StatsFn.Accumulator of(List<Double> values) {
+    return of(values.stream().mapToDouble(Double::doubleValue).toArray());
+  }
+
   @Test
   void computesExactStatsOfASmallInput() {
     StatsFn.Accumulator stats = of(2, 4, 4, 4, 5, 5, 7, 9);
@@ -28,31 +33,44 @@ class StatsFnTest {
     assertThat(stats.min()).isEqualTo(2.0);
     assertThat(stats.max()).isEqualTo(9.0);
     assertThat(stats.mean()).isEqualTo(5.0);
-    assertThat(stats.stddev()).isCloseTo(2.0, within(1e-12));
+    assertThat(stats.stddev()).isEqualTo(2.0);
   }
 
   @Test
-  void mergingPartialAccumulatorsEqualsAddingEverythingToOne() {
+  void resultsAreBitIdenticalWhateverTheOrderOfAddsAndMerges() {
     Random random = new Random(7);
-    double[] values = new double[10_000];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = 1e6 + random.nextGaussian() * 3.0;
+    List<Double> values = new ArrayList<>();
+    for (int i = 0; i < 10_000; i++) {
+      values.add(1e6 + random.nextGaussian() * 3.0);
     }
     StatsFn.Accumulator whole = of(values);
-    StatsFn.Accumulator merged =
-        fn.mergeAccumulators(
-            List.of(
-                of(java.util.Arrays.copyOfRange(values, 0, 1)),
-                of(java.util.Arrays.copyOfRange(values, 1, 4_000)),
-                fn.createAccumulator(),
-                of(java.util.Arrays.copyOfRange(values, 4_000, 10_000))));
-    assertThat(merged.count()).isEqualTo(whole.count());
-    assertThat(merged.min()).isEqualTo(whole.min());
-    assertThat(merged.max()).isEqualTo(whole.max());
-    assertThat(merged.sum()).isCloseTo(whole.sum(), within(1e-3));
-    // Large offset, small spread: the naive sum-of-squares formula would lose all digits here.
-    assertThat(merged.stddev()).isCloseTo(whole.stddev(), within(1e-6));
-    assertThat(whole.stddev()).isCloseTo(3.0, within(0.1));
+    for (int round = 0; round < 10; round++) {
+      Collections.shuffle(values, random);
+      int first = random.nextInt(values.size());
+      int second = first + random.nextInt(values.size() - first);
+      StatsFn.Accumulator merged =
+          fn.mergeAccumulators(
+              List.of(
+                  of(values.subList(second, values.size())),
+                  fn.createAccumulator(),
+                  of(values.subList(0, first)),
+                  of(values.subList(first, second))));
+      assertThat(merged.count()).isEqualTo(whole.count());
+      assertThat(merged.min()).isEqualTo(whole.min());
+      assertThat(merged.max()).isEqualTo(whole.max());
+      assertThat(merged.sum()).isEqualTo(whole.sum());
+      assertThat(merged.mean()).isEqualTo(whole.mean());
+      assertThat(merged.stddev()).isEqualTo(whole.stddev());
+    }
+  }
+
+  @Test
+  void stddevIsAccurateForLargeValuesWithASmallSpread() {
+    // The textbook sum-of-squares formula in doubles loses every digit here.
+    double offset = 1e9;
+    StatsFn.Accumulator stats = of(offset + 4, offset + 7, offset + 13, offset + 16);
+    assertThat(stats.stddev()).isEqualTo(Math.sqrt(22.5));
+    assertThat(stats.mean()).isEqualTo(offset + 10);
   }
 
   @Test
