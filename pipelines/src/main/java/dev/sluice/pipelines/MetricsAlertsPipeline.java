@@ -7,6 +7,7 @@ import dev.sluice.model.Alert.Severity;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.Event;
 import dev.sluice.model.WindowStats;
+import dev.sluice.transforms.Checks;
 import dev.sluice.transforms.EvaluateThresholds;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import dev.sluice.transforms.ParseEvents;
@@ -140,20 +141,32 @@ public final class MetricsAlertsPipeline {
 
   private MetricsAlertsPipeline() {}
 
+  /**
+   * Parses the options and runs the job. Exit status: 0 when the job finished, 2 for invalid
+   * options (with a message naming the option and the value), 1 when the job failed.
+   */
   public static void main(String[] args) {
-    PipelineOptionsFactory.register(Options.class);
-    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    PipelineResult.State state = run(options);
+    Pipeline pipeline;
+    Options options;
+    try {
+      PipelineOptionsFactory.register(Options.class);
+      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+      pipeline = Pipeline.create(options);
+      build(pipeline, options);
+    } catch (IllegalArgumentException e) {
+      System.err.println("Invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    PipelineResult.State state = run(pipeline, options);
     if (state != PipelineResult.State.DONE) {
       System.exit(1);
     }
   }
 
-  /** Builds and runs the job, printing progress and the summary; returns the final state. */
-  public static PipelineResult.State run(Options options) {
+  /** Runs a pipeline made by {@link #build}, printing progress and the summary. */
+  public static PipelineResult.State run(Pipeline pipeline, Options options) {
     long started = System.nanoTime();
-    Pipeline pipeline = Pipeline.create(options);
-    build(pipeline, options);
     System.out.printf(
         "Sluice main job: %s, runner %s, writing to %s%n",
         options.getUnbounded()
@@ -169,8 +182,33 @@ public final class MetricsAlertsPipeline {
     return state;
   }
 
-  /** Source, processing and JSON-lines sinks. */
+  /**
+   * Checks every option of the job, naming it as the user typed it.
+   *
+   * @throws IllegalArgumentException naming the first invalid option and its value
+   */
+  public static void validate(Options options) {
+    Checks.notBlank("--outputDir", options.getOutputDir());
+    if (options.getUnbounded()) {
+      Checks.notNegative(
+          "--durationSeconds", Duration.standardSeconds(options.getDurationSeconds()));
+    } else {
+      Checks.positive("--numEvents", options.getNumEvents());
+    }
+    Checks.positive("--eventsPerSecond", options.getEventsPerSecond());
+    Checks.positive("--numKeys", options.getNumKeys());
+    Checks.fraction("--malformedFraction", options.getMalformedFraction());
+    Checks.fraction("--outOfOrderFraction", options.getOutOfOrderFraction());
+    Checks.notNegative(
+        "--maxOutOfOrderSeconds", Duration.standardSeconds(options.getMaxOutOfOrderSeconds()));
+    Checks.positive("--windowSeconds", options.getWindowSeconds());
+    Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
+    Checks.positive("--progressSeconds", options.getProgressSeconds());
+  }
+
+  /** Validates the options, then adds source, processing and JSON-lines sinks. */
   public static Outputs build(Pipeline pipeline, Options options) {
+    validate(options);
     PCollection<String> payloads = pipeline.apply("ReadSynthetic", source(options));
     Outputs outputs = process(payloads, options);
     String dir = options.getOutputDir();

@@ -1,6 +1,7 @@
 package dev.sluice.pipelines;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
@@ -179,5 +181,22 @@ class MetricsAlertsPipelineTest {
       assertThat(letter.stage()).isEqualTo("parse");
       assertThat(letter.payload()).isNotEmpty();
     }
+  }
+
+  @Test
+  void invalidOptionsFailBeforeAnythingRunsNamingTheOptionAndValue() {
+    Pipeline pipeline = Pipeline.create();
+    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--numEvents=0")))
+        .hasMessage("--numEvents must be positive, got 0");
+    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--windowSeconds=-60")))
+        .hasMessage("--windowSeconds must be positive, got -60");
+    assertThatThrownBy(
+            () -> MetricsAlertsPipeline.build(pipeline, options("--malformedFraction=1.5")))
+        .hasMessage("--malformedFraction must be between 0 and 1, got 1.5");
+    assertThatThrownBy(
+            () ->
+                MetricsAlertsPipeline.build(
+                    pipeline, options("--unbounded=true", "--durationSeconds=-1")))
+        .hasMessage("--durationSeconds must not be negative, got PT-1S");
   }
 }
