@@ -8,8 +8,9 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
-import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Repeatedly;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
@@ -17,94 +18,111 @@ import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
 /**
- * Writes elements as JSON lines ({@code .jsonl}), one JSON object per line.
+ * JSON-lines files ({@code .jsonl}): one JSON object per line.
  *
  * <pre>{@code
- * stats.apply("WriteStats", JsonLinesIO.<WindowStats>write(WindowStats::toJson).to("output/stats"));
+ * stats.apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to("output/stats"));
  * }</pre>
  *
- * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}. Unbounded input is
- * written per event-time window ({@code withWindowSize}, default 1 minute; elements already in
- * windows of a tumbling aggregation keep them), one file set per window and pane, named {@code
- * <prefix>-<window start>-<window end>-pane-<index>[-last]-00000-of-00001.jsonl}, so files appear
- * while the pipeline runs. Delivery: files are finalised atomically by Beam's {@code FileIO}, so a
- * retried bundle never leaves a partial or duplicate file.
+ * <p>Files are finalised atomically by Beam's {@code FileIO}, so a retried bundle never leaves a
+ * partial or duplicate file.
  */
-@AutoValue
-public abstract class JsonLinesIO<T> extends PTransform<PCollection<T>, PDone> {
+public final class JsonLinesIO {
+  private JsonLinesIO() {}
 
-  abstract SerializableFunction<T, String> toJson();
-
-  abstract String outputPrefix();
-
-  abstract Duration windowSize();
-
-  abstract Builder<T> toBuilder();
-
-  /** Starts a write that formats each element with {@code toJson}; then call {@link #to}. */
-  public static <T> JsonLinesIO<T> write(SerializableFunction<T, String> toJson) {
+  /** A write that formats each element with {@code toJson}; then call {@link Write#to}. */
+  public static <T> Write<T> write(SerializableFunction<T, String> toJson) {
     Checks.notNull("toJson", toJson);
-    return new AutoValue_JsonLinesIO.Builder<T>()
+    return new AutoValue_JsonLinesIO_Write.Builder<T>()
         .setToJson(toJson)
         .setOutputPrefix("")
-        .setWindowSize(Duration.standardMinutes(1))
+        .setFileInterval(Duration.standardMinutes(1))
         .build();
   }
 
-  /** Path prefix of the files, e.g. {@code output/stats}. */
-  public JsonLinesIO<T> to(String outputPrefix) {
-    Checks.notBlank("outputPrefix", outputPrefix);
-    return toBuilder().setOutputPrefix(outputPrefix).build();
-  }
+  /**
+   * Writes JSON lines under a path prefix.
+   *
+   * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}. Unbounded input
+   * already in event-time windows (the output of a windowed aggregation) is written as one file per
+   * window and pane, {@code <prefix>-<window start>-<window end>-pane-<index>[-last]-00000-of-00001
+   * .jsonl}, when the pane fires. Unbounded input in the global window (dead letters, raw events)
+   * is written as one file per {@code fileInterval} of processing time, {@code
+   * <prefix>-GlobalWindow-pane-<index>-00000-of-00001.jsonl}: the global window never expires, so
+   * no element, however late its timestamp, is dropped on its way to a file.
+   */
+  @AutoValue
+  public abstract static class Write<T> extends PTransform<PCollection<T>, PDone> {
 
-  /** Unbounded input only: the event-time window of one file set for elements not yet windowed. */
-  public JsonLinesIO<T> withWindowSize(Duration windowSize) {
-    Checks.positive("windowSize", windowSize);
-    return toBuilder().setWindowSize(windowSize).build();
-  }
+    abstract SerializableFunction<T, String> toJson();
 
-  @Override
-  public PDone expand(PCollection<T> input) {
-    if (outputPrefix().isEmpty()) {
-      throw new IllegalArgumentException("outputPrefix must be set with to(prefix)");
+    abstract String outputPrefix();
+
+    abstract Duration fileInterval();
+
+    abstract Builder<T> toBuilder();
+
+    /** Path prefix of the files, e.g. {@code output/stats}. */
+    public Write<T> to(String outputPrefix) {
+      Checks.notBlank("outputPrefix", outputPrefix);
+      return toBuilder().setOutputPrefix(outputPrefix).build();
     }
-    PCollection<String> lines =
-        input
-            .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(toJson()))
-            .setCoder(StringUtf8Coder.of());
-    TextIO.Write write = TextIO.write().to(outputPrefix()).withSuffix(".jsonl");
-    if (input.isBounded() == PCollection.IsBounded.BOUNDED) {
-      lines
-          .apply("IntoGlobalWindow", Window.<String>into(new GlobalWindows()))
-          .apply("WriteFiles", write.withNumShards(1));
-    } else {
-      PCollection<String> windowed =
+
+    /** Unbounded input in the global window: start a new file this often (processing time). */
+    public Write<T> withFileInterval(Duration fileInterval) {
+      Checks.positive("fileInterval", fileInterval);
+      return toBuilder().setFileInterval(fileInterval).build();
+    }
+
+    @Override
+    public PDone expand(PCollection<T> input) {
+      if (outputPrefix().isEmpty()) {
+        throw new IllegalArgumentException("outputPrefix must be set with to(prefix)");
+      }
+      PCollection<String> lines =
+          input
+              .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(toJson()))
+              .setCoder(StringUtf8Coder.of());
+      TextIO.Write write = TextIO.write().to(outputPrefix()).withSuffix(".jsonl").withNumShards(1);
+      if (input.isBounded() == PCollection.IsBounded.BOUNDED) {
+        lines
+            .apply("IntoGlobalWindow", Window.<String>into(new GlobalWindows()))
+            .apply("WriteFiles", write);
+        return PDone.in(input.getPipeline());
+      }
+      PCollection<String> panes =
           input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows
-              ? lines.apply("IntoFileWindows", Window.into(FixedWindows.of(windowSize())))
+              ? lines.apply(
+                  "FilePerInterval",
+                  Window.<String>into(new GlobalWindows())
+                      .triggering(
+                          Repeatedly.forever(
+                              AfterProcessingTime.pastFirstElementInPane()
+                                  .plusDelayOf(fileInterval())))
+                      .discardingFiredPanes())
               : lines;
-      windowed.apply(
-          "WriteFiles",
-          write.withWindowedWrites().withShardNameTemplate("-W-P-SSSSS-of-NNNNN").withNumShards(1));
+      panes.apply(
+          "WriteFiles", write.withWindowedWrites().withShardNameTemplate("-W-P-SSSSS-of-NNNNN"));
+      return PDone.in(input.getPipeline());
     }
-    return PDone.in(input.getPipeline());
-  }
 
-  @Override
-  public void populateDisplayData(DisplayData.Builder builder) {
-    super.populateDisplayData(builder);
-    builder
-        .add(DisplayData.item("outputPrefix", outputPrefix()))
-        .add(DisplayData.item("windowSize", windowSize()));
-  }
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder
+          .add(DisplayData.item("outputPrefix", outputPrefix()))
+          .add(DisplayData.item("fileInterval", fileInterval()));
+    }
 
-  @AutoValue.Builder
-  abstract static class Builder<T> {
-    abstract Builder<T> setToJson(SerializableFunction<T, String> value);
+    @AutoValue.Builder
+    abstract static class Builder<T> {
+      abstract Builder<T> setToJson(SerializableFunction<T, String> value);
 
-    abstract Builder<T> setOutputPrefix(String value);
+      abstract Builder<T> setOutputPrefix(String value);
 
-    abstract Builder<T> setWindowSize(Duration value);
+      abstract Builder<T> setFileInterval(Duration value);
 
-    abstract JsonLinesIO<T> build();
+      abstract Write<T> build();
+    }
   }
 }

@@ -60,8 +60,7 @@ final class SyntheticEvents implements Serializable {
     this.spikeMagnitude = spec.spikeMagnitude();
     this.spikeEveryMillis = spec.spikeEvery().getMillis();
     this.spikeLengthMillis = spec.spikeLength().getMillis();
-    int width = Math.max(3, String.valueOf(numKeys - 1).length());
-    this.keyFormat = "sensor-%0" + width + "d";
+    this.keyFormat = keyFormat(numKeys);
   }
 
   /** The in-order event time of index {@code i}: events are spaced evenly at the rate. */
@@ -81,6 +80,29 @@ final class SyntheticEvents implements Serializable {
 
   String keyName(int keyIndex) {
     return String.format(keyFormat, keyIndex);
+  }
+
+  /** Keys are {@code sensor-} and the index, zero-padded to the width of the largest index. */
+  private static String keyFormat(int numKeys) {
+    return "sensor-%0" + Math.max(3, String.valueOf(numKeys - 1).length()) + "d";
+  }
+
+  /** The name of key {@code index} among {@code numKeys} keys. */
+  static String keyName(int numKeys, int index) {
+    return String.format(keyFormat(numKeys), index);
+  }
+
+  /** Whether {@code key} is one of the keys generated with {@code numKeys} keys. */
+  static boolean isKey(int numKeys, String key) {
+    if (!key.startsWith("sensor-")) {
+      return false;
+    }
+    String digits = key.substring("sensor-".length());
+    if (digits.isEmpty() || digits.length() > 10 || !digits.chars().allMatch(Character::isDigit)) {
+      return false;
+    }
+    long index = Long.parseLong(digits);
+    return index < numKeys && keyName(numKeys, (int) index).equals(key);
   }
 
   Generated generate(long index) {

@@ -235,6 +235,19 @@ public final class SyntheticIO {
                 + " + "
                 + outOfOrderFraction());
       }
+      for (String spikeKey : spikeKeys()) {
+        if (!SyntheticEvents.isKey(numKeys(), spikeKey)) {
+          throw new IllegalArgumentException(
+              "spikeKeys: '"
+                  + spikeKey
+                  + "' is not a generated key; with numKeys "
+                  + numKeys()
+                  + " the keys are "
+                  + SyntheticEvents.keyName(numKeys(), 0)
+                  + " to "
+                  + SyntheticEvents.keyName(numKeys(), numKeys() - 1));
+        }
+      }
       if (!unboundedMode() && maxDuration() != null) {
         throw new IllegalArgumentException(
             "maxDuration "
@@ -272,6 +285,9 @@ public final class SyntheticIO {
       super.populateDisplayData(builder);
       builder
           .add(DisplayData.item("unbounded", unboundedMode()))
+          .addIfNotNull(
+              DisplayData.item(
+                  "startTime", startTime() == null ? null : JsonSupport.formatInstant(startTime())))
           .addIfNotNull(DisplayData.item("numEvents", numEvents()))
           .addIfNotNull(DisplayData.item("maxDuration", maxDuration()))
           .add(DisplayData.item("eventsPerSecond", eventsPerSecond()))
@@ -283,7 +299,10 @@ public final class SyntheticIO {
           .add(DisplayData.item("lateFraction", lateFraction()))
           .add(DisplayData.item("allowedLateness", allowedLateness()))
           .add(DisplayData.item("malformedFraction", malformedFraction()))
-          .add(DisplayData.item("spikeKeys", String.join(",", spikeKeys())));
+          .add(DisplayData.item("spikeKeys", String.join(",", spikeKeys())))
+          .add(DisplayData.item("spikeMagnitude", spikeMagnitude()))
+          .add(DisplayData.item("spikeEvery", spikeEvery()))
+          .add(DisplayData.item("spikeLength", spikeLength()));
     }
 
     @AutoValue.Builder
@@ -398,6 +417,8 @@ public final class SyntheticIO {
       long end = Math.min(due, next + MAX_BATCH);
       for (long i = next; i < end; i++) {
         if (!tracker.tryClaim(i)) {
+          // The runner checkpointed mid-batch; the residual resumes from i with this watermark.
+          advanceWatermark(watermark, i);
           return ProcessContinuation.stop();
         }
         SyntheticEvents.Generated generated = events.generate(i);
@@ -407,13 +428,21 @@ public final class SyntheticIO {
         tracker.tryClaim(limit);
         return ProcessContinuation.stop();
       }
-      Instant candidate = events.baseTime(end).minus(events.maxOutOfOrderDelay());
-      if (candidate.isAfter(watermark.currentWatermark())) {
-        watermark.setWatermark(candidate);
-      }
+      advanceWatermark(watermark, end);
       long millisToNext = (long) Math.ceil((end + 1) * 1000.0 / eventsPerSecond) - elapsedMillis;
       return ProcessContinuation.resume()
           .withResumeDelay(Duration.millis(Math.max(10, Math.min(1_000, millisToNext))));
+    }
+
+    /**
+     * No event from {@code nextIndex} on is earlier than its in-order time minus the out-of-order
+     * delay, except late events, which are meant to be behind the watermark.
+     */
+    private void advanceWatermark(ManualWatermarkEstimator<Instant> watermark, long nextIndex) {
+      Instant candidate = events.baseTime(nextIndex).minus(events.maxOutOfOrderDelay());
+      if (candidate.isAfter(watermark.currentWatermark())) {
+        watermark.setWatermark(candidate);
+      }
     }
   }
 }

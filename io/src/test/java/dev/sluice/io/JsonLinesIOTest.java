@@ -11,6 +11,8 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -37,7 +39,7 @@ class JsonLinesIOTest {
   }
 
   @Test
-  void unboundedInputIsWrittenAsOneFileSetPerWindow(TestPipeline pipeline, @TempDir Path dir) {
+  void windowedUnboundedInputIsWrittenAsOneFilePerWindow(TestPipeline pipeline, @TempDir Path dir) {
     Instant t0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
     TestStream<String> stream =
         TestStream.create(StringUtf8Coder.of())
@@ -47,10 +49,8 @@ class JsonLinesIOTest {
             .advanceWatermarkToInfinity();
     pipeline
         .apply(stream)
-        .apply(
-            JsonLinesIO.<String>write(s -> "\"" + s + "\"")
-                .to(dir.resolve("live").toString())
-                .withWindowSize(Duration.standardMinutes(1)));
+        .apply(Window.into(FixedWindows.of(Duration.standardMinutes(1))))
+        .apply(JsonLinesIO.<String>write(s -> "\"" + s + "\"").to(dir.resolve("live").toString()));
     pipeline.run().waitUntilFinish();
     assertThat(OutputFiles.matching(dir, "live", ".jsonl"))
         .extracting(p -> p.getFileName().toString())
@@ -59,6 +59,34 @@ class JsonLinesIOTest {
             "live-2026-01-01T00:01:00.000Z-2026-01-01T00:02:00.000Z-pane-0-last-00000-of-00001.jsonl");
     assertThat(OutputFiles.jsonLines(dir, "live"))
         .containsExactlyInAnyOrder("\"first\"", "\"second\"");
+  }
+
+  @Test
+  void unboundedGlobalWindowInputRollsFilesByProcessingTimeAndKeepsLateElements(
+      TestPipeline pipeline, @TempDir Path dir) {
+    Instant t0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+    TestStream<String> stream =
+        TestStream.create(StringUtf8Coder.of())
+            .addElements(TimestampedValue.of("early", t0))
+            .advanceProcessingTime(Duration.standardMinutes(2))
+            .advanceWatermarkTo(t0.plus(Duration.standardHours(1)))
+            // An hour behind the watermark: event-time windows would drop it.
+            .addElements(TimestampedValue.of("late", t0.plus(1_000)))
+            .advanceProcessingTime(Duration.standardMinutes(2))
+            .advanceWatermarkToInfinity();
+    pipeline
+        .apply(stream)
+        .apply(
+            JsonLinesIO.<String>write(s -> "\"" + s + "\"")
+                .to(dir.resolve("letters").toString())
+                .withFileInterval(Duration.standardMinutes(1)));
+    pipeline.run().waitUntilFinish();
+    assertThat(OutputFiles.jsonLines(dir, "letters"))
+        .containsExactlyInAnyOrder("\"early\"", "\"late\"");
+    assertThat(OutputFiles.matching(dir, "letters", ".jsonl"))
+        .extracting(p -> p.getFileName().toString())
+        .allMatch(name -> name.startsWith("letters-GlobalWindow-pane-"))
+        .hasSizeGreaterThanOrEqualTo(2);
   }
 
   @Test

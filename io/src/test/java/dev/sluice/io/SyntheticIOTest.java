@@ -189,6 +189,81 @@ class SyntheticIOTest {
   }
 
   @Test
+  void unboundedWatermarkKeepsOutOfOrderEventsOnTimeAndLateEventsBehindIt() {
+    Duration maxDelay = Duration.standardSeconds(5);
+    Duration lateness = Duration.standardSeconds(30);
+    SyntheticEvents events =
+        generator(
+            SyntheticIO.read()
+                .unbounded()
+                .withEventsPerSecond(1_000)
+                .withOutOfOrderFraction(0.3)
+                .withMaxOutOfOrderDelay(maxDelay)
+                .withLateFraction(0.05)
+                .withAllowedLateness(lateness));
+    // Started two seconds ago: about 2,000 events are due.
+    SyntheticIO.PacedGenerateFn fn =
+        new SyntheticIO.PacedGenerateFn(
+            events, Long.MAX_VALUE, 1_000, Instant.now().minus(Duration.standardSeconds(2)));
+    org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker tracker =
+        fn.newTracker(fn.initialRestriction());
+    org.apache.beam.sdk.transforms.splittabledofn.WatermarkEstimators.Manual watermark =
+        fn.newWatermarkEstimator(fn.initialWatermarkState());
+    List<TimestampedValue<String>> emitted = new ArrayList<>();
+    org.apache.beam.sdk.transforms.DoFn.ProcessContinuation continuation =
+        fn.process(
+            tracker,
+            watermark,
+            new org.apache.beam.sdk.transforms.DoFn.OutputReceiver<String>() {
+              @Override
+              public org.apache.beam.sdk.values.OutputBuilder<String> builder(String value) {
+                throw new UnsupportedOperationException("the generator outputs with timestamps");
+              }
+
+              @Override
+              public void outputWithTimestamp(String value, Instant timestamp) {
+                emitted.add(TimestampedValue.of(value, timestamp));
+              }
+            });
+
+    assertThat(continuation.shouldResume()).isTrue();
+    assertThat(emitted.size()).isBetween(2_000, 2_500);
+    Instant current = watermark.currentWatermark();
+    assertThat(current).isEqualTo(events.baseTime(emitted.size()).minus(maxDelay));
+    int late = 0;
+    for (long j = emitted.size(); j < emitted.size() + 20_000; j++) {
+      SyntheticEvents.Generated next = events.generate(j);
+      boolean isLate =
+          events.baseTime(j).getMillis() - next.timestamp().getMillis()
+              >= events.lateMargin().getMillis();
+      if (isLate) {
+        late++;
+        assertThat(next.timestamp()).isLessThan(current.minus(lateness));
+      } else {
+        assertThat(next.timestamp()).isGreaterThanOrEqualTo(current);
+      }
+    }
+    assertThat(late).isBetween(800, 1_200);
+  }
+
+  @Test
+  void spikeKeysMustBeGeneratedKeys() {
+    TestPipeline pipeline = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    assertThatThrownBy(
+            () ->
+                pipeline.apply(
+                    SyntheticIO.read().withNumKeys(10).withSpikeKeys(List.of("sensor-042"))))
+        .hasMessage(
+            "spikeKeys: 'sensor-042' is not a generated key; with numKeys 10 the keys are"
+                + " sensor-000 to sensor-009");
+    assertThatThrownBy(
+            () ->
+                pipeline.apply(
+                    SyntheticIO.read().withNumKeys(5_000).withSpikeKeys(List.of("sensor-007"))))
+        .hasMessageContaining("the keys are sensor-0000 to sensor-4999");
+  }
+
+  @Test
   void invalidSettingsFailAtConstructionNamingTheSettingAndValue() {
     assertThatThrownBy(() -> SyntheticIO.read().withNumEvents(0))
         .hasMessage("numEvents must be positive, got 0");

@@ -15,6 +15,7 @@ import dev.sluice.transforms.ThresholdRule;
 import dev.sluice.transforms.ThresholdRule.Aggregate;
 import dev.sluice.transforms.ThresholdRule.Comparison;
 import dev.sluice.transforms.WindowedAggregate;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -164,10 +165,15 @@ public final class MetricsAlertsPipeline {
     }
   }
 
-  /** Runs a pipeline made by {@link #build}, printing progress and the summary. */
+  /** Runs a pipeline made by {@link #build}, printing progress and the summary to stdout. */
   public static PipelineResult.State run(Pipeline pipeline, Options options) {
+    return run(pipeline, options, System.out);
+  }
+
+  /** Runs a pipeline made by {@link #build}, printing progress and the summary to {@code out}. */
+  public static PipelineResult.State run(Pipeline pipeline, Options options, PrintStream out) {
     long started = System.nanoTime();
-    System.out.printf(
+    out.printf(
         "Sluice main job: %s, runner %s, writing to %s%n",
         options.getUnbounded()
             ? "unbounded synthetic source, " + options.getEventsPerSecond() + " events/s"
@@ -175,7 +181,7 @@ public final class MetricsAlertsPipeline {
         options.getRunner().getSimpleName(),
         Path.of(options.getOutputDir()).toAbsolutePath().normalize());
     PipelineResult result = pipeline.run();
-    ProgressReporter reporter = new ProgressReporter(result, started, System.out);
+    ProgressReporter reporter = new ProgressReporter(result, started, out);
     PipelineResult.State state =
         reporter.awaitCompletion(Duration.standardSeconds(options.getProgressSeconds()));
     reporter.printSummary(state, options.getOutputDir());
@@ -190,20 +196,35 @@ public final class MetricsAlertsPipeline {
   public static void validate(Options options) {
     Checks.notBlank("--outputDir", options.getOutputDir());
     if (options.getUnbounded()) {
-      Checks.notNegative(
-          "--durationSeconds", Duration.standardSeconds(options.getDurationSeconds()));
+      inRange("--durationSeconds", options.getDurationSeconds(), 0, MAX_SECONDS);
     } else {
       Checks.positive("--numEvents", options.getNumEvents());
+      if (options.getDurationSeconds() != 0) {
+        throw new IllegalArgumentException(
+            "--durationSeconds applies only with --unbounded=true, got "
+                + options.getDurationSeconds()
+                + " with a bounded --numEvents="
+                + options.getNumEvents());
+      }
     }
     Checks.positive("--eventsPerSecond", options.getEventsPerSecond());
     Checks.positive("--numKeys", options.getNumKeys());
     Checks.fraction("--malformedFraction", options.getMalformedFraction());
     Checks.fraction("--outOfOrderFraction", options.getOutOfOrderFraction());
-    Checks.notNegative(
-        "--maxOutOfOrderSeconds", Duration.standardSeconds(options.getMaxOutOfOrderSeconds()));
-    Checks.positive("--windowSeconds", options.getWindowSeconds());
+    inRange("--maxOutOfOrderSeconds", options.getMaxOutOfOrderSeconds(), 0, MAX_SECONDS);
+    inRange("--windowSeconds", options.getWindowSeconds(), 1, MAX_SECONDS);
     Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
-    Checks.positive("--progressSeconds", options.getProgressSeconds());
+    inRange("--progressSeconds", options.getProgressSeconds(), 1, MAX_SECONDS);
+  }
+
+  /** Ten years: more than any window, delay or run length this job is meant for. */
+  private static final long MAX_SECONDS = 10L * 366 * 24 * 3600;
+
+  private static void inRange(String name, long value, long min, long max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          name + " must be between " + min + " and " + max + ", got " + value);
+    }
   }
 
   /** Validates the options, then adds source, processing and JSON-lines sinks. */

@@ -10,6 +10,9 @@ import dev.sluice.model.JsonSupport;
 import dev.sluice.model.ModelFixtures;
 import dev.sluice.model.WindowStats;
 import dev.sluice.testing.OutputFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -136,10 +139,14 @@ class MetricsAlertsPipelineTest {
         options(
             "--numEvents=" + numEvents,
             "--numKeys=10",
+            "--spikeKeys=sensor-007",
             "--malformedFraction=0.02",
             "--outputDir=" + dir);
     MetricsAlertsPipeline.build(pipeline, options);
-    PipelineResult.State state = pipeline.run().waitUntilFinish();
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PipelineResult.State state =
+        MetricsAlertsPipeline.run(
+            pipeline, options, new PrintStream(printed, true, StandardCharsets.UTF_8));
     assertThat(state).isEqualTo(PipelineResult.State.DONE);
 
     List<String> stats = OutputFiles.jsonLines(dir, "stats");
@@ -181,6 +188,23 @@ class MetricsAlertsPipelineTest {
       assertThat(letter.stage()).isEqualTo("parse");
       assertThat(letter.payload()).isNotEmpty();
     }
+
+    // The summary table reports what the files hold.
+    String summary = printed.toString(StandardCharsets.UTF_8);
+    assertThat(summary)
+        .contains("| pipeline state                 |            DONE |")
+        .contains(String.format("| events read                    | %15s |", "5,000"))
+        .contains(
+            String.format(
+                "| windows emitted (stats rows)   | %15s |", String.format("%,d", stats.size())))
+        .contains(
+            String.format(
+                "| alerts                         | %15s |", String.format("%,d", alerts.size())))
+        .contains(
+            String.format(
+                "| dead letters                   | %15s |",
+                String.format("%,d", deadLetters.size())))
+        .contains(String.format("stats        %,d lines in ", stats.size()));
   }
 
   @Test
@@ -189,7 +213,16 @@ class MetricsAlertsPipelineTest {
     assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--numEvents=0")))
         .hasMessage("--numEvents must be positive, got 0");
     assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--windowSeconds=-60")))
-        .hasMessage("--windowSeconds must be positive, got -60");
+        .hasMessage("--windowSeconds must be between 1 and 316224000, got -60");
+    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--durationSeconds=60")))
+        .hasMessage(
+            "--durationSeconds applies only with --unbounded=true, got 60 with a bounded"
+                + " --numEvents=1000000");
+    assertThatThrownBy(
+            () ->
+                MetricsAlertsPipeline.build(
+                    pipeline, options("--numKeys=5", "--spikeKeys=sensor-007")))
+        .hasMessageStartingWith("spikeKeys: 'sensor-007' is not a generated key");
     assertThatThrownBy(
             () -> MetricsAlertsPipeline.build(pipeline, options("--malformedFraction=1.5")))
         .hasMessage("--malformedFraction must be between 0 and 1, got 1.5");
@@ -197,6 +230,6 @@ class MetricsAlertsPipelineTest {
             () ->
                 MetricsAlertsPipeline.build(
                     pipeline, options("--unbounded=true", "--durationSeconds=-1")))
-        .hasMessage("--durationSeconds must not be negative, got PT-1S");
+        .hasMessage("--durationSeconds must be between 0 and 316224000, got -1");
   }
 }

@@ -16,7 +16,13 @@ public final class Launcher {
     List<String> pipelineArgs = new ArrayList<>();
     for (String arg : args) {
       if (arg.startsWith("--preset=")) {
-        preset = RunnerPreset.named(arg.substring("--preset=".length()));
+        try {
+          preset = RunnerPreset.named(arg.substring("--preset=".length()));
+        } catch (IllegalArgumentException e) {
+          System.err.println("Invalid configuration: " + e.getMessage());
+          System.exit(2);
+          return;
+        }
       } else {
         pipelineArgs.add(arg);
       }

@@ -47,6 +47,8 @@ public record DeadLetter(
     BAD_TYPE,
     /** A numeric value is NaN or infinite. */
     NON_FINITE_VALUE,
+    /** A numeric value is finite but beyond the magnitude the aggregations can square and sum. */
+    VALUE_OUT_OF_RANGE,
     /** The payload exceeds a size, nesting depth or string length limit. */
     TOO_LARGE,
     /** The event time is before the allowed minimum or too far in the future. */

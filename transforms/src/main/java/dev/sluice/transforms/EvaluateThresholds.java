@@ -40,8 +40,17 @@ public abstract class EvaluateThresholds
 
   public static EvaluateThresholds of(List<ThresholdRule> rules) {
     Checks.notNull("rules", rules);
+    java.util.Set<String> ids = new java.util.HashSet<>();
     for (int i = 0; i < rules.size(); i++) {
       Checks.notNull("rules[" + i + "]", rules.get(i));
+      if (!ids.add(rules.get(i).ruleId())) {
+        throw new IllegalArgumentException(
+            "rules["
+                + i
+                + "].ruleId '"
+                + rules.get(i).ruleId()
+                + "' is used by an earlier rule; rule ids must be unique");
+      }
     }
     return new AutoValue_EvaluateThresholds(List.copyOf(rules));
   }
@@ -57,7 +66,10 @@ public abstract class EvaluateThresholds
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     for (ThresholdRule rule : rules()) {
-      builder.add(DisplayData.item("rule." + rule.ruleId(), rule.condition()));
+      builder.add(
+          DisplayData.item(
+              "rule." + rule.ruleId(),
+              rule.condition() + " (" + rule.severity() + ", version " + rule.version() + ")"));
     }
   }
 

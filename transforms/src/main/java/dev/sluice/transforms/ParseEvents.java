@@ -26,6 +26,8 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
@@ -46,11 +48,21 @@ import org.joda.time.Instant;
  *
  * <p>Never throws on bad input. Reasons: {@code MALFORMED_JSON} (syntax, empty, trailing content),
  * {@code MISSING_FIELD}, {@code BAD_TYPE} (wrong JSON type, not an object, unparseable time),
- * {@code NON_FINITE_VALUE} (NaN, Infinity, overflow), {@code TOO_LARGE} (payload bytes, nesting
- * depth, string length), {@code TIMESTAMP_OUT_OF_RANGE} (before the minimum, beyond the allowed
- * future skew, or behind the timestamp the source already gave the element). Each outcome is
- * counted in the Beam counters {@code events_parsed} and {@code dead_letters_<REASON>} of namespace
- * {@link #METRICS_NAMESPACE}. Works on bounded and unbounded input; element-wise, no state.
+ * {@code NON_FINITE_VALUE} (NaN, Infinity, overflow), {@code VALUE_OUT_OF_RANGE} (magnitude above
+ * {@code maxAbsValue}, default 1e150, beyond which squares overflow), {@code TOO_LARGE} (payload
+ * bytes, nesting depth, string length), {@code TIMESTAMP_OUT_OF_RANGE} (before the minimum, beyond
+ * the allowed future skew, or behind the timestamp the source already gave the element). Each
+ * outcome is counted in the Beam counters {@code events_parsed} and {@code dead_letters_<REASON>}
+ * of namespace {@link #METRICS_NAMESPACE}. Works on bounded and unbounded input; element-wise, no
+ * state. Error messages name the field but never echo payload content.
+ *
+ * <p>Timestamps: a DoFn may only move an element's timestamp forward, so the input must carry
+ * either the minimum timestamp (bounded sources such as files) or the event time itself (a source
+ * that assigns event time, e.g. Kafka with an event-time timestamp policy). An input stamped with
+ * its arrival time would send every event that is older than its arrival to dead letters.
+ *
+ * <p>Attributes: string values are kept as they are; numbers and booleans are kept as their JSON
+ * text ({@code 2} becomes {@code "2"}); objects and arrays are {@code BAD_TYPE}.
  */
 @AutoValue
 public abstract class ParseEvents
@@ -60,6 +72,10 @@ public abstract class ParseEvents
   public static final String STAGE = "parse";
 
   public static final String METRICS_NAMESPACE = "sluice.parse";
+
+  /** Largest allowed future skew: 100 years. */
+  private static final Duration MAX_FUTURE_SKEW = Duration.standardDays(36_525);
+
   public static final String EVENTS_PARSED = "events_parsed";
 
   /** Counter name for dead letters of one reason. */
@@ -77,6 +93,8 @@ public abstract class ParseEvents
 
   abstract Duration maxFutureSkew();
 
+  abstract double maxAbsValue();
+
   abstract Builder toBuilder();
 
   /**
@@ -90,6 +108,7 @@ public abstract class ParseEvents
         .setMaxStringLength(64 * 1024)
         .setMinEventTime(JsonSupport.parseInstant("2000-01-01T00:00:00Z"))
         .setMaxFutureSkew(Duration.standardHours(1))
+        .setMaxAbsValue(1e150)
         .build();
   }
 
@@ -114,7 +133,24 @@ public abstract class ParseEvents
   /** Events before this instant are rejected as {@code TIMESTAMP_OUT_OF_RANGE}. */
   public ParseEvents withMinEventTime(Instant minEventTime) {
     Checks.notNull("minEventTime", minEventTime);
+    if (minEventTime.isBefore(BoundedWindow.TIMESTAMP_MIN_VALUE)
+        || !minEventTime.isBefore(GlobalWindow.INSTANCE.maxTimestamp())) {
+      throw new IllegalArgumentException(
+          "minEventTime must be within Beam's timestamp range, got " + minEventTime);
+    }
     return toBuilder().setMinEventTime(minEventTime).build();
+  }
+
+  /**
+   * Values whose magnitude is above this are rejected as {@code VALUE_OUT_OF_RANGE}. At most 1e150,
+   * so that squares and sums of values stay finite.
+   */
+  public ParseEvents withMaxAbsValue(double maxAbsValue) {
+    Checks.positive("maxAbsValue", maxAbsValue);
+    if (maxAbsValue > 1e150) {
+      throw new IllegalArgumentException("maxAbsValue must be at most 1e150, got " + maxAbsValue);
+    }
+    return toBuilder().setMaxAbsValue(maxAbsValue).build();
   }
 
   /**
@@ -123,6 +159,10 @@ public abstract class ParseEvents
    */
   public ParseEvents withMaxFutureSkew(Duration maxFutureSkew) {
     Checks.notNegative("maxFutureSkew", maxFutureSkew);
+    if (maxFutureSkew.isLongerThan(MAX_FUTURE_SKEW)) {
+      throw new IllegalArgumentException(
+          "maxFutureSkew must be at most " + MAX_FUTURE_SKEW + ", got " + maxFutureSkew);
+    }
     return toBuilder().setMaxFutureSkew(maxFutureSkew).build();
   }
 
@@ -148,7 +188,8 @@ public abstract class ParseEvents
         .add(DisplayData.item("maxNestingDepth", maxNestingDepth()))
         .add(DisplayData.item("maxStringLength", maxStringLength()))
         .add(DisplayData.item("minEventTime", JsonSupport.formatInstant(minEventTime())))
-        .add(DisplayData.item("maxFutureSkew", maxFutureSkew()));
+        .add(DisplayData.item("maxFutureSkew", maxFutureSkew()))
+        .add(DisplayData.item("maxAbsValue", maxAbsValue()));
   }
 
   @AutoValue.Builder
@@ -162,6 +203,8 @@ public abstract class ParseEvents
     abstract Builder setMinEventTime(Instant value);
 
     abstract Builder setMaxFutureSkew(Duration value);
+
+    abstract Builder setMaxAbsValue(double value);
 
     abstract ParseEvents build();
   }
@@ -185,6 +228,7 @@ public abstract class ParseEvents
     private final int maxStringLength;
     private final Instant minEventTime;
     private final Duration maxFutureSkew;
+    private final double maxAbsValue;
     private final TupleTag<Event> eventsTag;
     private final TupleTag<DeadLetter> deadLettersTag;
 
@@ -198,6 +242,7 @@ public abstract class ParseEvents
       this.maxStringLength = spec.maxStringLength();
       this.minEventTime = spec.minEventTime();
       this.maxFutureSkew = spec.maxFutureSkew();
+      this.maxAbsValue = spec.maxAbsValue();
       this.eventsTag = eventsTag;
       this.deadLettersTag = deadLettersTag;
     }
@@ -259,6 +304,11 @@ public abstract class ParseEvents
       String key = requiredText(root, "key");
       String metric = requiredText(root, "metric");
       double value = requiredNumber(root, "value");
+      if (Math.abs(value) > maxAbsValue) {
+        throw new Rejection(
+            Reason.VALUE_OUT_OF_RANGE,
+            "field 'value' " + value + " is beyond the allowed magnitude " + maxAbsValue);
+      }
       Instant eventTime = requiredTime(root, "event_time");
       checkRange(eventTime, elementTimestamp);
       return new Event(eventId, key, metric, value, eventTime, attributes(root));
@@ -344,6 +394,9 @@ public abstract class ParseEvents
                 + JsonSupport.formatInstant(minEventTime));
       }
       Instant latest = Instant.now().plus(maxFutureSkew);
+      if (latest.isAfter(GlobalWindow.INSTANCE.maxTimestamp())) {
+        latest = GlobalWindow.INSTANCE.maxTimestamp();
+      }
       if (eventTime.isAfter(latest)) {
         throw new Rejection(
             Reason.TIMESTAMP_OUT_OF_RANGE,
@@ -351,7 +404,7 @@ public abstract class ParseEvents
                 + JsonSupport.formatInstant(eventTime)
                 + " is more than "
                 + maxFutureSkew
-                + " ahead of the processing clock");
+                + " ahead of the processing clock, or beyond Beam's timestamp range");
       }
       if (eventTime.isBefore(elementTimestamp)) {
         // A DoFn may not move an element's timestamp backwards; the source must assign event time.

@@ -37,6 +37,11 @@ import org.joda.time.Duration;
  * Each window emits one pane when the watermark passes its end ({@code pane=ON_TIME}, {@code
  * final=true}). Bounded and unbounded input; the aggregation is one {@link StatsFn} per (key,
  * metric), lifted before the shuffle.
+ *
+ * <p>Late data: this version has no allowed lateness and no late output yet. An element behind the
+ * watermark when it reaches the window is dropped by the runner and counted only in the runner's
+ * own {@code droppedDueToLateness} counter; use it with sources whose watermark bounds their
+ * disorder (as {@code SyntheticIO} without late events, and bounded sources, do).
  */
 @AutoValue
 public abstract class WindowedAggregate

@@ -88,6 +88,12 @@ class EvaluateThresholdsTest {
     assertThatThrownBy(
             () -> ThresholdRule.of("r", "t", Aggregate.MEAN, Comparison.GT, 1).withVersion(0))
         .hasMessage("version must be positive, got 0");
+    ThresholdRule rule = ThresholdRule.of("r", "t", Aggregate.MEAN, Comparison.GT, 1);
+    assertThatThrownBy(
+            () ->
+                EvaluateThresholds.of(
+                    List.of(rule, rule.withVersion(2).withSeverity(Severity.INFO))))
+        .hasMessage("rules[1].ruleId 'r' is used by an earlier rule; rule ids must be unique");
     assertThatThrownBy(() -> EvaluateThresholds.of(java.util.Arrays.asList((ThresholdRule) null)))
         .hasMessage("rules[0] must not be null");
   }

@@ -109,6 +109,11 @@ class ParseEventsTest {
             GOOD.replace("21.5", "1e400"),
             Reason.NON_FINITE_VALUE,
             "not a finite number"),
+        Arguments.of(
+            "huge value",
+            GOOD.replace("21.5", "-1e200"),
+            Reason.VALUE_OUT_OF_RANGE,
+            "field 'value' -1.0E200 is beyond the allowed magnitude 1.0E150"),
         Arguments.of("too deep", deep, Reason.TOO_LARGE, "nesting depth"),
         Arguments.of(
             "too big",
@@ -204,6 +209,16 @@ class ParseEventsTest {
         .hasMessage("minEventTime must not be null");
     assertThatThrownBy(() -> ParseEvents.fromJson().withMaxFutureSkew(Duration.millis(-1)))
         .hasMessage("maxFutureSkew must not be negative, got PT-0.001S");
+    assertThatThrownBy(
+            () -> ParseEvents.fromJson().withMaxFutureSkew(Duration.standardDays(40_000)))
+        .hasMessage("maxFutureSkew must be at most PT3155760000S, got PT3456000000S");
+    assertThatThrownBy(() -> ParseEvents.fromJson().withMaxAbsValue(1e200))
+        .hasMessage("maxAbsValue must be at most 1e150, got 1.0E200");
+    assertThatThrownBy(() -> ParseEvents.fromJson().withMaxAbsValue(0))
+        .hasMessage("maxAbsValue must be a positive finite number, got 0.0");
+    assertThatThrownBy(
+            () -> ParseEvents.fromJson().withMinEventTime(new Instant(Long.MIN_VALUE / 2)))
+        .hasMessageStartingWith("minEventTime must be within Beam's timestamp range, got ");
   }
 
   static long counter(PipelineResult result, String name) {
