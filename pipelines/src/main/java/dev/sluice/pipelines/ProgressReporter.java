@@ -29,14 +29,9 @@ import org.joda.time.Duration;
 final class ProgressReporter {
 
   /** A snapshot of the job's counters. */
-  record Counts(long parsed, Map<Reason, Long> deadLetters, long windows, long alerts) {
+  record Counts(long read, long parsed, Map<Reason, Long> deadLetters, long windows, long alerts) {
     long deadLetterTotal() {
       return deadLetters.values().stream().mapToLong(Long::longValue).sum();
-    }
-
-    /** Payloads that left the parse stage, either as events or as dead letters. */
-    long read() {
-      return parsed + deadLetterTotal();
     }
   }
 
@@ -134,6 +129,7 @@ final class ProgressReporter {
       // Some runners report metrics only after the job, or not at all.
       return null;
     }
+    long read = 0;
     long parsed = 0;
     long windows = 0;
     long alerts = 0;
@@ -144,7 +140,9 @@ final class ProgressReporter {
     for (MetricResult<Long> counter : metrics.getCounters()) {
       String name = counter.getName().getName();
       long value = valueOf(counter);
-      if (name.equals(ParseEvents.EVENTS_PARSED)) {
+      if (name.equals(ParseEvents.PAYLOADS_READ)) {
+        read += value;
+      } else if (name.equals(ParseEvents.EVENTS_PARSED)) {
         parsed += value;
       } else if (name.equals(WindowedAggregate.WINDOWS_EMITTED)) {
         windows += value;
@@ -158,7 +156,7 @@ final class ProgressReporter {
         }
       }
     }
-    return new Counts(parsed, deadLetters, windows, alerts);
+    return new Counts(read, parsed, deadLetters, windows, alerts);
   }
 
   /** Committed where the runner has it, attempted otherwise. */

@@ -14,17 +14,23 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.Event;
 import dev.sluice.model.JsonSupport;
+import dev.sluice.model.RawPayload;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
@@ -32,19 +38,31 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
- * Parses JSON payloads in the {@link Event} contract format into events timestamped with their
- * event time; every payload that cannot become a valid event becomes a {@link DeadLetter} instead.
+ * Parses JSON payloads into events timestamped with their event time; every payload that cannot
+ * become valid events becomes a {@link DeadLetter} instead.
  *
  * <pre>{@code
  * OutputWithDeadLetters<Event> parsed =
  *     payloads.apply("ParseEvents", ParseEvents.fromJson().withMaxFutureSkew(Duration.standardMinutes(5)));
- * parsed.output();       // PCollection<Event>, element timestamp = event_time
+ * parsed.output();       // PCollection<Event>, element timestamp = event time
  * parsed.deadLetters();  // PCollection<DeadLetter>, reason + original payload
+ *
+ * // Bytes with source coordinates (e.g. from Kafka), in a payload shape of your own:
+ * records.apply("ParseEvents", ParseEvents.fromRawPayloads().withMapping(
+ *     FieldMapping.contract().withKeyField("device.id").withTimeField("ts", TimeFormat.EPOCH_MILLIS)
+ *         .withValueFields(Map.of("temperature", "readings.temp"))));
  * }</pre>
+ *
+ * <p>Input: {@link #fromJson()} takes strings, {@link #fromJsonBytes()} bytes, {@link
+ * #fromRawPayloads()} bytes with their source, which dead letters then carry. Where the parts of an
+ * event are is a {@link FieldMapping}, by default the Sluice event contract; a payload with several
+ * value fields yields one event per field. Bytes that are not UTF-8 are {@code MALFORMED_JSON} and
+ * are kept base64-encoded in the dead letter.
  *
  * <p>Never throws on bad input. Reasons: {@code MALFORMED_JSON} (syntax, empty, trailing content),
  * {@code MISSING_FIELD}, {@code BAD_TYPE} (wrong JSON type, not an object, unparseable time),
@@ -65,8 +83,8 @@ import org.joda.time.Instant;
  * text ({@code 2} becomes {@code "2"}); objects and arrays are {@code BAD_TYPE}.
  */
 @AutoValue
-public abstract class ParseEvents
-    extends PTransform<PCollection<String>, OutputWithDeadLetters<Event>> {
+public abstract class ParseEvents<InputT>
+    extends PTransform<PCollection<InputT>, OutputWithDeadLetters<Event>> {
 
   /** Value of {@link DeadLetter#stage()} for rejections by this transform. */
   public static final String STAGE = "parse";
@@ -77,6 +95,9 @@ public abstract class ParseEvents
   private static final Duration MAX_FUTURE_SKEW = Duration.standardDays(36_525);
 
   public static final String EVENTS_PARSED = "events_parsed";
+
+  /** Counter of input payloads, whatever became of them. */
+  public static final String PAYLOADS_READ = "payloads_read";
 
   /** Counter name for dead letters of one reason. */
   public static String deadLetterCounterName(Reason reason) {
@@ -95,43 +116,72 @@ public abstract class ParseEvents
 
   abstract double maxAbsValue();
 
-  abstract Builder toBuilder();
+  abstract FieldMapping mapping();
+
+  abstract SerializableFunction<InputT, RawPayload> toRawPayload();
+
+  abstract Builder<InputT> toBuilder();
 
   /**
-   * Defaults: payloads up to 1 MiB, nesting depth 32, strings up to 64 KiB, event times from
+   * Parses strings. Defaults: the contract {@link FieldMapping}, payloads up to 1 MiB, nesting
+   * depth 32, strings up to 64 KiB, values up to 1e150 in magnitude, event times from
    * 2000-01-01T00:00:00Z to 1 hour ahead of the processing clock.
    */
-  public static ParseEvents fromJson() {
-    return new AutoValue_ParseEvents.Builder()
+  public static ParseEvents<String> fromJson() {
+    return ParseEvents.<String>withDefaults()
+        .setToRawPayload(text -> new RawPayload(text.getBytes(StandardCharsets.UTF_8), null))
+        .build();
+  }
+
+  /** Parses bytes, which should be UTF-8 JSON; defaults as {@link #fromJson()}. */
+  public static ParseEvents<byte[]> fromJsonBytes() {
+    return ParseEvents.<byte[]>withDefaults()
+        .setToRawPayload(bytes -> new RawPayload(bytes, null))
+        .build();
+  }
+
+  /** Parses bytes with their source coordinates; defaults as {@link #fromJson()}. */
+  public static ParseEvents<RawPayload> fromRawPayloads() {
+    return ParseEvents.<RawPayload>withDefaults().setToRawPayload(raw -> raw).build();
+  }
+
+  private static <T> Builder<T> withDefaults() {
+    return new AutoValue_ParseEvents.Builder<T>()
         .setMaxPayloadBytes(1 << 20)
         .setMaxNestingDepth(32)
         .setMaxStringLength(64 * 1024)
         .setMinEventTime(JsonSupport.parseInstant("2000-01-01T00:00:00Z"))
         .setMaxFutureSkew(Duration.standardHours(1))
         .setMaxAbsValue(1e150)
-        .build();
+        .setMapping(FieldMapping.contract());
+  }
+
+  /** Where the event's parts are in the payload. */
+  public ParseEvents<InputT> withMapping(FieldMapping mapping) {
+    Checks.notNull("mapping", mapping);
+    return toBuilder().setMapping(mapping).build();
   }
 
   /** Payloads larger than this many bytes (UTF-8) are rejected as {@code TOO_LARGE}. */
-  public ParseEvents withMaxPayloadBytes(int maxPayloadBytes) {
+  public ParseEvents<InputT> withMaxPayloadBytes(int maxPayloadBytes) {
     Checks.positive("maxPayloadBytes", maxPayloadBytes);
     return toBuilder().setMaxPayloadBytes(maxPayloadBytes).build();
   }
 
   /** Documents nested deeper than this are rejected as {@code TOO_LARGE}. */
-  public ParseEvents withMaxNestingDepth(int maxNestingDepth) {
+  public ParseEvents<InputT> withMaxNestingDepth(int maxNestingDepth) {
     Checks.positive("maxNestingDepth", maxNestingDepth);
     return toBuilder().setMaxNestingDepth(maxNestingDepth).build();
   }
 
   /** Documents with a string longer than this are rejected as {@code TOO_LARGE}. */
-  public ParseEvents withMaxStringLength(int maxStringLength) {
+  public ParseEvents<InputT> withMaxStringLength(int maxStringLength) {
     Checks.positive("maxStringLength", maxStringLength);
     return toBuilder().setMaxStringLength(maxStringLength).build();
   }
 
   /** Events before this instant are rejected as {@code TIMESTAMP_OUT_OF_RANGE}. */
-  public ParseEvents withMinEventTime(Instant minEventTime) {
+  public ParseEvents<InputT> withMinEventTime(Instant minEventTime) {
     Checks.notNull("minEventTime", minEventTime);
     if (minEventTime.isBefore(BoundedWindow.TIMESTAMP_MIN_VALUE)
         || !minEventTime.isBefore(GlobalWindow.INSTANCE.maxTimestamp())) {
@@ -145,7 +195,7 @@ public abstract class ParseEvents
    * Values whose magnitude is above this are rejected as {@code VALUE_OUT_OF_RANGE}. At most 1e150,
    * so that squares and sums of values stay finite.
    */
-  public ParseEvents withMaxAbsValue(double maxAbsValue) {
+  public ParseEvents<InputT> withMaxAbsValue(double maxAbsValue) {
     Checks.positive("maxAbsValue", maxAbsValue);
     if (maxAbsValue > 1e150) {
       throw new IllegalArgumentException("maxAbsValue must be at most 1e150, got " + maxAbsValue);
@@ -157,7 +207,7 @@ public abstract class ParseEvents
    * Events further than this ahead of the processing clock are rejected as {@code
    * TIMESTAMP_OUT_OF_RANGE}.
    */
-  public ParseEvents withMaxFutureSkew(Duration maxFutureSkew) {
+  public ParseEvents<InputT> withMaxFutureSkew(Duration maxFutureSkew) {
     Checks.notNegative("maxFutureSkew", maxFutureSkew);
     if (maxFutureSkew.isLongerThan(MAX_FUTURE_SKEW)) {
       throw new IllegalArgumentException(
@@ -167,9 +217,18 @@ public abstract class ParseEvents
   }
 
   @Override
-  public OutputWithDeadLetters<Event> expand(PCollection<String> payloads) {
+  @SuppressWarnings("unchecked") // RawPayload input is recognised by its coder.
+  public OutputWithDeadLetters<Event> expand(PCollection<InputT> input) {
     TupleTag<Event> eventsTag = new TupleTag<Event>() {};
     TupleTag<DeadLetter> deadLettersTag = new TupleTag<DeadLetter>() {};
+    PCollection<RawPayload> payloads =
+        input.getCoder() instanceof RawPayload.RawPayloadCoder
+            ? (PCollection<RawPayload>) input
+            : input
+                .apply(
+                    "ToRawPayload",
+                    MapElements.into(TypeDescriptor.of(RawPayload.class)).via(toRawPayload()))
+                .setCoder(RawPayload.RawPayloadCoder.of());
     PCollectionTuple tuple =
         payloads.apply(
             "ParseJson",
@@ -189,24 +248,29 @@ public abstract class ParseEvents
         .add(DisplayData.item("maxStringLength", maxStringLength()))
         .add(DisplayData.item("minEventTime", JsonSupport.formatInstant(minEventTime())))
         .add(DisplayData.item("maxFutureSkew", maxFutureSkew()))
-        .add(DisplayData.item("maxAbsValue", maxAbsValue()));
+        .add(DisplayData.item("maxAbsValue", maxAbsValue()))
+        .add(DisplayData.item("mapping", mapping().toString()));
   }
 
   @AutoValue.Builder
-  abstract static class Builder {
-    abstract Builder setMaxPayloadBytes(int value);
+  abstract static class Builder<InputT> {
+    abstract Builder<InputT> setMaxPayloadBytes(int value);
 
-    abstract Builder setMaxNestingDepth(int value);
+    abstract Builder<InputT> setMaxNestingDepth(int value);
 
-    abstract Builder setMaxStringLength(int value);
+    abstract Builder<InputT> setMaxStringLength(int value);
 
-    abstract Builder setMinEventTime(Instant value);
+    abstract Builder<InputT> setMinEventTime(Instant value);
 
-    abstract Builder setMaxFutureSkew(Duration value);
+    abstract Builder<InputT> setMaxFutureSkew(Duration value);
 
-    abstract Builder setMaxAbsValue(double value);
+    abstract Builder<InputT> setMaxAbsValue(double value);
 
-    abstract ParseEvents build();
+    abstract Builder<InputT> setMapping(FieldMapping value);
+
+    abstract Builder<InputT> setToRawPayload(SerializableFunction<InputT, RawPayload> value);
+
+    abstract ParseEvents<InputT> build();
   }
 
   /** A rejection found while reading one payload. */
@@ -219,7 +283,7 @@ public abstract class ParseEvents
     }
   }
 
-  private static final class ParseFn extends DoFn<String, Event> {
+  private static final class ParseFn extends DoFn<RawPayload, Event> {
     /** Jackson's "[Source: ...; " prefix of a location inside a message. */
     private static final Pattern SOURCE_IN_MESSAGE = Pattern.compile("\\[Source: [^;\\]]*; ");
 
@@ -229,20 +293,23 @@ public abstract class ParseEvents
     private final Instant minEventTime;
     private final Duration maxFutureSkew;
     private final double maxAbsValue;
+    private final FieldMapping mapping;
     private final TupleTag<Event> eventsTag;
     private final TupleTag<DeadLetter> deadLettersTag;
 
     private transient ObjectMapper mapper;
+    private transient Counter payloadsRead;
     private transient Counter parsed;
     private transient Map<Reason, Counter> rejected;
 
-    ParseFn(ParseEvents spec, TupleTag<Event> eventsTag, TupleTag<DeadLetter> deadLettersTag) {
+    ParseFn(ParseEvents<?> spec, TupleTag<Event> eventsTag, TupleTag<DeadLetter> deadLettersTag) {
       this.maxPayloadBytes = spec.maxPayloadBytes();
       this.maxNestingDepth = spec.maxNestingDepth();
       this.maxStringLength = spec.maxStringLength();
       this.minEventTime = spec.minEventTime();
       this.maxFutureSkew = spec.maxFutureSkew();
       this.maxAbsValue = spec.maxAbsValue();
+      this.mapping = spec.mapping();
       this.eventsTag = eventsTag;
       this.deadLettersTag = deadLettersTag;
     }
@@ -262,6 +329,7 @@ public abstract class ParseEvents
                       .build())
               .build();
       mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+      payloadsRead = Metrics.counter(METRICS_NAMESPACE, PAYLOADS_READ);
       parsed = Metrics.counter(METRICS_NAMESPACE, EVENTS_PARSED);
       rejected = new EnumMap<>(Reason.class);
       for (Reason reason : Reason.values()) {
@@ -271,51 +339,61 @@ public abstract class ParseEvents
 
     @ProcessElement
     public void process(
-        @Element String payload, @Timestamp Instant elementTimestamp, MultiOutputReceiver out) {
+        @Element RawPayload payload, @Timestamp Instant elementTimestamp, MultiOutputReceiver out) {
+      payloadsRead.inc();
+      List<Event> events;
       try {
-        Event event = parse(payload, elementTimestamp);
-        parsed.inc();
-        out.get(eventsTag).outputWithTimestamp(event, event.eventTime());
+        events = parse(payload.bytes(), elementTimestamp);
       } catch (Rejection rejection) {
         rejected.get(rejection.reason).inc();
         out.get(deadLettersTag)
             .output(
-                DeadLetter.of(
-                    STAGE, rejection.reason, rejection.getMessage(), payload, null, Instant.now()));
+                DeadLetter.ofBytes(
+                    STAGE,
+                    rejection.reason,
+                    rejection.getMessage(),
+                    payload.bytes(),
+                    payload.source(),
+                    Instant.now()));
+        return;
+      }
+      for (Event event : events) {
+        parsed.inc();
+        out.get(eventsTag).outputWithTimestamp(event, event.eventTime());
       }
     }
 
-    private Event parse(String payload, Instant elementTimestamp) throws Rejection {
-      // Cheap bound first: a UTF-8 char takes at most 3 bytes per UTF-16 unit.
-      if ((long) payload.length() * 3 > maxPayloadBytes) {
-        int bytes = payload.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > maxPayloadBytes) {
-          throw new Rejection(
-              Reason.TOO_LARGE,
-              "payload is " + bytes + " bytes, more than the limit of " + maxPayloadBytes);
-        }
+    private List<Event> parse(byte[] payload, Instant elementTimestamp) throws Rejection {
+      if (payload.length > maxPayloadBytes) {
+        throw new Rejection(
+            Reason.TOO_LARGE,
+            "payload is " + payload.length + " bytes, more than the limit of " + maxPayloadBytes);
       }
       JsonNode root = readTree(payload);
       if (!root.isObject()) {
         throw new Rejection(
             Reason.BAD_TYPE, "payload is a JSON " + typeName(root) + ", expected an object");
       }
-      String eventId = requiredText(root, "event_id");
-      String key = requiredText(root, "key");
-      String metric = requiredText(root, "metric");
-      double value = requiredNumber(root, "value");
-      if (Math.abs(value) > maxAbsValue) {
-        throw new Rejection(
-            Reason.VALUE_OUT_OF_RANGE,
-            "field 'value' " + value + " is beyond the allowed magnitude " + maxAbsValue);
-      }
-      Instant eventTime = requiredTime(root, "event_time");
+      String eventId = requiredText(root, mapping.eventIdField());
+      String key = requiredText(root, mapping.keyField());
+      Instant eventTime = requiredTime(root, mapping.timeField(), mapping.timeFormat());
       checkRange(eventTime, elementTimestamp);
-      return new Event(eventId, key, metric, value, eventTime, attributes(root));
+      TreeMap<String, String> attributes = attributes(root);
+      if (mapping.metricField() != null) {
+        String metric = requiredText(root, mapping.metricField());
+        double value = requiredValue(root, mapping.valueField());
+        return List.of(new Event(eventId, key, metric, value, eventTime, attributes));
+      }
+      List<Event> events = new ArrayList<>(mapping.valueFields().size());
+      for (Map.Entry<String, String> field : mapping.valueFields().entrySet()) {
+        double value = requiredValue(root, field.getValue());
+        events.add(new Event(eventId, key, field.getKey(), value, eventTime, attributes));
+      }
+      return events;
     }
 
-    private JsonNode readTree(String payload) throws Rejection {
-      if (payload.isBlank()) {
+    private JsonNode readTree(byte[] payload) throws Rejection {
+      if (isBlank(payload)) {
         throw new Rejection(Reason.MALFORMED_JSON, "payload is empty");
       }
       try {
@@ -330,65 +408,131 @@ public abstract class ParseEvents
                 + where
                 + ": "
                 + SOURCE_IN_MESSAGE.matcher(e.getOriginalMessage()).replaceAll("["));
+      } catch (IOException e) {
+        throw new Rejection(Reason.MALFORMED_JSON, "unreadable payload: " + e.getMessage());
       }
     }
 
-    private static JsonNode present(JsonNode root, String field) throws Rejection {
-      JsonNode node = root.get(field);
-      if (node == null || node.isNull()) {
-        throw new Rejection(Reason.MISSING_FIELD, "field '" + field + "' is missing");
+    private static boolean isBlank(byte[] payload) {
+      for (byte b : payload) {
+        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** The node at a dotted path, or {@code null} when a member on the way is absent or null. */
+    private static JsonNode at(JsonNode root, String path) throws Rejection {
+      JsonNode node = root;
+      String[] segments = FieldMapping.segments(path);
+      for (int i = 0; i < segments.length; i++) {
+        if (i > 0 && !node.isObject()) {
+          throw new Rejection(
+              Reason.BAD_TYPE,
+              "field '"
+                  + path
+                  + "': '"
+                  + String.join(".", java.util.Arrays.copyOf(segments, i))
+                  + "' is a "
+                  + typeName(node)
+                  + ", not an object");
+        }
+        node = node.get(segments[i]);
+        if (node == null || node.isNull()) {
+          return null;
+        }
       }
       return node;
     }
 
-    private static String requiredText(JsonNode root, String field) throws Rejection {
-      JsonNode node = present(root, field);
+    private static JsonNode present(JsonNode root, String path) throws Rejection {
+      JsonNode node = at(root, path);
+      if (node == null) {
+        throw new Rejection(Reason.MISSING_FIELD, "field '" + path + "' is missing");
+      }
+      return node;
+    }
+
+    private static String requiredText(JsonNode root, String path) throws Rejection {
+      JsonNode node = present(root, path);
       if (!node.isTextual()) {
         throw new Rejection(
-            Reason.BAD_TYPE, "field '" + field + "' must be a string, got a " + typeName(node));
+            Reason.BAD_TYPE, "field '" + path + "' must be a string, got a " + typeName(node));
       }
       if (node.textValue().isEmpty()) {
-        throw new Rejection(Reason.MISSING_FIELD, "field '" + field + "' is empty");
+        throw new Rejection(Reason.MISSING_FIELD, "field '" + path + "' is empty");
       }
       return node.textValue();
     }
 
-    private static double requiredNumber(JsonNode root, String field) throws Rejection {
-      JsonNode node = present(root, field);
+    private double requiredValue(JsonNode root, String path) throws Rejection {
+      JsonNode node = present(root, path);
       if (!node.isNumber()) {
         throw new Rejection(
-            Reason.BAD_TYPE, "field '" + field + "' must be a number, got a " + typeName(node));
+            Reason.BAD_TYPE, "field '" + path + "' must be a number, got a " + typeName(node));
       }
       double value = node.doubleValue();
       if (!Double.isFinite(value)) {
         throw new Rejection(
             Reason.NON_FINITE_VALUE,
-            "field '" + field + "' is " + node.asText() + ", not a finite number");
+            "field '" + path + "' is " + node.asText() + ", not a finite number");
+      }
+      if (Math.abs(value) > maxAbsValue) {
+        throw new Rejection(
+            Reason.VALUE_OUT_OF_RANGE,
+            "field '" + path + "' " + value + " is beyond the allowed magnitude " + maxAbsValue);
       }
       return value;
     }
 
-    private static Instant requiredTime(JsonNode root, String field) throws Rejection {
-      String text;
-      JsonNode node = present(root, field);
-      if (!node.isTextual()) {
-        throw new Rejection(
-            Reason.BAD_TYPE,
-            "field '" + field + "' must be an ISO-8601 string, got a " + typeName(node));
+    private static Instant requiredTime(JsonNode root, String path, FieldMapping.TimeFormat format)
+        throws Rejection {
+      JsonNode node = present(root, path);
+      switch (format) {
+        case ISO_8601:
+          if (!node.isTextual()) {
+            throw new Rejection(
+                Reason.BAD_TYPE,
+                "field '" + path + "' must be an ISO-8601 string, got a " + typeName(node));
+          }
+          try {
+            return JsonSupport.parseInstant(node.textValue());
+          } catch (IllegalArgumentException e) {
+            throw new Rejection(Reason.BAD_TYPE, "field '" + path + "': " + e.getMessage());
+          }
+        case EPOCH_MILLIS:
+          if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+            throw new Rejection(
+                Reason.BAD_TYPE,
+                "field '" + path + "' must be whole epoch milliseconds, got a " + describe(node));
+          }
+          return new Instant(node.longValue());
+        case EPOCH_SECONDS:
+          if (!node.isNumber()
+              || !Double.isFinite(node.doubleValue())
+              || Math.abs(node.doubleValue()) > 9.2e15) {
+            throw new Rejection(
+                Reason.BAD_TYPE,
+                "field '" + path + "' must be epoch seconds, got a " + describe(node));
+          }
+          return new Instant(Math.round(node.doubleValue() * 1000.0));
+        default:
+          throw new AssertionError(format);
       }
-      text = node.textValue();
-      try {
-        return JsonSupport.parseInstant(text);
-      } catch (IllegalArgumentException e) {
-        throw new Rejection(Reason.BAD_TYPE, "field '" + field + "': " + e.getMessage());
-      }
+    }
+
+    private static String describe(JsonNode node) {
+      return node.isNumber() ? "number out of range" : typeName(node);
     }
 
     private void checkRange(Instant eventTime, Instant elementTimestamp) throws Rejection {
       if (eventTime.isBefore(minEventTime)) {
         throw new Rejection(
             Reason.TIMESTAMP_OUT_OF_RANGE,
-            "field 'event_time' "
+            "field '"
+                + mapping.timeField()
+                + "' "
                 + JsonSupport.formatInstant(eventTime)
                 + " is before the minimum "
                 + JsonSupport.formatInstant(minEventTime));
@@ -400,7 +544,9 @@ public abstract class ParseEvents
       if (eventTime.isAfter(latest)) {
         throw new Rejection(
             Reason.TIMESTAMP_OUT_OF_RANGE,
-            "field 'event_time' "
+            "field '"
+                + mapping.timeField()
+                + "' "
                 + JsonSupport.formatInstant(eventTime)
                 + " is more than "
                 + maxFutureSkew
@@ -410,7 +556,9 @@ public abstract class ParseEvents
         // A DoFn may not move an element's timestamp backwards; the source must assign event time.
         throw new Rejection(
             Reason.TIMESTAMP_OUT_OF_RANGE,
-            "field 'event_time' "
+            "field '"
+                + mapping.timeField()
+                + "' "
                 + JsonSupport.formatInstant(eventTime)
                 + " is before the element timestamp "
                 + JsonSupport.formatInstant(elementTimestamp)
@@ -418,9 +566,18 @@ public abstract class ParseEvents
       }
     }
 
-    private static TreeMap<String, String> attributes(JsonNode root) throws Rejection {
-      JsonNode node = root.get("attributes");
+    private TreeMap<String, String> attributes(JsonNode root) throws Rejection {
       TreeMap<String, String> attributes = new TreeMap<>();
+      if (mapping.attributeFields() != null) {
+        for (String path : mapping.attributeFields()) {
+          JsonNode value = at(root, path);
+          if (value != null) {
+            attributes.put(path, scalarText(path, value));
+          }
+        }
+        return attributes;
+      }
+      JsonNode node = root.get("attributes");
       if (node == null || node.isNull()) {
         return attributes;
       }
@@ -431,20 +588,21 @@ public abstract class ParseEvents
       Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
       while (fields.hasNext()) {
         Map.Entry<String, JsonNode> field = fields.next();
-        JsonNode value = field.getValue();
-        if (value.isContainerNode()) {
-          throw new Rejection(
-              Reason.BAD_TYPE,
-              "field 'attributes."
-                  + field.getKey()
-                  + "' must be a string, number or boolean, got a "
-                  + typeName(value));
-        }
-        if (!value.isNull()) {
-          attributes.put(field.getKey(), value.asText());
+        if (!field.getValue().isNull()) {
+          attributes.put(
+              field.getKey(), scalarText("attributes." + field.getKey(), field.getValue()));
         }
       }
       return attributes;
+    }
+
+    private static String scalarText(String path, JsonNode value) throws Rejection {
+      if (value.isContainerNode()) {
+        throw new Rejection(
+            Reason.BAD_TYPE,
+            "field '" + path + "' must be a string, number or boolean, got a " + typeName(value));
+      }
+      return value.asText();
     }
 
     private static String typeName(JsonNode node) {
