@@ -26,8 +26,13 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.Validation;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 
 /**
  * The walking skeleton, and Sluice's main job: synthetic JSON events → {@link ParseEvents} (bad
@@ -263,15 +268,29 @@ public final class MetricsAlertsPipeline {
   /** The processing between source and sinks: the seam tests use with their own payloads. */
   public static Outputs process(PCollection<String> payloads, Options options) {
     OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", ParseEvents.fromJson());
-    PCollection<WindowStats> stats =
+    WindowedAggregate.Result aggregated =
         parsed
             .output()
             .apply(
                 "AggregateWindows",
                 WindowedAggregate.tumbling(Duration.standardSeconds(options.getWindowSeconds())));
+    PCollection<WindowStats> stats = aggregated.output();
     PCollection<Alert> alerts =
         stats.apply("EvaluateThresholds", EvaluateThresholds.of(rules(options)));
-    return new Outputs(stats, alerts, parsed.deadLetters());
+    // Events too late for their window join the dead letters as TOO_LATE, so none is lost.
+    PCollection<DeadLetter> tooLate =
+        aggregated
+            .late()
+            .apply(
+                "LateToDeadLetters",
+                MapElements.into(TypeDescriptor.of(DeadLetter.class))
+                    .via(late -> late.toDeadLetter("aggregate", Instant.now())))
+            .setCoder(DeadLetter.DeadLetterCoder.of());
+    PCollection<DeadLetter> deadLetters =
+        PCollectionList.of(parsed.deadLetters())
+            .and(tooLate)
+            .apply("CollectDeadLetters", Flatten.pCollections());
+    return new Outputs(stats, alerts, deadLetters);
   }
 
   /** The job's one static rule: {@code mean(temperature) > --temperatureThreshold}. */

@@ -86,13 +86,30 @@ class MetricsAlertsPipelineTest {
         MetricsAlertsPipeline.process(
             pipeline.apply(Create.of(payloads)), options("--temperatureThreshold=50"));
 
+    // Windows this small keep every value, so the quantiles are exact order statistics.
     PAssert.that(outputs.stats())
         .containsInAnyOrder(
-            ModelFixtures.onTimeMinute(
-                "s1", "temperature", 0, 3, 90.0, 10.0, 60.0, Math.sqrt(1400.0 / 3)),
-            ModelFixtures.onTimeMinute("s1", "temperature", 1, 2, 120.0, 55.0, 65.0, 5.0),
-            ModelFixtures.onTimeMinute("s1", "humidity", 0, 1, 40.0, 40.0, 40.0, 0.0),
-            ModelFixtures.onTimeMinute("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0));
+            ModelFixtures.withQuantiles(
+                ModelFixtures.onTimeMinute(
+                    "s1", "temperature", 0, 3, 90.0, 10.0, 60.0, Math.sqrt(1400.0 / 3)),
+                20.0,
+                60.0,
+                60.0),
+            ModelFixtures.withQuantiles(
+                ModelFixtures.onTimeMinute("s1", "temperature", 1, 2, 120.0, 55.0, 65.0, 5.0),
+                55.0,
+                65.0,
+                65.0),
+            ModelFixtures.withQuantiles(
+                ModelFixtures.onTimeMinute("s1", "humidity", 0, 1, 40.0, 40.0, 40.0, 0.0),
+                40.0,
+                40.0,
+                40.0),
+            ModelFixtures.withQuantiles(
+                ModelFixtures.onTimeMinute("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0),
+                49.0,
+                49.0,
+                49.0));
 
     // emitted_at is the processing time; everything else is determined by the input.
     PCollection<Alert> alerts =
@@ -170,6 +187,9 @@ class MetricsAlertsPipelineTest {
               "max",
               "mean",
               "stddev",
+              "p50",
+              "p95",
+              "p99",
               "pane",
               "pane_index",
               "final");

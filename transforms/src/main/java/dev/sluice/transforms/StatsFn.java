@@ -1,15 +1,22 @@
 package dev.sluice.transforms;
 
 import dev.sluice.model.DeterministicCoder;
+import dev.sluice.model.Event;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.Combine;
+import org.apache.datasketches.hll.HllSketch;
+import org.apache.datasketches.hll.Union;
+import org.apache.datasketches.kll.KllDoublesSketch;
+import org.apache.datasketches.memory.Memory;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Combines the values of one (key, metric) in one window into count, sum, min, max, mean and
@@ -22,8 +29,49 @@ import org.apache.beam.sdk.transforms.Combine;
  * large values with a small spread. Values must be finite; the squares of values beyond about
  * {@code ±1e154} overflow, and then the standard deviation reads as infinite or NaN.
  */
-public final class StatsFn
-    extends Combine.CombineFn<Double, StatsFn.Accumulator, StatsFn.Accumulator> {
+public final class StatsFn extends Combine.CombineFn<Event, StatsFn.Accumulator, StatsFn.Stats> {
+
+  /**
+   * The aggregates of one window, read once from the accumulator (reading a KLL sketch sorts it, so
+   * the accumulator itself is never an output).
+   */
+  public record Stats(
+      long count,
+      double sum,
+      double min,
+      double max,
+      double mean,
+      double stddev,
+      @Nullable Double p50,
+      @Nullable Double p95,
+      @Nullable Double p99,
+      @Nullable Long distinct) {}
+
+  /** KLL accuracy parameter: normalised rank error about 1.65% at k = 200. */
+  public static final int DEFAULT_KLL_K = 200;
+
+  /** HLL size parameter: relative error about 1.6% at lgK = 12. */
+  public static final int HLL_LG_K = 12;
+
+  private final boolean quantiles;
+  private final int kllK;
+  private final @Nullable String distinctAttribute;
+
+  /** Count, sum, min, max, mean and stddev only. */
+  public StatsFn() {
+    this(false, DEFAULT_KLL_K, null);
+  }
+
+  /**
+   * @param quantiles whether to keep a KLL sketch for p50, p95 and p99
+   * @param kllK the KLL sketch's k (accuracy against size)
+   * @param distinctAttribute the attribute whose distinct values to count with HLL, or null
+   */
+  public StatsFn(boolean quantiles, int kllK, @Nullable String distinctAttribute) {
+    this.quantiles = quantiles;
+    this.kllK = kllK;
+    this.distinctAttribute = distinctAttribute;
+  }
 
   /** Running statistics; mutable, owned by one combine step at a time. */
   public static final class Accumulator {
@@ -32,6 +80,8 @@ public final class StatsFn
     final ExactSum sumOfSquares;
     double min = Double.POSITIVE_INFINITY;
     double max = Double.NEGATIVE_INFINITY;
+    @Nullable KllDoublesSketch quantiles;
+    @Nullable Union distinct;
 
     Accumulator() {
       this(new ExactSum(), new ExactSum());
@@ -40,6 +90,16 @@ public final class StatsFn
     private Accumulator(ExactSum sum, ExactSum sumOfSquares) {
       this.sum = sum;
       this.sumOfSquares = sumOfSquares;
+    }
+
+    /** Approximate quantile at {@code rank} (0..1), or null when not kept or empty. */
+    public @Nullable Double quantile(double rank) {
+      return quantiles == null || quantiles.isEmpty() ? null : quantiles.getQuantile(rank);
+    }
+
+    /** Approximate number of distinct attribute values, or null when not counted. */
+    public @Nullable Long distinct() {
+      return distinct == null ? null : Math.round(distinct.getEstimate());
     }
 
     public long count() {
@@ -94,6 +154,18 @@ public final class StatsFn
     }
 
     void merge(Accumulator other) {
+      if (other.quantiles != null) {
+        if (quantiles == null) {
+          quantiles = KllDoublesSketch.newHeapInstance(other.quantiles.getK());
+        }
+        quantiles.merge(other.quantiles);
+      }
+      if (other.distinct != null) {
+        if (distinct == null) {
+          distinct = new Union(HLL_LG_K);
+        }
+        distinct.update(other.distinct.getResult());
+      }
       count += other.count;
       sum.addAll(other.sum);
       sumOfSquares.addAll(other.sumOfSquares);
@@ -104,18 +176,34 @@ public final class StatsFn
 
   @Override
   public Accumulator createAccumulator() {
-    return new Accumulator();
+    Accumulator accumulator = new Accumulator();
+    if (quantiles) {
+      accumulator.quantiles = KllDoublesSketch.newHeapInstance(kllK);
+    }
+    if (distinctAttribute != null) {
+      accumulator.distinct = new Union(HLL_LG_K);
+    }
+    return accumulator;
   }
 
   @Override
-  public Accumulator addInput(Accumulator accumulator, Double value) {
-    accumulator.add(value);
+  public Accumulator addInput(Accumulator accumulator, Event event) {
+    accumulator.add(event.value());
+    if (accumulator.quantiles != null) {
+      accumulator.quantiles.update(event.value());
+    }
+    if (accumulator.distinct != null) {
+      String value = event.attributes().get(distinctAttribute);
+      if (value != null) {
+        accumulator.distinct.update(value);
+      }
+    }
     return accumulator;
   }
 
   @Override
   public Accumulator mergeAccumulators(Iterable<Accumulator> accumulators) {
-    Accumulator merged = new Accumulator();
+    Accumulator merged = createAccumulator();
     for (Accumulator accumulator : accumulators) {
       merged.merge(accumulator);
     }
@@ -123,22 +211,72 @@ public final class StatsFn
   }
 
   @Override
-  public Accumulator extractOutput(Accumulator accumulator) {
-    return accumulator;
+  public Stats extractOutput(Accumulator a) {
+    return new Stats(
+        a.count(),
+        a.sum(),
+        a.min(),
+        a.max(),
+        a.mean(),
+        a.stddev(),
+        a.quantile(0.50),
+        a.quantile(0.95),
+        a.quantile(0.99),
+        a.distinct());
   }
 
   @Override
-  public Coder<Accumulator> getAccumulatorCoder(CoderRegistry registry, Coder<Double> inputCoder) {
+  public Coder<Accumulator> getAccumulatorCoder(CoderRegistry registry, Coder<Event> inputCoder) {
     return AccumulatorCoder.INSTANCE;
   }
 
   @Override
-  public Coder<Accumulator> getDefaultOutputCoder(
-      CoderRegistry registry, Coder<Double> inputCoder) {
-    return AccumulatorCoder.INSTANCE;
+  public Coder<Stats> getDefaultOutputCoder(CoderRegistry registry, Coder<Event> inputCoder) {
+    return StatsCoder.INSTANCE;
   }
 
-  /** Coder of {@link Accumulator}: count, min, max and the partials of both exact sums. */
+  /** Coder of {@link Stats}. */
+  static final class StatsCoder extends DeterministicCoder<Stats> {
+    static final StatsCoder INSTANCE = new StatsCoder();
+    private static final VarLongCoder LONG = VarLongCoder.of();
+    private static final DoubleCoder DOUBLE = DoubleCoder.of();
+    private static final NullableCoder<Double> NULLABLE_DOUBLE = NullableCoder.of(DOUBLE);
+    private static final NullableCoder<Long> NULLABLE_LONG = NullableCoder.of(LONG);
+
+    @Override
+    public void encode(Stats s, OutputStream out) throws IOException {
+      LONG.encode(s.count(), out);
+      DOUBLE.encode(s.sum(), out);
+      DOUBLE.encode(s.min(), out);
+      DOUBLE.encode(s.max(), out);
+      DOUBLE.encode(s.mean(), out);
+      DOUBLE.encode(s.stddev(), out);
+      NULLABLE_DOUBLE.encode(s.p50(), out);
+      NULLABLE_DOUBLE.encode(s.p95(), out);
+      NULLABLE_DOUBLE.encode(s.p99(), out);
+      NULLABLE_LONG.encode(s.distinct(), out);
+    }
+
+    @Override
+    public Stats decode(InputStream in) throws IOException {
+      return new Stats(
+          LONG.decode(in),
+          DOUBLE.decode(in),
+          DOUBLE.decode(in),
+          DOUBLE.decode(in),
+          DOUBLE.decode(in),
+          DOUBLE.decode(in),
+          NULLABLE_DOUBLE.decode(in),
+          NULLABLE_DOUBLE.decode(in),
+          NULLABLE_DOUBLE.decode(in),
+          NULLABLE_LONG.decode(in));
+    }
+  }
+
+  /**
+   * Coder of {@link Accumulator}: count, min, max, the partials of both exact sums, and the
+   * sketches in their DataSketches serial forms.
+   */
   public static final class AccumulatorCoder extends DeterministicCoder<Accumulator> {
     static final AccumulatorCoder INSTANCE = new AccumulatorCoder();
     private static final VarLongCoder LONG = VarLongCoder.of();
@@ -156,6 +294,8 @@ public final class StatsFn
       DOUBLE.encode(a.max, out);
       encodeSum(a.sum, out);
       encodeSum(a.sumOfSquares, out);
+      encodeBytes(a.quantiles == null ? null : a.quantiles.toByteArray(), out);
+      encodeBytes(a.distinct == null ? null : a.distinct.getResult().toCompactByteArray(), out);
     }
 
     @Override
@@ -167,7 +307,35 @@ public final class StatsFn
       a.count = count;
       a.min = min;
       a.max = max;
+      byte[] quantiles = decodeBytes(in);
+      if (quantiles != null) {
+        a.quantiles = KllDoublesSketch.heapify(Memory.wrap(quantiles));
+      }
+      byte[] distinct = decodeBytes(in);
+      if (distinct != null) {
+        a.distinct = new Union(HLL_LG_K);
+        a.distinct.update(HllSketch.heapify(distinct));
+      }
       return a;
+    }
+
+    private static void encodeBytes(byte @Nullable [] bytes, OutputStream out) throws IOException {
+      INT.encode(bytes == null ? -1 : bytes.length, out);
+      if (bytes != null) {
+        out.write(bytes);
+      }
+    }
+
+    private static byte @Nullable [] decodeBytes(InputStream in) throws IOException {
+      int length = INT.decode(in);
+      if (length < 0) {
+        return null;
+      }
+      byte[] bytes = in.readNBytes(length);
+      if (bytes.length != length) {
+        throw new java.io.EOFException("truncated sketch: " + bytes.length + " of " + length);
+      }
+      return bytes;
     }
 
     private static void encodeSum(ExactSum sum, OutputStream out) throws IOException {

@@ -53,6 +53,28 @@ public final class ModelFixtures {
         true);
   }
 
+  /** A copy of {@code stats} with the given quantiles. */
+  public static WindowStats withQuantiles(WindowStats stats, double p50, double p95, double p99) {
+    return new WindowStats(
+        stats.key(),
+        stats.metric(),
+        stats.windowStart(),
+        stats.windowEnd(),
+        stats.count(),
+        stats.sum(),
+        stats.min(),
+        stats.max(),
+        stats.mean(),
+        stats.stddev(),
+        p50,
+        p95,
+        p99,
+        stats.distinct(),
+        stats.pane(),
+        stats.paneIndex(),
+        stats.finalPane());
+  }
+
   /** Top-level field names of a JSON object, in the order written. */
   public static List<String> fieldNames(String json) {
     List<String> names = new ArrayList<>();

@@ -2,6 +2,8 @@ package dev.sluice.transforms;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.model.Event;
+import dev.sluice.model.ModelFixtures;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,7 +18,7 @@ class StatsFnTest {
   private StatsFn.Accumulator of(double... values) {
     StatsFn.Accumulator accumulator = fn.createAccumulator();
     for (double value : values) {
-      fn.addInput(accumulator, value);
+      fn.addInput(accumulator, Event.of("e", "k", "m", value, ModelFixtures.T0));
     }
     return accumulator;
   }

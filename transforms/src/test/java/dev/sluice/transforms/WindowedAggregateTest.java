@@ -49,7 +49,10 @@ class WindowedAggregateTest {
             .advanceWatermarkToInfinity();
 
     PCollection<WindowStats> stats =
-        pipeline.apply(events).apply(WindowedAggregate.tumbling(MINUTE));
+        pipeline
+            .apply(events)
+            .apply(WindowedAggregate.tumbling(MINUTE).withQuantiles(false))
+            .output();
 
     IntervalWindow first = new IntervalWindow(T0, MINUTE);
     PAssert.that(stats)
@@ -75,7 +78,10 @@ class WindowedAggregateTest {
             .addElements(at(58, "a", "temperature", 3.0))
             .advanceWatermarkToInfinity();
     PCollection<WindowStats> stats =
-        pipeline.apply(events).apply(WindowedAggregate.tumbling(MINUTE));
+        pipeline
+            .apply(events)
+            .apply(WindowedAggregate.tumbling(MINUTE).withQuantiles(false))
+            .output();
     // One pane only: both elements, although the second arrived after the first was processed.
     PAssert.that(stats)
         .satisfies(
