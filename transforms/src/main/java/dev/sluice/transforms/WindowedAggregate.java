@@ -432,7 +432,9 @@ public abstract class WindowedAggregate
       List<Long> updated = pending == null ? new ArrayList<>() : new ArrayList<>(pending);
       for (BoundedWindow window : assignWindows(element, timestamp)) {
         Instant closing = window.maxTimestamp().plus(allowedLateness);
-        if (closedUpTo != null && closing.isBefore(closedUpTo)) {
+        // The timer fired at closedUpTo, so the watermark is past it: a window closing at or
+        // before it is one the runner would drop data for.
+        if (closedUpTo != null && !closing.isAfter(closedUpTo)) {
           lateEvents.inc();
           IntervalWindow interval = (IntervalWindow) window;
           out.get(lateTag)
