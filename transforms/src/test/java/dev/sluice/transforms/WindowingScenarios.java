@@ -40,6 +40,29 @@ enum WindowingScenarios {
             List.of());
       }),
 
+  /** Speculative EARLY panes every 30 s of processing time, then the on-time pane. */
+  EARLY_FIRINGS(
+      p -> {
+        TestStream<Event> events =
+            stream()
+                .addElements(at("a", 10, 1))
+                .advanceProcessingTime(Duration.standardSeconds(31))
+                .addElements(at("a", 20, 3))
+                .advanceWatermarkToInfinity();
+        WindowedAggregate.Result result =
+            p.apply(events)
+                .apply(
+                    WindowedAggregate.tumbling(Time.MINUTE)
+                        .withEarlyFiringsEvery(Duration.standardSeconds(30))
+                        .withQuantiles(false));
+        expect(
+            result,
+            List.of(
+                row("a", 0, 60, PaneTiming.EARLY, 0, false, 1),
+                row("a", 0, 60, PaneTiming.ON_TIME, 1, true, 1, 3)),
+            List.of());
+      }),
+
   /** Late data within the allowed lateness updates the window in a LATE pane; then it closes. */
   LATE_WITHIN_ALLOWED_LATENESS(
       p -> {
