@@ -5,16 +5,17 @@ import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.WindowFn;
 import org.apache.beam.sdk.transforms.windowing.WindowMappingFn;
+import org.apache.beam.sdk.values.KV;
 
 /**
- * A window function that keeps the window an element already carries and otherwise behaves like
- * {@code delegate} (merging, coder, side-input mapping). {@link WindowedAggregate} assigns windows
- * itself, per element and window, while it sets late ones aside; this makes that assignment the
- * windowing of the collection.
+ * A window function that puts each element into the one window {@link WindowedAggregate} chose for
+ * it (named in the element, so no runner-specific way of emitting windowed values is needed), and
+ * otherwise behaves like {@code delegate} (merging, coder, side-input mapping).
  */
-final class AssignedWindows<T> extends WindowFn<T, BoundedWindow> {
+final class AssignedWindows<T> extends WindowFn<KV<T, WindowedEvent>, BoundedWindow> {
   private final WindowFn<Object, BoundedWindow> delegate;
 
   @SuppressWarnings("unchecked")
@@ -24,7 +25,8 @@ final class AssignedWindows<T> extends WindowFn<T, BoundedWindow> {
 
   @Override
   public Collection<BoundedWindow> assignWindows(AssignContext c) {
-    return List.of(c.window());
+    WindowedEvent chosen = c.element().getValue();
+    return List.of(new IntervalWindow(chosen.windowStart(), chosen.windowEnd()));
   }
 
   @Override

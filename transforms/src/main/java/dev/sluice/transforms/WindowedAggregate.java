@@ -52,7 +52,6 @@ import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
-import org.apache.beam.sdk.values.WindowingStrategy;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -253,21 +252,24 @@ public abstract class WindowedAggregate
                     .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
             .setCoder(keyedCoder);
 
-    TupleTag<KV<KV<String, String>, Event>> onTimeTag = new TupleTag<>() {};
+    TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag = new TupleTag<>() {};
     TupleTag<LateEvent> lateTag = new TupleTag<>() {};
     PCollectionTuple split =
         keyed.apply(
             "SetAsideLateEvents",
             ParDo.of(new SetAsideLateFn(windowFn(), allowedLateness(), onTimeTag, lateTag))
                 .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
-    AssignedWindows<KV<KV<String, String>, Event>> assigned = new AssignedWindows<>(windowFn());
-    PCollection<KV<KV<String, String>, Event>> onTime = split.get(onTimeTag).setCoder(keyedCoder);
-    // The events already carry their windows; give the collection the matching window coder.
-    onTime.setWindowingStrategyInternal(WindowingStrategy.of(assigned));
+    PCollection<KV<KV<String, String>, WindowedEvent>> onTime =
+        split
+            .get(onTimeTag)
+            .setCoder(
+                KvCoder.of(
+                    KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()),
+                    WindowedEvent.WindowedEventCoder.INSTANCE));
     PCollection<LateEvent> late = split.get(lateTag).setCoder(LateEvent.LateEventCoder.of());
 
-    Window<KV<KV<String, String>, Event>> window =
-        Window.<KV<KV<String, String>, Event>>into(assigned)
+    Window<KV<KV<String, String>, WindowedEvent>> window =
+        Window.into(new AssignedWindows<KV<String, String>>(windowFn()))
             .triggering(trigger())
             .accumulatingFiredPanes();
     window =
@@ -275,9 +277,18 @@ public abstract class WindowedAggregate
             ? window.withAllowedLateness(grace())
             : window.withAllowedLateness(
                 allowedLateness().plus(grace()), Window.ClosingBehavior.FIRE_ALWAYS);
-    PCollection<WindowStats> stats =
+    PCollection<KV<KV<String, String>, Event>> windowed =
         onTime
-            .apply("WindowIntoAssigned", window)
+            .apply("WindowIntoAccepted", window)
+            .apply(
+                "DropWindowTag",
+                MapElements.into(keyed.getTypeDescriptor())
+                    .via(
+                        (KV<KV<String, String>, WindowedEvent> kv) ->
+                            KV.of(kv.getKey(), kv.getValue().event())))
+            .setCoder(keyedCoder);
+    PCollection<WindowStats> stats =
+        windowed
             .apply(
                 "CombineStats",
                 Combine.perKey(new StatsFn(quantiles(), kllK(), distinctAttribute())))
@@ -384,10 +395,10 @@ public abstract class WindowedAggregate
    * every key the state has seen close a window.
    */
   static final class SetAsideLateFn
-      extends DoFn<KV<KV<String, String>, Event>, KV<KV<String, String>, Event>> {
+      extends DoFn<KV<KV<String, String>, Event>, KV<KV<String, String>, WindowedEvent>> {
     private final WindowFn<Object, BoundedWindow> windowFn;
     private final Duration allowedLateness;
-    private final TupleTag<KV<KV<String, String>, Event>> onTimeTag;
+    private final TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag;
     private final TupleTag<LateEvent> lateTag;
     private final Counter lateEvents = Metrics.counter(METRICS_NAMESPACE, LATE_EVENTS);
 
@@ -407,7 +418,7 @@ public abstract class WindowedAggregate
     SetAsideLateFn(
         WindowFn<Object, ? extends BoundedWindow> windowFn,
         Duration allowedLateness,
-        TupleTag<KV<KV<String, String>, Event>> onTimeTag,
+        TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag,
         TupleTag<LateEvent> lateTag) {
       @SuppressWarnings("unchecked") // Windows are only read as BoundedWindow.
       WindowFn<Object, BoundedWindow> anyWindows = (WindowFn<Object, BoundedWindow>) windowFn;
@@ -446,8 +457,12 @@ public abstract class WindowedAggregate
                       closedUpTo.getMillis() - timestamp.getMillis()));
           continue;
         }
+        IntervalWindow accepted = (IntervalWindow) window;
         out.get(onTimeTag)
-            .outputWindowedValue(element, timestamp, List.of(window), PaneInfo.NO_FIRING);
+            .output(
+                KV.of(
+                    element.getKey(),
+                    new WindowedEvent(element.getValue(), accepted.start(), accepted.end())));
         insertSorted(updated, closing.getMillis());
       }
       if (!updated.equals(pending == null ? List.of() : pending)) {
@@ -534,6 +549,11 @@ public abstract class WindowedAggregate
         OutputReceiver<WindowStats> out) {
       IntervalWindow window = (IntervalWindow) boundedWindow;
       StatsFn.Stats stats = element.getValue();
+      if (stats.count() == 0) {
+        // Some runners (Flink) fire an extra pane with an empty accumulator when a window
+        // expires; it carries no values, so there are no stats to report.
+        return;
+      }
       emitted.inc();
       out.output(
           new WindowStats(

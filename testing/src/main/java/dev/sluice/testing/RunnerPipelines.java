@@ -1,0 +1,32 @@
+package dev.sluice.testing;
+
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.TestPipeline;
+
+/**
+ * Test pipelines on runners other than the default Direct runner, for runner-parity tests: the same
+ * transforms and assertions, another runner.
+ */
+public final class RunnerPipelines {
+  private RunnerPipelines() {}
+
+  /**
+   * A test pipeline on an embedded Flink mini-cluster ({@code --flinkMaster=[local]}), parallelism
+   * 2, in streaming mode so TestStream and event-time timers behave as they do on an unbounded
+   * source.
+   */
+  public static TestPipeline embeddedFlink() {
+    PipelineOptions options =
+        PipelineOptionsFactory.fromArgs(
+                "--runner=TestFlinkRunner",
+                "--flinkMaster=[local]",
+                "--parallelism=2",
+                "--streaming=true",
+                "--shutdownSourcesAfterIdleMs=0")
+            .create();
+    // Outside a JUnit 4 rule: enforce that the pipeline runs, and TestPipeline still checks that
+    // every PAssert succeeded.
+    return TestPipeline.fromOptions(options).enableAbandonedNodeEnforcement(true);
+  }
+}
