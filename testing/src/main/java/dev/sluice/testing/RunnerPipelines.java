@@ -12,6 +12,22 @@ public final class RunnerPipelines {
   private RunnerPipelines() {}
 
   /**
+   * Options for an embedded Flink mini-cluster at parallelism 2: {@code streaming} selects Flink's
+   * streaming mode (as for an unbounded source), else its batch mode.
+   */
+  public static PipelineOptions embeddedFlinkOptions(boolean streaming, String... more) {
+    java.util.List<String> args =
+        new java.util.ArrayList<>(
+            java.util.List.of(
+                "--runner=FlinkRunner",
+                "--flinkMaster=[local]",
+                "--parallelism=2",
+                "--streaming=" + streaming));
+    args.addAll(java.util.List.of(more));
+    return PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).create();
+  }
+
+  /**
    * A test pipeline on an embedded Flink mini-cluster ({@code --flinkMaster=[local]}), parallelism
    * 2, in streaming mode so TestStream and event-time timers behave as they do on an unbounded
    * source.
