@@ -26,6 +26,7 @@ class MetricsAlertsPipelineParityTest {
   static {
     PipelineOptionsFactory.register(MetricsAlertsPipeline.Options.class);
   }
+
   private static final String[] JOB = {
     "--numEvents=30000", "--numKeys=5", "--spikeKeys=sensor-002", "--malformedFraction=0.01"
   };
