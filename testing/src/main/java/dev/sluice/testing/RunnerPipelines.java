@@ -38,11 +38,21 @@ public final class RunnerPipelines {
                 "--runner=TestFlinkRunner",
                 "--flinkMaster=[local]",
                 "--parallelism=2",
-                "--streaming=true",
-                "--shutdownSourcesAfterIdleMs=0")
+                "--streaming=true")
             .create();
     // Outside a JUnit 4 rule: enforce that the pipeline runs, and TestPipeline still checks that
     // every PAssert succeeded.
     return TestPipeline.fromOptions(options).enableAbandonedNodeEnforcement(true);
+  }
+
+  /**
+   * Keeps Flink's sources (Impulse among them) running for {@code duration} after they are done, so
+   * a paced replay's processing-time waits really happen.
+   */
+  public static void keepSourcesAlive(TestPipeline pipeline, org.joda.time.Duration duration) {
+    pipeline
+        .getOptions()
+        .as(org.apache.beam.runners.flink.FlinkPipelineOptions.class)
+        .setShutdownSourcesAfterIdleMs(duration.getMillis());
   }
 }

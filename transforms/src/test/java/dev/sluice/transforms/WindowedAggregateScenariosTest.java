@@ -12,7 +12,7 @@ class WindowedAggregateScenariosTest {
   @ParameterizedTest
   @EnumSource(WindowingScenarios.class)
   void scenarioHoldsOnTheDirectRunner(WindowingScenarios scenario, TestPipeline pipeline) {
-    scenario.applyTo(pipeline);
+    scenario.applyTo(pipeline, script -> script);
     pipeline.run().waitUntilFinish();
   }
 }

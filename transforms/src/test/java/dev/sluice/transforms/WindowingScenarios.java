@@ -9,10 +9,12 @@ import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -24,15 +26,15 @@ import org.joda.time.Instant;
 enum WindowingScenarios {
   /** One on-time pane per window; out-of-order events before the watermark are included. */
   ON_TIME_WITH_OUT_OF_ORDER_EVENTS(
-      true,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 50, 3), at("a", 70, 10))
                 .addElements(at("a", 10, 1)) // older than one already seen, still on time
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events).apply(WindowedAggregate.tumbling(Time.MINUTE).withQuantiles(false));
+            p.apply(source.apply(events))
+                .apply(WindowedAggregate.tumbling(Time.MINUTE).withQuantiles(false));
         expect(
             result,
             List.of(
@@ -41,21 +43,20 @@ enum WindowingScenarios {
             List.of());
       }),
 
-  /** Speculative EARLY panes every 30 s of processing time, then the on-time pane. */
+  /** Speculative EARLY panes every 2 s of processing time, then the on-time pane. */
   EARLY_FIRINGS(
-      false,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 10, 1))
-                .advanceProcessingTime(Duration.standardSeconds(31))
+                .advanceProcessingTime(Duration.standardSeconds(3))
                 .addElements(at("a", 20, 3))
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events)
+            p.apply(source.apply(events))
                 .apply(
                     WindowedAggregate.tumbling(Time.MINUTE)
-                        .withEarlyFiringsEvery(Duration.standardSeconds(30))
+                        .withEarlyFiringsEvery(Duration.standardSeconds(2))
                         .withQuantiles(false));
         expect(
             result,
@@ -67,8 +68,7 @@ enum WindowingScenarios {
 
   /** Late data within the allowed lateness updates the window in a LATE pane; then it closes. */
   LATE_WITHIN_ALLOWED_LATENESS(
-      false,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 10, 1))
@@ -76,7 +76,7 @@ enum WindowingScenarios {
                 .addElements(at("a", 20, 3))
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events)
+            p.apply(source.apply(events))
                 .apply(
                     WindowedAggregate.tumbling(Time.MINUTE)
                         .withAllowedLateness(Duration.standardMinutes(5))
@@ -92,8 +92,7 @@ enum WindowingScenarios {
 
   /** An event later than the allowed lateness leaves through late(), not into the stats. */
   DROPPABLY_LATE_GOES_TO_LATE_OUTPUT(
-      false,
-      p -> {
+      (p, source) -> {
         // Closing instant of [0, 1m) with 1m lateness: 1m59.999s; the aggregation keeps the
         // window one more minute of grace, so at 2m30s it has fired on time and not yet expired.
         TestStream<Event> events =
@@ -103,7 +102,7 @@ enum WindowingScenarios {
                 .addElements(at("a", 30, 7))
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events)
+            p.apply(source.apply(events))
                 .apply(
                     WindowedAggregate.tumbling(Time.MINUTE)
                         .withAllowedLateness(Duration.standardMinutes(1))
@@ -119,12 +118,11 @@ enum WindowingScenarios {
 
   /** Sliding windows: an event counts in every window it falls in. */
   SLIDING_WINDOWS(
-      true,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream().addElements(at("a", 30, 1), at("a", 90, 3)).advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events)
+            p.apply(source.apply(events))
                 .apply(
                     WindowedAggregate.sliding(Duration.standardMinutes(2), Time.MINUTE)
                         .withQuantiles(false));
@@ -139,8 +137,7 @@ enum WindowingScenarios {
 
   /** A sliding window that has closed sets the event aside while its newer window takes it. */
   SLIDING_PARTLY_LATE(
-      false,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 30, 1))
@@ -148,7 +145,7 @@ enum WindowingScenarios {
                 .addElements(at("a", 40, 5))
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events)
+            p.apply(source.apply(events))
                 .apply(
                     WindowedAggregate.sliding(Duration.standardMinutes(2), Time.MINUTE)
                         .withQuantiles(false));
@@ -162,15 +159,15 @@ enum WindowingScenarios {
 
   /** Session windows per key close after the gap. */
   SESSION_WINDOWS(
-      true,
-      p -> {
+      (p, source) -> {
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 0, 1), at("a", 30, 3), at("b", 10, 4))
                 .addElements(at("a", 200, 5))
                 .advanceWatermarkToInfinity();
         WindowedAggregate.Result result =
-            p.apply(events).apply(WindowedAggregate.sessions(Time.MINUTE).withQuantiles(false));
+            p.apply(source.apply(events))
+                .apply(WindowedAggregate.sessions(Time.MINUTE).withQuantiles(false));
         expect(
             result,
             List.of(
@@ -188,27 +185,29 @@ enum WindowingScenarios {
     static final Duration MINUTE = Duration.standardMinutes(1);
   }
 
-  private final boolean flinkTestStreamReplaysIt;
-  private final Consumer<Pipeline> scenario;
+  /** A scenario: its input script, played by {@code source}, and its assertions. */
+  @FunctionalInterface
+  interface Scenario {
+    void apply(Pipeline pipeline, Source source);
+  }
 
-  WindowingScenarios(boolean flinkTestStreamReplaysIt, Consumer<Pipeline> scenario) {
-    this.flinkTestStreamReplaysIt = flinkTestStreamReplaysIt;
+  /** Turns a TestStream script into the transform that plays it on a given runner. */
+  @FunctionalInterface
+  interface Source {
+    PTransform<PBegin, PCollection<Event>> apply(TestStream<Event> script);
+  }
+
+  private final Scenario scenario;
+
+  WindowingScenarios(Scenario scenario) {
     this.scenario = scenario;
   }
 
   /**
-   * Whether Flink's TestStream replays this scenario faithfully. It does not for processing-time
-   * advances, nor for an element added after a watermark advance, which Flink's TestStream source
-   * may deliver before the watermark has reached downstream operators (apache/beam issues 20843,
-   * 20844, 20845), so "late" cannot be staged with it.
+   * Adds the scenario's input, played by {@code source}, and its assertions to {@code pipeline}.
    */
-  boolean flinkTestStreamReplaysIt() {
-    return flinkTestStreamReplaysIt;
-  }
-
-  /** Adds the scenario's input and assertions to {@code pipeline}; the caller runs it. */
-  void applyTo(Pipeline pipeline) {
-    scenario.accept(pipeline);
+  void applyTo(Pipeline pipeline, Source source) {
+    scenario.apply(pipeline, source);
   }
 
   static TestStream.Builder<Event> stream() {
