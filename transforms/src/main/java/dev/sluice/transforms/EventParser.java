@@ -1,0 +1,345 @@
+package dev.sluice.transforms;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.model.DeadLetter.Reason;
+import dev.sluice.model.Event;
+import dev.sluice.model.JsonSupport;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * The parsing path of {@link ParseEvents}, without the pipeline around it: payload bytes to events,
+ * or a {@link Rejection} with its reason and message. Configured from a {@link ParseEvents}; call
+ * {@link #prepare()} once (it builds the JSON reader) before {@link #parse}. One instance per
+ * thread.
+ */
+public final class EventParser implements Serializable {
+  /** Why a payload could not become events. */
+  public static final class Rejection extends Exception {
+    private final Reason reason;
+
+    Rejection(Reason reason, String message) {
+      super(message, null, false, false);
+      this.reason = reason;
+    }
+
+    public Reason reason() {
+      return reason;
+    }
+  }
+
+  /** Jackson's "[Source: ...; " prefix of a location inside a message. */
+  private static final Pattern SOURCE_IN_MESSAGE = Pattern.compile("\\[Source: [^;\\]]*; ");
+
+  private final int maxPayloadBytes;
+  private final int maxNestingDepth;
+  private final int maxStringLength;
+  private final Instant minEventTime;
+  private final Duration maxFutureSkew;
+  private final double maxAbsValue;
+  private final FieldMapping mapping;
+
+  private transient ObjectMapper mapper;
+
+  EventParser(ParseEvents<?> spec) {
+    this.maxPayloadBytes = spec.maxPayloadBytes();
+    this.maxNestingDepth = spec.maxNestingDepth();
+    this.maxStringLength = spec.maxStringLength();
+    this.minEventTime = spec.minEventTime();
+    this.maxFutureSkew = spec.maxFutureSkew();
+    this.maxAbsValue = spec.maxAbsValue();
+    this.mapping = spec.mapping();
+  }
+
+  /** A parser with the settings of {@code spec}, prepared. */
+  public static EventParser of(ParseEvents<?> spec) {
+    EventParser parser = new EventParser(spec);
+    parser.prepare();
+    return parser;
+  }
+
+  /** Builds the JSON reader with the configured limits. */
+  public void prepare() {
+    JsonFactory factory =
+        JsonFactory.builder()
+            // Read NaN/Infinity so they are reported as NON_FINITE_VALUE, not as a syntax error.
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            // Error messages must not echo payload content; the dead letter carries it anyway.
+            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+            .streamReadConstraints(
+                StreamReadConstraints.builder()
+                    .maxNestingDepth(maxNestingDepth)
+                    .maxStringLength(maxStringLength)
+                    .build())
+            .build();
+    mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  }
+
+  /**
+   * The events in {@code payload}; {@code elementTimestamp} is the timestamp the source gave it.
+   *
+   * @throws Rejection with the reason and a message naming the field
+   */
+  public List<Event> parse(byte[] payload, Instant elementTimestamp) throws Rejection {
+    if (payload.length > maxPayloadBytes) {
+      throw new Rejection(
+          Reason.TOO_LARGE,
+          "payload is " + payload.length + " bytes, more than the limit of " + maxPayloadBytes);
+    }
+    JsonNode root = readTree(payload);
+    if (!root.isObject()) {
+      throw new Rejection(
+          Reason.BAD_TYPE, "payload is a JSON " + typeName(root) + ", expected an object");
+    }
+    String eventId = requiredText(root, mapping.eventIdField());
+    String key = requiredText(root, mapping.keyField());
+    Instant eventTime = requiredTime(root, mapping.timeField(), mapping.timeFormat());
+    checkRange(eventTime, elementTimestamp);
+    TreeMap<String, String> attributes = attributes(root);
+    if (mapping.metricField() != null) {
+      String metric = requiredText(root, mapping.metricField());
+      double value = requiredValue(root, mapping.valueField());
+      return List.of(new Event(eventId, key, metric, value, eventTime, attributes));
+    }
+    List<Event> events = new ArrayList<>(mapping.valueFields().size());
+    for (Map.Entry<String, String> field : mapping.valueFields().entrySet()) {
+      double value = requiredValue(root, field.getValue());
+      events.add(new Event(eventId, key, field.getKey(), value, eventTime, attributes));
+    }
+    return events;
+  }
+
+  private JsonNode readTree(byte[] payload) throws Rejection {
+    if (isBlank(payload)) {
+      throw new Rejection(Reason.MALFORMED_JSON, "payload is empty");
+    }
+    try {
+      return mapper.readTree(payload);
+    } catch (StreamConstraintsException e) {
+      throw new Rejection(Reason.TOO_LARGE, e.getOriginalMessage());
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
+      throw new Rejection(
+          Reason.MALFORMED_JSON,
+          "invalid JSON"
+              + where
+              + ": "
+              + SOURCE_IN_MESSAGE.matcher(e.getOriginalMessage()).replaceAll("["));
+    } catch (IOException e) {
+      throw new Rejection(Reason.MALFORMED_JSON, "unreadable payload: " + e.getMessage());
+    }
+  }
+
+  private static boolean isBlank(byte[] payload) {
+    for (byte b : payload) {
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The node at a dotted path, or {@code null} when a member on the way is absent or null. */
+  private static JsonNode at(JsonNode root, String path) throws Rejection {
+    JsonNode node = root;
+    String[] segments = FieldMapping.segments(path);
+    for (int i = 0; i < segments.length; i++) {
+      if (i > 0 && !node.isObject()) {
+        throw new Rejection(
+            Reason.BAD_TYPE,
+            "field '"
+                + path
+                + "': '"
+                + String.join(".", java.util.Arrays.copyOf(segments, i))
+                + "' is a "
+                + typeName(node)
+                + ", not an object");
+      }
+      node = node.get(segments[i]);
+      if (node == null || node.isNull()) {
+        return null;
+      }
+    }
+    return node;
+  }
+
+  private static JsonNode present(JsonNode root, String path) throws Rejection {
+    JsonNode node = at(root, path);
+    if (node == null) {
+      throw new Rejection(Reason.MISSING_FIELD, "field '" + path + "' is missing");
+    }
+    return node;
+  }
+
+  private static String requiredText(JsonNode root, String path) throws Rejection {
+    JsonNode node = present(root, path);
+    if (!node.isTextual()) {
+      throw new Rejection(
+          Reason.BAD_TYPE, "field '" + path + "' must be a string, got a " + typeName(node));
+    }
+    if (node.textValue().isEmpty()) {
+      throw new Rejection(Reason.MISSING_FIELD, "field '" + path + "' is empty");
+    }
+    return node.textValue();
+  }
+
+  private double requiredValue(JsonNode root, String path) throws Rejection {
+    JsonNode node = present(root, path);
+    if (!node.isNumber()) {
+      throw new Rejection(
+          Reason.BAD_TYPE, "field '" + path + "' must be a number, got a " + typeName(node));
+    }
+    double value = node.doubleValue();
+    if (!Double.isFinite(value)) {
+      throw new Rejection(
+          Reason.NON_FINITE_VALUE,
+          "field '" + path + "' is " + node.asText() + ", not a finite number");
+    }
+    if (Math.abs(value) > maxAbsValue) {
+      throw new Rejection(
+          Reason.VALUE_OUT_OF_RANGE,
+          "field '" + path + "' " + value + " is beyond the allowed magnitude " + maxAbsValue);
+    }
+    return value;
+  }
+
+  private static Instant requiredTime(JsonNode root, String path, FieldMapping.TimeFormat format)
+      throws Rejection {
+    JsonNode node = present(root, path);
+    switch (format) {
+      case ISO_8601:
+        if (!node.isTextual()) {
+          throw new Rejection(
+              Reason.BAD_TYPE,
+              "field '" + path + "' must be an ISO-8601 string, got a " + typeName(node));
+        }
+        try {
+          return JsonSupport.parseInstant(node.textValue());
+        } catch (IllegalArgumentException e) {
+          throw new Rejection(Reason.BAD_TYPE, "field '" + path + "': " + e.getMessage());
+        }
+      case EPOCH_MILLIS:
+        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+          throw new Rejection(
+              Reason.BAD_TYPE,
+              "field '" + path + "' must be whole epoch milliseconds, got a " + describe(node));
+        }
+        return new Instant(node.longValue());
+      case EPOCH_SECONDS:
+        if (!node.isNumber()
+            || !Double.isFinite(node.doubleValue())
+            || Math.abs(node.doubleValue()) > 9.2e15) {
+          throw new Rejection(
+              Reason.BAD_TYPE,
+              "field '" + path + "' must be epoch seconds, got a " + describe(node));
+        }
+        return new Instant(Math.round(node.doubleValue() * 1000.0));
+      default:
+        throw new AssertionError(format);
+    }
+  }
+
+  private static String describe(JsonNode node) {
+    return node.isNumber() ? "number out of range" : typeName(node);
+  }
+
+  private void checkRange(Instant eventTime, Instant elementTimestamp) throws Rejection {
+    if (eventTime.isBefore(minEventTime)) {
+      throw new Rejection(
+          Reason.TIMESTAMP_OUT_OF_RANGE,
+          "field '"
+              + mapping.timeField()
+              + "' "
+              + JsonSupport.formatInstant(eventTime)
+              + " is before the minimum "
+              + JsonSupport.formatInstant(minEventTime));
+    }
+    Instant latest = Instant.now().plus(maxFutureSkew);
+    if (latest.isAfter(GlobalWindow.INSTANCE.maxTimestamp())) {
+      latest = GlobalWindow.INSTANCE.maxTimestamp();
+    }
+    if (eventTime.isAfter(latest)) {
+      throw new Rejection(
+          Reason.TIMESTAMP_OUT_OF_RANGE,
+          "field '"
+              + mapping.timeField()
+              + "' "
+              + JsonSupport.formatInstant(eventTime)
+              + " is more than "
+              + maxFutureSkew
+              + " ahead of the processing clock, or beyond Beam's timestamp range");
+    }
+    if (eventTime.isBefore(elementTimestamp)) {
+      // A DoFn may not move an element's timestamp backwards; the source must assign event time.
+      throw new Rejection(
+          Reason.TIMESTAMP_OUT_OF_RANGE,
+          "field '"
+              + mapping.timeField()
+              + "' "
+              + JsonSupport.formatInstant(eventTime)
+              + " is before the element timestamp "
+              + JsonSupport.formatInstant(elementTimestamp)
+              + " that the source assigned");
+    }
+  }
+
+  private TreeMap<String, String> attributes(JsonNode root) throws Rejection {
+    TreeMap<String, String> attributes = new TreeMap<>();
+    if (mapping.attributeFields() != null) {
+      for (String path : mapping.attributeFields()) {
+        JsonNode value = at(root, path);
+        if (value != null) {
+          attributes.put(path, scalarText(path, value));
+        }
+      }
+      return attributes;
+    }
+    JsonNode node = root.get("attributes");
+    if (node == null || node.isNull()) {
+      return attributes;
+    }
+    if (!node.isObject()) {
+      throw new Rejection(
+          Reason.BAD_TYPE, "field 'attributes' must be an object, got a " + typeName(node));
+    }
+    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      if (!field.getValue().isNull()) {
+        attributes.put(
+            field.getKey(), scalarText("attributes." + field.getKey(), field.getValue()));
+      }
+    }
+    return attributes;
+  }
+
+  private static String scalarText(String path, JsonNode value) throws Rejection {
+    if (value.isContainerNode()) {
+      throw new Rejection(
+          Reason.BAD_TYPE,
+          "field '" + path + "' must be a string, number or boolean, got a " + typeName(value));
+    }
+    return value.asText();
+  }
+
+  private static String typeName(JsonNode node) {
+    return node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+  }
+}
