@@ -25,6 +25,7 @@ import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -252,41 +253,41 @@ public abstract class WindowedAggregate
                     .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
             .setCoder(keyedCoder);
 
-    TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag = new TupleTag<>() {};
-    TupleTag<LateEvent> lateTag = new TupleTag<>() {};
-    PCollectionTuple split =
-        keyed.apply(
-            "SetAsideLateEvents",
-            ParDo.of(new SetAsideLateFn(windowFn(), allowedLateness(), onTimeTag, lateTag))
-                .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
-    PCollection<KV<KV<String, String>, WindowedEvent>> onTime =
-        split
-            .get(onTimeTag)
-            .setCoder(
-                KvCoder.of(
-                    KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()),
-                    WindowedEvent.WindowedEventCoder.INSTANCE));
-    PCollection<LateEvent> late = split.get(lateTag).setCoder(LateEvent.LateEventCoder.of());
-
-    Window<KV<KV<String, String>, WindowedEvent>> window =
-        Window.into(new AssignedWindows<KV<String, String>>(windowFn()))
-            .triggering(trigger())
-            .accumulatingFiredPanes();
-    window =
-        allowedLateness().equals(Duration.ZERO)
-            ? window.withAllowedLateness(grace())
-            : window.withAllowedLateness(
-                allowedLateness().plus(grace()), Window.ClosingBehavior.FIRE_ALWAYS);
-    PCollection<KV<KV<String, String>, Event>> windowed =
-        onTime
-            .apply("WindowIntoAccepted", window)
-            .apply(
-                "DropWindowTag",
-                MapElements.into(keyed.getTypeDescriptor())
-                    .via(
-                        (KV<KV<String, String>, WindowedEvent> kv) ->
-                            KV.of(kv.getKey(), kv.getValue().event())))
-            .setCoder(keyedCoder);
+    PCollection<KV<KV<String, String>, Event>> windowed;
+    PCollection<LateEvent> late;
+    if (events.isBounded() == PCollection.IsBounded.BOUNDED) {
+      // A bounded input's watermark does not move until all of it is read: nothing can be late,
+      // so the per-key lateness state would be pure overhead.
+      windowed = keyed.apply("WindowInto", configure(Window.into(windowFn())));
+      late =
+          events.getPipeline().apply("NoLateEvents", Create.empty(LateEvent.LateEventCoder.of()));
+    } else {
+      TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag = new TupleTag<>() {};
+      TupleTag<LateEvent> lateTag = new TupleTag<>() {};
+      PCollectionTuple split =
+          keyed.apply(
+              "SetAsideLateEvents",
+              ParDo.of(new SetAsideLateFn(windowFn(), allowedLateness(), onTimeTag, lateTag))
+                  .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
+      late = split.get(lateTag).setCoder(LateEvent.LateEventCoder.of());
+      windowed =
+          split
+              .get(onTimeTag)
+              .setCoder(
+                  KvCoder.of(
+                      KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()),
+                      WindowedEvent.WindowedEventCoder.INSTANCE))
+              .apply(
+                  "WindowIntoAccepted",
+                  configure(Window.into(new AssignedWindows<KV<String, String>>(windowFn()))))
+              .apply(
+                  "DropWindowTag",
+                  MapElements.into(keyed.getTypeDescriptor())
+                      .via(
+                          (KV<KV<String, String>, WindowedEvent> kv) ->
+                              KV.of(kv.getKey(), kv.getValue().event())))
+              .setCoder(keyedCoder);
+    }
     PCollection<WindowStats> stats =
         windowed
             .apply(
@@ -297,6 +298,15 @@ public abstract class WindowedAggregate
                 ParDo.of(new ToWindowStatsFn(allowedLateness().equals(Duration.ZERO))))
             .setCoder(WindowStats.WindowStatsCoder.of());
     return new Result(events.getPipeline(), stats, late);
+  }
+
+  /** Triggers, accumulation and lateness of the aggregation; see the class comment. */
+  private <T> Window<T> configure(Window<T> window) {
+    Window<T> triggered = window.triggering(trigger()).accumulatingFiredPanes();
+    return allowedLateness().equals(Duration.ZERO)
+        ? triggered.withAllowedLateness(grace())
+        : triggered.withAllowedLateness(
+            allowedLateness().plus(grace()), Window.ClosingBehavior.FIRE_ALWAYS);
   }
 
   private Trigger trigger() {
