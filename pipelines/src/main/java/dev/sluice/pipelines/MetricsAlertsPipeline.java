@@ -108,6 +108,20 @@ public final class MetricsAlertsPipeline {
 
     void setOutOfOrderFraction(double value);
 
+    @Description(
+        "Unbounded mode: fraction of events that arrive after their window has closed; they"
+            + " become TOO_LATE dead letters.")
+    @Default.Double(0.0)
+    double getLateFraction();
+
+    void setLateFraction(double value);
+
+    @Description("How long after a window's end late events still update it, in seconds.")
+    @Default.Long(0L)
+    long getAllowedLatenessSeconds();
+
+    void setAllowedLatenessSeconds(long value);
+
     @Description("Largest out-of-order delay, in seconds of event time.")
     @Default.Long(10L)
     long getMaxOutOfOrderSeconds();
@@ -216,6 +230,15 @@ public final class MetricsAlertsPipeline {
     Checks.positive("--numKeys", options.getNumKeys());
     Checks.fraction("--malformedFraction", options.getMalformedFraction());
     Checks.fraction("--outOfOrderFraction", options.getOutOfOrderFraction());
+    Checks.fraction("--lateFraction", options.getLateFraction());
+    if (options.getLateFraction() + options.getOutOfOrderFraction() > 1.0) {
+      throw new IllegalArgumentException(
+          "--lateFraction + --outOfOrderFraction must not exceed 1, got "
+              + options.getLateFraction()
+              + " + "
+              + options.getOutOfOrderFraction());
+    }
+    inRange("--allowedLatenessSeconds", options.getAllowedLatenessSeconds(), 0, MAX_SECONDS);
     inRange("--maxOutOfOrderSeconds", options.getMaxOutOfOrderSeconds(), 0, MAX_SECONDS);
     inRange("--windowSeconds", options.getWindowSeconds(), 1, MAX_SECONDS);
     Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
@@ -254,6 +277,8 @@ public final class MetricsAlertsPipeline {
             .withEventsPerSecond(options.getEventsPerSecond())
             .withMalformedFraction(options.getMalformedFraction())
             .withOutOfOrderFraction(options.getOutOfOrderFraction())
+            .withLateFraction(options.getLateFraction())
+            .withAllowedLateness(Duration.standardSeconds(options.getAllowedLatenessSeconds()))
             .withMaxOutOfOrderDelay(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()))
             .withSpikeKeys(spikeKeys(options.getSpikeKeys()));
     if (!options.getUnbounded()) {
@@ -273,7 +298,9 @@ public final class MetricsAlertsPipeline {
             .output()
             .apply(
                 "AggregateWindows",
-                WindowedAggregate.tumbling(Duration.standardSeconds(options.getWindowSeconds())));
+                WindowedAggregate.tumbling(Duration.standardSeconds(options.getWindowSeconds()))
+                    .withAllowedLateness(
+                        Duration.standardSeconds(options.getAllowedLatenessSeconds())));
     PCollection<WindowStats> stats = aggregated.output();
     PCollection<Alert> alerts =
         stats.apply("EvaluateThresholds", EvaluateThresholds.of(rules(options)));

@@ -148,6 +148,8 @@ final class ProgressReporter {
         windows += value;
       } else if (name.equals(EvaluateThresholds.ALERTS_FIRED)) {
         alerts += value;
+      } else if (name.equals(WindowedAggregate.LATE_EVENTS)) {
+        deadLetters.merge(Reason.TOO_LATE, value, Long::sum);
       } else {
         for (Reason reason : Reason.values()) {
           if (name.equals(ParseEvents.deadLetterCounterName(reason))) {

@@ -448,6 +448,11 @@ public abstract class WindowedAggregate
         MultiOutputReceiver out)
         throws Exception {
       Instant closedUpTo = closedUpToState.read();
+      // On runners that run Java DoFns directly (Flink, Spark) an event-time timer's relative time
+      // is the input watermark, which makes the check exact as soon as the watermark passes;
+      // elsewhere it is at most the element's timestamp and only the fired timers (closedUpTo)
+      // tell.
+      Instant watermark = close.getCurrentRelativeTime();
       List<Long> pending = pendingState.read();
       Long earliestBefore = pending == null || pending.isEmpty() ? null : pending.get(0);
       List<Long> updated = pending == null ? new ArrayList<>() : new ArrayList<>(pending);
@@ -455,16 +460,19 @@ public abstract class WindowedAggregate
         Instant closing = window.maxTimestamp().plus(allowedLateness);
         // The timer fired at closedUpTo, so the watermark is past it: a window closing at or
         // before it is one the runner would drop data for.
-        if (closedUpTo != null && !closing.isAfter(closedUpTo)) {
+        boolean closedByTimer = closedUpTo != null && !closing.isAfter(closedUpTo);
+        if (closedByTimer || closing.isBefore(watermark)) {
           lateEvents.inc();
           IntervalWindow interval = (IntervalWindow) window;
+          Instant behind =
+              closedUpTo == null || watermark.isAfter(closedUpTo) ? watermark : closedUpTo;
           out.get(lateTag)
               .output(
                   new LateEvent(
                       element.getValue(),
                       interval.start(),
                       interval.end(),
-                      closedUpTo.getMillis() - timestamp.getMillis()));
+                      behind.getMillis() - timestamp.getMillis()));
           continue;
         }
         IntervalWindow accepted = (IntervalWindow) window;
