@@ -7,6 +7,7 @@ import dev.sluice.model.Event;
 import dev.sluice.model.ModelFixtures;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -30,8 +31,8 @@ class DeduplicateTest {
     return TimestampedValue.of(Event.of(id, "k", metric, v, time), time);
   }
 
-  @Test
-  void repeatsAcrossBundlesWithinTheHorizonAreDroppedAndCounted(TestPipeline pipeline) {
+  /** The across-bundles scenario, its input played by {@code source}; returns dropped count. */
+  static long repeatsAcrossBundles(Pipeline pipeline, WindowingScenarios.Source source) {
     TestStream<Event> stream =
         TestStream.create(Event.EventCoder.of())
             .advanceWatermarkTo(T0)
@@ -46,7 +47,7 @@ class DeduplicateTest {
             .advanceWatermarkToInfinity();
     PCollection<Event> unique =
         pipeline
-            .apply(stream)
+            .apply(source.apply(stream))
             .apply(Deduplicate.byEventId().withHorizon(Duration.standardMinutes(1)));
     PAssert.that(unique)
         .satisfies(
@@ -71,7 +72,12 @@ class DeduplicateTest {
             .getCounters()) {
       dropped += counter.getAttempted();
     }
-    assertThat(dropped).isEqualTo(2);
+    return dropped;
+  }
+
+  @Test
+  void repeatsAcrossBundlesWithinTheHorizonAreDroppedAndCounted(TestPipeline pipeline) {
+    assertThat(repeatsAcrossBundles(pipeline, script -> script)).isEqualTo(2);
   }
 
   @Test
