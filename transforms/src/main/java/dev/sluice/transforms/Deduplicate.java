@@ -20,6 +20,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptor;
@@ -68,6 +69,11 @@ public abstract class Deduplicate extends PTransform<PCollection<Event>, PCollec
 
   @Override
   public PCollection<Event> expand(PCollection<Event> events) {
+    if (!(events.getWindowingStrategy().getWindowFn() instanceof GlobalWindows)) {
+      throw new IllegalArgumentException(
+          "Deduplicate keeps its state across windows; its input must be in the global window, got "
+              + events.getWindowingStrategy().getWindowFn());
+    }
     return events
         .apply(
             "KeyByEventIdAndMetric",

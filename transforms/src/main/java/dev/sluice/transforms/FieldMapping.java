@@ -100,6 +100,9 @@ public abstract class FieldMapping implements Serializable {
     if (metricToPath.isEmpty()) {
       throw new IllegalArgumentException("valueFields must name at least one field, got {}");
     }
+    for (String metric : metricToPath.keySet()) {
+      Checks.notBlank("valueFields metric name", metric);
+    }
     Map<String, String> copy = new LinkedHashMap<>();
     metricToPath.entrySet().stream()
         .sorted(Map.Entry.comparingByKey())

@@ -53,12 +53,13 @@ import org.joda.time.Instant;
  * <p>Never throws on bad input. Reasons: {@code MALFORMED_JSON} (syntax, empty, trailing content),
  * {@code MISSING_FIELD}, {@code BAD_TYPE} (wrong JSON type, not an object, unparseable time),
  * {@code NON_FINITE_VALUE} (NaN, Infinity, overflow), {@code VALUE_OUT_OF_RANGE} (magnitude above
- * {@code maxAbsValue}, default 1e150, beyond which squares overflow), {@code TOO_LARGE} (payload
- * bytes, nesting depth, string length), {@code TIMESTAMP_OUT_OF_RANGE} (before the minimum, beyond
- * the allowed future skew, or behind the timestamp the source already gave the element). Each
- * outcome is counted in the Beam counters {@code events_parsed} and {@code dead_letters_<REASON>}
- * of namespace {@link #METRICS_NAMESPACE}. Works on bounded and unbounded input; element-wise, no
- * state. Error messages name the field but never echo payload content.
+ * {@code maxAbsValue}, default 1e100, beyond which the exact sums of squares of a large window
+ * could overflow), {@code TOO_LARGE} (payload bytes, nesting depth, string length), {@code
+ * TIMESTAMP_OUT_OF_RANGE} (before the minimum, beyond the allowed future skew, or behind the
+ * timestamp the source already gave the element). Each outcome is counted in the Beam counters
+ * {@code events_parsed} and {@code dead_letters_<REASON>} of namespace {@link #METRICS_NAMESPACE}.
+ * Works on bounded and unbounded input; element-wise, no state. Error messages name the field and
+ * may quote the offending value, but never repeat the whole payload (the dead letter carries it).
  *
  * <p>Timestamps: a DoFn may only move an element's timestamp forward, so the input must carry
  * either the minimum timestamp (bounded sources such as files) or the event time itself (a source
@@ -110,7 +111,7 @@ public abstract class ParseEvents<InputT>
 
   /**
    * Parses strings. Defaults: the contract {@link FieldMapping}, payloads up to 1 MiB, nesting
-   * depth 32, strings up to 64 KiB, values up to 1e150 in magnitude, event times from
+   * depth 32, strings up to 64 KiB, values up to 1e100 in magnitude, event times from
    * 2000-01-01T00:00:00Z to 1 hour ahead of the processing clock.
    */
   public static ParseEvents<String> fromJson() {
@@ -138,7 +139,7 @@ public abstract class ParseEvents<InputT>
         .setMaxStringLength(64 * 1024)
         .setMinEventTime(JsonSupport.parseInstant("2000-01-01T00:00:00Z"))
         .setMaxFutureSkew(Duration.standardHours(1))
-        .setMaxAbsValue(1e150)
+        .setMaxAbsValue(1e100)
         .setMapping(FieldMapping.contract());
   }
 
@@ -178,13 +179,13 @@ public abstract class ParseEvents<InputT>
   }
 
   /**
-   * Values whose magnitude is above this are rejected as {@code VALUE_OUT_OF_RANGE}. At most 1e150,
-   * so that squares and sums of values stay finite.
+   * Values whose magnitude is above this are rejected as {@code VALUE_OUT_OF_RANGE}. At most 1e100,
+   * so that the exact sums of values and of their squares stay finite for any window size.
    */
   public ParseEvents<InputT> withMaxAbsValue(double maxAbsValue) {
     Checks.positive("maxAbsValue", maxAbsValue);
-    if (maxAbsValue > 1e150) {
-      throw new IllegalArgumentException("maxAbsValue must be at most 1e150, got " + maxAbsValue);
+    if (maxAbsValue > 1e100) {
+      throw new IllegalArgumentException("maxAbsValue must be at most 1e100, got " + maxAbsValue);
     }
     return toBuilder().setMaxAbsValue(maxAbsValue).build();
   }

@@ -26,8 +26,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p>Sums are kept exactly ({@link ExactSum}): the sum, the mean and the standard deviation are the
  * correctly rounded results of exact arithmetic, so they are bit-identical whatever order a runner
  * adds and merges in, and the variance does not suffer the cancellation of the textbook formula on
- * large values with a small spread. Values must be finite; the squares of values beyond about
- * {@code ±1e154} overflow, and then the standard deviation reads as infinite or NaN.
+ * large values with a small spread. Values must be finite and at most 1e100 in magnitude (as {@code
+ * ParseEvents} ensures by default), so that exact sums of squares cannot overflow.
  */
 public final class StatsFn extends Combine.CombineFn<Event, StatsFn.Accumulator, StatsFn.Stats> {
 

@@ -36,6 +36,7 @@ import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
@@ -174,6 +175,10 @@ public abstract class WindowedAggregate
   /** How long after a window's end late events still update it (default 0). */
   public WindowedAggregate withAllowedLateness(Duration allowedLateness) {
     Checks.notNegative("allowedLateness", allowedLateness);
+    if (allowedLateness.isLongerThan(Duration.standardDays(365))) {
+      throw new IllegalArgumentException(
+          "allowedLateness must be at most 365 days, got " + allowedLateness);
+    }
     return toBuilder().setAllowedLateness(allowedLateness).build();
   }
 
@@ -200,7 +205,7 @@ public abstract class WindowedAggregate
   /** The KLL sketch's k: larger is more accurate and bigger (default 200, from 8 to 65535). */
   public WindowedAggregate withQuantileAccuracy(int k) {
     if (k < 8 || k > 65_535) {
-      throw new IllegalArgumentException("quantile accuracy k must be from 8 to 65535, got " + k);
+      throw new IllegalArgumentException("quantileAccuracy must be from 8 to 65535, got " + k);
     }
     return toBuilder().setKllK(k).build();
   }
@@ -267,7 +272,9 @@ public abstract class WindowedAggregate
       PCollectionTuple split =
           keyed.apply(
               "SetAsideLateEvents",
-              ParDo.of(new SetAsideLateFn(windowFn(), allowedLateness(), onTimeTag, lateTag))
+              ParDo.of(
+                      new SetAsideLateFn(
+                          windowFn(), allowedLateness(), grace(), onTimeTag, lateTag))
                   .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
       late = split.get(lateTag).setCoder(LateEvent.LateEventCoder.of());
       windowed =
@@ -401,8 +408,7 @@ public abstract class WindowedAggregate
 
   /**
    * Per (key, metric), in the global window: assigns each event its windows, and sets aside those
-   * (event, window) pairs whose window has closed. See the class comment for why this is exact for
-   * every key the state has seen close a window.
+   * (event, window) pairs whose window has closed; see the class comment for what it can prove.
    */
   static final class SetAsideLateFn
       extends DoFn<KV<KV<String, String>, Event>, KV<KV<String, String>, WindowedEvent>> {
@@ -422,18 +428,35 @@ public abstract class WindowedAggregate
     private final StateSpec<ValueState<List<Long>>> pendingSpec =
         StateSpecs.value(ListCoder.of(VarLongCoder.of()));
 
+    /** The latest closing instant this key has had. */
+    @StateId("lastClosing")
+    private final StateSpec<ValueState<Instant>> lastClosingSpec =
+        StateSpecs.value(InstantCoder.of());
+
     @TimerId("close")
     private final TimerSpec closeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    /**
+     * With no window open, the timer keeps beating every grace period for a while, so that the
+     * closedUpTo evidence stays within one grace period of the watermark on runners whose timers do
+     * not expose the watermark: an event later than that is then set aside, not dropped.
+     */
+    private final Duration heartbeat;
+
+    private final Duration heartbeatHorizon;
 
     SetAsideLateFn(
         WindowFn<Object, ? extends BoundedWindow> windowFn,
         Duration allowedLateness,
+        Duration grace,
         TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag,
         TupleTag<LateEvent> lateTag) {
       @SuppressWarnings("unchecked") // Windows are only read as BoundedWindow.
       WindowFn<Object, BoundedWindow> anyWindows = (WindowFn<Object, BoundedWindow>) windowFn;
       this.windowFn = anyWindows;
       this.allowedLateness = allowedLateness;
+      this.heartbeat = grace;
+      this.heartbeatHorizon = grace.multipliedBy(60);
       this.onTimeTag = onTimeTag;
       this.lateTag = lateTag;
     }
@@ -444,6 +467,7 @@ public abstract class WindowedAggregate
         @Timestamp Instant timestamp,
         @StateId("closedUpTo") ValueState<Instant> closedUpToState,
         @StateId("pending") ValueState<List<Long>> pendingState,
+        @StateId("lastClosing") ValueState<Instant> lastClosingState,
         @TimerId("close") Timer close,
         MultiOutputReceiver out)
         throws Exception {
@@ -485,6 +509,11 @@ public abstract class WindowedAggregate
       }
       if (!updated.equals(pending == null ? List.of() : pending)) {
         pendingState.write(updated);
+        Instant lastClosing = lastClosingState.read();
+        Instant latest = new Instant(updated.get(updated.size() - 1));
+        if (lastClosing == null || latest.isAfter(lastClosing)) {
+          lastClosingState.write(latest);
+        }
         long earliest = updated.get(0);
         // Only ever move the timer earlier here: the pending timer's hold protects older windows.
         if (earliestBefore == null || earliest < earliestBefore) {
@@ -498,6 +527,7 @@ public abstract class WindowedAggregate
         OnTimerContext context,
         @StateId("closedUpTo") ValueState<Instant> closedUpToState,
         @StateId("pending") ValueState<List<Long>> pendingState,
+        @StateId("lastClosing") ValueState<Instant> lastClosingState,
         @TimerId("close") Timer close) {
       Instant fired = context.fireTimestamp();
       Instant closedUpTo = closedUpToState.read();
@@ -515,6 +545,14 @@ public abstract class WindowedAggregate
       }
       if (remaining.isEmpty()) {
         pendingState.clear();
+        Instant lastClosing = lastClosingState.read();
+        Instant next = fired.plus(heartbeat);
+        if (lastClosing != null
+            && !next.isAfter(lastClosing.plus(heartbeatHorizon))
+            && next.isBefore(GlobalWindow.INSTANCE.maxTimestamp())) {
+          // A heartbeat holds nothing back: it only keeps closedUpTo moving.
+          close.withNoOutputTimestamp().set(next);
+        }
       } else {
         pendingState.write(remaining);
         close.set(new Instant(remaining.get(0)));
@@ -537,7 +575,7 @@ public abstract class WindowedAggregate
 
             @Override
             public BoundedWindow window() {
-              return org.apache.beam.sdk.transforms.windowing.GlobalWindow.INSTANCE;
+              return GlobalWindow.INSTANCE;
             }
           });
     }

@@ -81,6 +81,21 @@ class DeduplicateTest {
   }
 
   @Test
+  void inputMustBeInTheGlobalWindow() {
+    TestPipeline pipeline = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    PCollection<Event> windowed =
+        pipeline
+            .apply(org.apache.beam.sdk.transforms.Create.timestamped(event("e", "m", 1, 1)))
+            .apply(
+                org.apache.beam.sdk.transforms.windowing.Window.into(
+                    org.apache.beam.sdk.transforms.windowing.FixedWindows.of(
+                        Duration.standardMinutes(1))));
+    assertThatThrownBy(() -> windowed.apply(Deduplicate.byEventId()))
+        .hasMessageStartingWith(
+            "Deduplicate keeps its state across windows; its input must be in the global window");
+  }
+
+  @Test
   void horizonMustBePositive() {
     assertThatThrownBy(() -> Deduplicate.byEventId().withHorizon(Duration.ZERO))
         .hasMessage("horizon must be a positive duration, got PT0S");

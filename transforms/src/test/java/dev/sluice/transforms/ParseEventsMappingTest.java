@@ -74,6 +74,7 @@ class ParseEventsMappingTest {
     PAssert.that(parsed.deadLetters())
         .satisfies(
             letters -> {
+              assertThat(letters).hasSize(3);
               Map<String, String> byPayload = new java.util.HashMap<>();
               letters.forEach(l -> byPayload.put(l.payload(), l.reason() + ": " + l.error()));
               assertThat(byPayload)
@@ -148,6 +149,11 @@ class ParseEventsMappingTest {
         .hasMessage("valueFields must name at least one field, got {}");
     assertThatThrownBy(() -> FieldMapping.contract().withValueFields(Map.of("t", "a b")))
         .hasMessageStartingWith("valueFields[t] must be a field name or dotted path");
+    assertThatThrownBy(
+            () ->
+                FieldMapping.contract()
+                    .withValueFields(java.util.Collections.singletonMap(null, "a")))
+        .hasMessage("valueFields metric name must not be blank, got null");
     assertThatThrownBy(() -> FieldMapping.contract().withTimeField("ts", null))
         .hasMessage("timeFormat must not be null");
     assertThatThrownBy(() -> ParseEvents.fromJson().withMapping(null))

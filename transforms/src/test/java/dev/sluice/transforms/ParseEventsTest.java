@@ -113,7 +113,7 @@ class ParseEventsTest {
             "huge value",
             GOOD.replace("21.5", "-1e200"),
             Reason.VALUE_OUT_OF_RANGE,
-            "field 'value' -1.0E200 is beyond the allowed magnitude 1.0E150"),
+            "field 'value' -1.0E200 is beyond the allowed magnitude 1.0E100"),
         Arguments.of("too deep", deep, Reason.TOO_LARGE, "nesting depth"),
         Arguments.of(
             "too big",
@@ -152,7 +152,7 @@ class ParseEventsTest {
               assertThat(letter.stage()).isEqualTo(ParseEvents.STAGE);
               assertThat(letter.reason()).isEqualTo(reason);
               assertThat(letter.error()).contains(messageFragment);
-              // The message describes the problem; it does not echo the payload.
+              // The message describes the problem; it does not repeat the payload.
               assertThat(letter.error()).doesNotContain("[Source:").doesNotContain("berlin");
               assertThat(letter.payload()).isEqualTo(payload);
               return null;
@@ -213,7 +213,7 @@ class ParseEventsTest {
             () -> ParseEvents.fromJson().withMaxFutureSkew(Duration.standardDays(40_000)))
         .hasMessage("maxFutureSkew must be at most PT3155760000S, got PT3456000000S");
     assertThatThrownBy(() -> ParseEvents.fromJson().withMaxAbsValue(1e200))
-        .hasMessage("maxAbsValue must be at most 1e150, got 1.0E200");
+        .hasMessage("maxAbsValue must be at most 1e100, got 1.0E200");
     assertThatThrownBy(() -> ParseEvents.fromJson().withMaxAbsValue(0))
         .hasMessage("maxAbsValue must be a positive finite number, got 0.0");
     assertThatThrownBy(

@@ -98,6 +98,20 @@ class WindowedAggregateTest {
   }
 
   @Test
+  void settingsAreCheckedAtConstructionNamingTheSettingAndValue() {
+    assertThatThrownBy(
+            () ->
+                WindowedAggregate.tumbling(MINUTE).withAllowedLateness(Duration.standardDays(400)))
+        .hasMessage("allowedLateness must be at most 365 days, got PT34560000S");
+    assertThatThrownBy(() -> WindowedAggregate.tumbling(MINUTE).withQuantileAccuracy(4))
+        .hasMessage("quantileAccuracy must be from 8 to 65535, got 4");
+    assertThatThrownBy(() -> WindowedAggregate.sliding(MINUTE, Duration.standardMinutes(2)))
+        .hasMessage("windowPeriod PT120S must not be longer than windowSize PT60S");
+    assertThatThrownBy(() -> WindowedAggregate.sessions(Duration.ZERO))
+        .hasMessage("sessionGap must be a positive duration, got PT0S");
+  }
+
+  @Test
   void windowSizeMustBePositive() {
     assertThatThrownBy(() -> WindowedAggregate.tumbling(Duration.ZERO))
         .hasMessage("windowSize must be a positive duration, got PT0S");
