@@ -40,8 +40,8 @@ public final class RunnerPipelines {
                 "--parallelism=2",
                 "--streaming=true")
             .create();
-    // Outside a JUnit 4 rule: enforce that the pipeline runs, and TestPipeline still checks that
-    // every PAssert succeeded.
+    // Outside a JUnit 4 rule TestPipeline refuses to run unless enforcement is configured; with it,
+    // run() still checks that every PAssert succeeded. (Only a rule would notice a missing run().)
     return TestPipeline.fromOptions(options).enableAbandonedNodeEnforcement(true);
   }
 
