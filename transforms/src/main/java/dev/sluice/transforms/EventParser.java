@@ -262,42 +262,39 @@ public final class EventParser implements Serializable {
 
   private void checkRange(Instant eventTime, Instant elementTimestamp) throws Rejection {
     if (eventTime.isBefore(minEventTime)) {
-      throw new Rejection(
-          Reason.TIMESTAMP_OUT_OF_RANGE,
-          "field '"
-              + mapping.timeField()
-              + "' "
-              + JsonSupport.formatInstant(eventTime)
-              + " is before the minimum "
-              + JsonSupport.formatInstant(minEventTime));
+      throw outOfRange(
+          eventTime, "is before the minimum " + JsonSupport.formatInstant(minEventTime));
     }
     Instant latest = Instant.now().plus(maxFutureSkew);
     if (latest.isAfter(GlobalWindow.INSTANCE.maxTimestamp())) {
       latest = GlobalWindow.INSTANCE.maxTimestamp();
     }
     if (eventTime.isAfter(latest)) {
-      throw new Rejection(
-          Reason.TIMESTAMP_OUT_OF_RANGE,
-          "field '"
-              + mapping.timeField()
-              + "' "
-              + JsonSupport.formatInstant(eventTime)
-              + " is more than "
+      throw outOfRange(
+          eventTime,
+          "is more than "
               + maxFutureSkew
               + " ahead of the processing clock, or beyond Beam's timestamp range");
     }
     if (eventTime.isBefore(elementTimestamp)) {
       // A DoFn may not move an element's timestamp backwards; the source must assign event time.
-      throw new Rejection(
-          Reason.TIMESTAMP_OUT_OF_RANGE,
-          "field '"
-              + mapping.timeField()
-              + "' "
-              + JsonSupport.formatInstant(eventTime)
-              + " is before the element timestamp "
+      throw outOfRange(
+          eventTime,
+          "is before the element timestamp "
               + JsonSupport.formatInstant(elementTimestamp)
               + " that the source assigned");
     }
+  }
+
+  private Rejection outOfRange(Instant eventTime, String problem) {
+    return new Rejection(
+        Reason.TIMESTAMP_OUT_OF_RANGE,
+        "field '"
+            + mapping.timeField()
+            + "' "
+            + JsonSupport.formatInstant(eventTime)
+            + " "
+            + problem);
   }
 
   private TreeMap<String, String> attributes(JsonNode root) throws Rejection {

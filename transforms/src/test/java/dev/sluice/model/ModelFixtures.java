@@ -17,6 +17,34 @@ public final class ModelFixtures {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
+  /** The WindowStats contract's field names, in the order they are written. */
+  public static final List<String> WINDOW_STATS_FIELDS =
+      List.of(
+          "key",
+          "metric",
+          "window_start",
+          "window_end",
+          "count",
+          "sum",
+          "min",
+          "max",
+          "mean",
+          "stddev",
+          "p50",
+          "p95",
+          "p99",
+          "distinct",
+          "pane",
+          "pane_index",
+          "final");
+
+  /** {@link #WINDOW_STATS_FIELDS} without the given (not computed) fields. */
+  public static List<String> windowStatsFieldsWithout(String... omitted) {
+    List<String> fields = new ArrayList<>(WINDOW_STATS_FIELDS);
+    fields.removeAll(List.of(omitted));
+    return fields;
+  }
+
   private ModelFixtures() {}
 
   /**
