@@ -10,7 +10,11 @@ import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import org.apache.beam.sdk.coders.CoderProvider;
 import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
@@ -24,7 +28,8 @@ import org.joda.time.Instant;
  * <p>{@code alertId} is a deterministic fingerprint of rule, key, metric and episode (see {@link
  * #fingerprint}), so a retried bundle or a replay yields the same id and sinks can upsert on it.
  * {@code emittedAt} is the processing time the alert was produced; it is the only field that
- * differs between two runs over the same input.
+ * differs between two runs over the same input. {@code labels} are the rule's labels, for routing;
+ * the JSON form has them as an object {@code labels}, left out when there are none.
  */
 @DefaultCoder(Alert.AlertCoder.class)
 public record Alert(
@@ -40,7 +45,8 @@ public record Alert(
     Instant windowStart,
     Instant windowEnd,
     String message,
-    Instant emittedAt)
+    Instant emittedAt,
+    SortedMap<String, String> labels)
     implements Serializable {
 
   /** The alert's place in its lifecycle. */
@@ -67,6 +73,39 @@ public record Alert(
     requireNonNull(windowEnd, "windowEnd");
     requireNonNull(message, "message");
     requireNonNull(emittedAt, "emittedAt");
+    labels = Collections.unmodifiableSortedMap(new TreeMap<>(labels == null ? Map.of() : labels));
+  }
+
+  /** An alert without labels. */
+  public Alert(
+      String alertId,
+      String ruleId,
+      long ruleVersion,
+      String key,
+      String metric,
+      Status status,
+      Severity severity,
+      double value,
+      double threshold,
+      Instant windowStart,
+      Instant windowEnd,
+      String message,
+      Instant emittedAt) {
+    this(
+        alertId,
+        ruleId,
+        ruleVersion,
+        key,
+        metric,
+        status,
+        severity,
+        value,
+        threshold,
+        windowStart,
+        windowEnd,
+        message,
+        emittedAt,
+        null);
   }
 
   /**
@@ -101,7 +140,8 @@ public record Alert(
         windowStart,
         windowEnd,
         message,
-        newEmittedAt);
+        newEmittedAt,
+        labels);
   }
 
   public String toJson() {
@@ -120,6 +160,9 @@ public record Alert(
           JsonSupport.writeInstant(gen, "window_end", windowEnd);
           gen.writeStringField("message", message);
           JsonSupport.writeInstant(gen, "emitted_at", emittedAt);
+          if (!labels.isEmpty()) {
+            JsonSupport.writeStringMap(gen, "labels", labels);
+          }
         });
   }
 
@@ -139,7 +182,8 @@ public record Alert(
         JsonSupport.instant(node, "window_start"),
         JsonSupport.instant(node, "window_end"),
         JsonSupport.text(node, "message"),
-        JsonSupport.instant(node, "emitted_at"));
+        JsonSupport.instant(node, "emitted_at"),
+        JsonSupport.stringMap(node, "labels"));
   }
 
   /** Deterministic coder for {@link Alert}. */
@@ -170,6 +214,7 @@ public record Alert(
       CoderSupport.writeInstant(a.windowEnd, out);
       CoderSupport.writeString(a.message, out);
       CoderSupport.writeInstant(a.emittedAt, out);
+      CoderSupport.writeStringMap(a.labels, out);
     }
 
     @Override
@@ -187,7 +232,8 @@ public record Alert(
           CoderSupport.readInstant(in),
           CoderSupport.readInstant(in),
           CoderSupport.readString(in),
-          CoderSupport.readInstant(in));
+          CoderSupport.readInstant(in),
+          CoderSupport.readStringMap(in));
     }
 
     @Override

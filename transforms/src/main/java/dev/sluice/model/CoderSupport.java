@@ -97,6 +97,25 @@ final class CoderSupport {
     return BOOLEAN.decode(in);
   }
 
+  /** A map of strings in key order (the map must iterate in key order, e.g. a SortedMap). */
+  static void writeStringMap(java.util.SortedMap<String, String> map, OutputStream out)
+      throws IOException {
+    writeInt(map.size(), out);
+    for (java.util.Map.Entry<String, String> entry : map.entrySet()) {
+      writeString(entry.getKey(), out);
+      writeString(entry.getValue(), out);
+    }
+  }
+
+  static java.util.SortedMap<String, String> readStringMap(InputStream in) throws IOException {
+    int size = readInt(in);
+    java.util.SortedMap<String, String> map = new java.util.TreeMap<>();
+    for (int i = 0; i < size; i++) {
+      map.put(readString(in), readString(in));
+    }
+    return map;
+  }
+
   /** Instants as epoch millis; the model never holds a null instant. */
   static void writeInstant(Instant value, OutputStream out) throws IOException {
     writeLong(value.getMillis(), out);

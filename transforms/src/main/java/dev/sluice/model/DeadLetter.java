@@ -56,7 +56,11 @@ public record DeadLetter(
     /** The element arrived after its window's allowed lateness. */
     TOO_LATE,
     /** An external sink refused the element after all retries. */
-    SINK_REJECTED
+    SINK_REJECTED,
+    /** A rule update is not a valid rule (syntax, unknown field, bad condition or setting). */
+    INVALID_RULE,
+    /** A rule update's version is older than, or conflicts with, the version in force. */
+    RULE_VERSION_CONFLICT
   }
 
   public DeadLetter {

@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -74,11 +73,7 @@ public record Event(
           gen.writeStringField("metric", metric);
           gen.writeNumberField("value", value);
           JsonSupport.writeInstant(gen, "event_time", eventTime);
-          gen.writeObjectFieldStart("attributes");
-          for (Map.Entry<String, String> attribute : attributes.entrySet()) {
-            gen.writeStringField(attribute.getKey(), attribute.getValue());
-          }
-          gen.writeEndObject();
+          JsonSupport.writeStringMap(gen, "attributes", attributes);
         });
   }
 
@@ -90,15 +85,7 @@ public record Event(
    */
   public static Event fromJson(String json) {
     JsonNode node = JsonSupport.readTree(json);
-    SortedMap<String, String> attributes = new TreeMap<>();
-    JsonNode attributesNode = node.get("attributes");
-    if (attributesNode != null && !attributesNode.isNull()) {
-      Iterator<Map.Entry<String, JsonNode>> fields = attributesNode.fields();
-      while (fields.hasNext()) {
-        Map.Entry<String, JsonNode> field = fields.next();
-        attributes.put(field.getKey(), JsonSupport.text(attributesNode, field.getKey()));
-      }
-    }
+    SortedMap<String, String> attributes = JsonSupport.stringMap(node, "attributes");
     return new Event(
         JsonSupport.text(node, "event_id"),
         JsonSupport.text(node, "key"),
@@ -128,11 +115,7 @@ public record Event(
       CoderSupport.writeString(event.metric, out);
       CoderSupport.writeDouble(event.value, out);
       CoderSupport.writeInstant(event.eventTime, out);
-      CoderSupport.writeInt(event.attributes.size(), out);
-      for (Map.Entry<String, String> attribute : event.attributes.entrySet()) {
-        CoderSupport.writeString(attribute.getKey(), out);
-        CoderSupport.writeString(attribute.getValue(), out);
-      }
+      CoderSupport.writeStringMap(event.attributes, out);
     }
 
     @Override
@@ -142,11 +125,7 @@ public record Event(
       String metric = CoderSupport.readString(in);
       double value = CoderSupport.readDouble(in);
       Instant eventTime = CoderSupport.readInstant(in);
-      int size = CoderSupport.readInt(in);
-      SortedMap<String, String> attributes = new TreeMap<>();
-      for (int i = 0; i < size; i++) {
-        attributes.put(CoderSupport.readString(in), CoderSupport.readString(in));
-      }
+      SortedMap<String, String> attributes = CoderSupport.readStringMap(in);
       return new Event(eventId, key, metric, value, eventTime, attributes);
     }
 

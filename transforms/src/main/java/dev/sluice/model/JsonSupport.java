@@ -124,6 +124,33 @@ public final class JsonSupport {
     return value.longValue();
   }
 
+  /** An optional object of strings; absent or null is empty. */
+  static java.util.SortedMap<String, String> stringMap(JsonNode node, String field) {
+    java.util.SortedMap<String, String> map = new java.util.TreeMap<>();
+    JsonNode object = node.get(field);
+    if (object == null || object.isNull()) {
+      return map;
+    }
+    if (!object.isObject()) {
+      throw new IllegalArgumentException("field '" + field + "' must be an object of strings");
+    }
+    java.util.Iterator<String> names = object.fieldNames();
+    while (names.hasNext()) {
+      String name = names.next();
+      map.put(name, text(object, name));
+    }
+    return map;
+  }
+
+  static void writeStringMap(JsonGenerator gen, String field, java.util.Map<String, String> map)
+      throws IOException {
+    gen.writeObjectFieldStart(field);
+    for (java.util.Map.Entry<String, String> entry : map.entrySet()) {
+      gen.writeStringField(entry.getKey(), entry.getValue());
+    }
+    gen.writeEndObject();
+  }
+
   static Instant instant(JsonNode node, String field) {
     return parseInstant(text(node, field));
   }

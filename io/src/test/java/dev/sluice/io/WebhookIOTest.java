@@ -1,0 +1,658 @@
+package dev.sluice.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@ExtendWith(TestPipelineExtension.class)
+class WebhookIOTest {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private Receiver receiver;
+
+  @AfterEach
+  void stopReceiver() {
+    if (receiver != null) {
+      receiver.close();
+    }
+  }
+
+  // --- delivery ---------------------------------------------------------------------------------
+
+  @Test
+  void eachAlertIsPostedOnceAsJsonWithItsIdAsIdempotencyKey(TestPipeline pipeline)
+      throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+    List<Alert> alerts = List.of(alert("a1", "too hot"), alert("a2", "too cold"));
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alerts).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests)
+        .extracting(Received::method, Received::path, Received::contentType)
+        .containsOnly(tuple("POST", "/hook", "application/json"));
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey, Received::body)
+        .containsExactlyInAnyOrder(
+            tuple("a1", alerts.get(0).toJson()), tuple("a2", alerts.get(1).toJson()));
+    assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(2);
+    assertThat(counter(result, WebhookIO.REJECTED)).isZero();
+  }
+
+  @Test
+  void serverErrorsAreRetriedWithTheSameIdempotencyKey(TestPipeline pipeline) throws IOException {
+    receiver = new Receiver((attempt, exchange) -> attempt <= 2 ? 500 : 200);
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey)
+        .containsExactly("a1", "a1", "a1");
+    assertThat(counter(result, WebhookIO.RETRIES)).isEqualTo(2);
+    assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(1);
+  }
+
+  @Test
+  void tooManyRequestsWithRetryAfterIsRetriedWithinMaxBackoff(TestPipeline pipeline)
+      throws IOException {
+    receiver =
+        new Receiver(
+            (attempt, exchange) -> {
+              if (attempt == 1) {
+                // Capped by maxBackoff (20 ms), not slept for an hour.
+                exchange.getResponseHeaders().add("Retry-After", "3600");
+                return 429;
+              }
+              return 200;
+            });
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")).withMaxBackoff(Duration.millis(20)));
+    PAssert.that(deadLetters).empty();
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(2);
+  }
+
+  @Test
+  void persistentServerErrorBecomesOneDeadLetterAfterMaxAttempts(TestPipeline pipeline)
+      throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 500);
+    Alert alert = alert("a1", "too hot");
+    String expectedSource = "webhook:127.0.0.1";
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook?token=s3cr3t")).withMaxAttempts(3));
+    PAssert.that(deadLetters)
+        .satisfies(
+            letters -> {
+              assertThat(letters).hasSize(1);
+              DeadLetter letter = letters.iterator().next();
+              assertThat(letter.stage()).isEqualTo("webhook");
+              assertThat(letter.reason()).isEqualTo(DeadLetter.Reason.SINK_REJECTED);
+              assertThat(letter.error()).contains("500").contains("3 attempts");
+              assertThat(letter.error()).doesNotContain("s3cr3t");
+              assertThat(letter.payload()).isEqualTo(alert.toJson());
+              assertThat(letter.source()).isEqualTo(expectedSource);
+              return null;
+            });
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(3);
+    assertThat(counter(result, WebhookIO.REJECTED)).isEqualTo(1);
+    assertThat(counter(result, WebhookIO.DELIVERED)).isZero();
+  }
+
+  @Test
+  void clientErrorIsNotRetried(TestPipeline pipeline) throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 404);
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters)
+        .satisfies(
+            letters -> {
+              assertThat(letters)
+                  .singleElement()
+                  .satisfies(l -> assertThat(l.error()).contains("404"));
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(1);
+  }
+
+  @Test
+  void slowResponseTimesOutAndIsRetried(TestPipeline pipeline) throws IOException {
+    CountDownLatch secondAttempt = new CountDownLatch(1);
+    receiver =
+        new Receiver(
+            (attempt, exchange) -> {
+              if (attempt == 1) {
+                // Hold the first response until the client has given up on it and retried.
+                awaitQuietly(secondAttempt);
+              } else {
+                secondAttempt.countDown();
+              }
+              return 200;
+            });
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")).withReadTimeout(Duration.millis(300)));
+    PAssert.that(deadLetters).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(2);
+    assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(1);
+  }
+
+  @Test
+  void redirectIsNotFollowed(TestPipeline pipeline) throws IOException {
+    receiver =
+        new Receiver(
+            (attempt, exchange) -> {
+              exchange.getResponseHeaders().add("Location", "/elsewhere");
+              return 302;
+            });
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters)
+        .satisfies(
+            letters -> {
+              assertThat(letters)
+                  .singleElement()
+                  .satisfies(l -> assertThat(l.error()).contains("302").contains("not followed"));
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).extracting(Received::path).containsExactly("/hook");
+  }
+
+  @Test
+  void slackFormatSendsATextField(TestPipeline pipeline) throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+
+    pipeline
+        .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+        .apply(fastRetries(receiver.url("/hook")).withSlackFormat());
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(1);
+    JsonNode body = MAPPER.readTree(receiver.requests.get(0).body());
+    assertThat(body.get("text").asText()).isEqualTo("CRITICAL FIRING hot sensor-001: too hot");
+    assertThat(receiver.requests.get(0).idempotencyKey()).isEqualTo("a1");
+  }
+
+  @Test
+  void configuredHeadersAreSent(TestPipeline pipeline) throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+
+    pipeline
+        .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+        .apply(fastRetries(receiver.url("/hook")).withHeader("Authorization", "Bearer s3cr3t"));
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests)
+        .extracting(Received::authorization)
+        .containsExactly("Bearer s3cr3t");
+  }
+
+  // --- SSRF -------------------------------------------------------------------------------------
+
+  @Test
+  void literalLoopbackAddressIsRefusedWhenApplied() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<Alert> alerts =
+        pipeline.apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()));
+
+    assertThatThrownBy(() -> alerts.apply(WebhookIO.write().to("http://127.0.0.1:8080/hook")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("127.0.0.1")
+        .hasMessageContaining("loopback")
+        .hasMessageContaining("withAllowPrivateAddresses");
+    assertThatThrownBy(() -> alerts.apply(WebhookIO.write().to("http://[::1]/hook")))
+        .hasMessageContaining("[::1]");
+    assertThatThrownBy(
+            () -> alerts.apply(WebhookIO.write().to("http://169.254.169.254/latest/meta-data")))
+        .hasMessageContaining("metadata");
+    assertThatThrownBy(() -> alerts.apply(WebhookIO.write().to("http://2130706433/")))
+        .hasMessageContaining("2130706433");
+  }
+
+  @Test
+  void hostNameResolvingToLoopbackIsRefusedAtDelivery(TestPipeline pipeline) throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
+            .apply(
+                WebhookIO.write()
+                    .to("http://localhost:" + receiver.port() + "/hook")
+                    .withInitialBackoff(Duration.millis(10)));
+    PAssert.that(deadLetters)
+        .satisfies(
+            letters -> {
+              assertThat(letters)
+                  .singleElement()
+                  .satisfies(
+                      l -> {
+                        assertThat(l.reason()).isEqualTo(DeadLetter.Reason.SINK_REJECTED);
+                        assertThat(l.error()).contains("loopback").contains("no request sent");
+                        assertThat(l.source()).isEqualTo("webhook:localhost");
+                      });
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "169.254.169.254",
+        "169.254.1.1",
+        "100.64.0.1",
+        "100.100.100.200",
+        "127.0.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fd00:ec2::254",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a9fe:a9fe",
+        "2002:7f00:1::1"
+      })
+  void privateAndSpecialAddressesAreForbidden(String literal) throws IOException {
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNotNull();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"93.184.216.34", "2606:4700::1", "172.32.0.1", "100.128.0.1", "8.8.8.8"})
+  void publicAddressesAreAllowed(String literal) throws IOException {
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNull();
+  }
+
+  @Test
+  void forbiddenReasonsNameTheKindOfAddress() throws IOException {
+    assertThat(WebhookIO.forbiddenReason(address(10, 1, 2, 3))).contains("private");
+    assertThat(WebhookIO.forbiddenReason(address(169, 254, 169, 254))).contains("metadata");
+    assertThat(WebhookIO.forbiddenReason(address(100, 64, 0, 1))).contains("carrier-grade NAT");
+    assertThat(WebhookIO.forbiddenReason(address(224, 0, 0, 1))).contains("multicast");
+    assertThat(WebhookIO.forbiddenReason(address(0, 0, 0, 0))).contains("any-local");
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("::1"))).contains("loopback");
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fe80::1"))).contains("link-local");
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd00:ec2::254")))
+        .contains("metadata");
+    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd12::1")))
+        .contains("unique-local");
+  }
+
+  // --- backoff ----------------------------------------------------------------------------------
+
+  @Test
+  void backoffIsFullJitterUnderAnExponentialCeilingCappedAtMax() {
+    Random random = new Random(1);
+    for (int i = 0; i < 200; i++) {
+      assertThat(WebhookIO.backoffMillis(0, 100, 1_000, -1, random)).isBetween(0L, 100L);
+      assertThat(WebhookIO.backoffMillis(2, 100, 1_000, -1, random)).isBetween(0L, 400L);
+      assertThat(WebhookIO.backoffMillis(60, 100, 1_000, -1, random)).isBetween(0L, 1_000L);
+    }
+    assertThat(WebhookIO.backoffMillis(0, 100, 1_000, 5_000, random)).isEqualTo(1_000L);
+    assertThat(WebhookIO.backoffMillis(0, 100, 1_000, 200, random)).isEqualTo(200L);
+  }
+
+  // --- construction -----------------------------------------------------------------------------
+
+  @Test
+  void schemeMustBeHttpOrHttps() {
+    assertThatThrownBy(() -> WebhookIO.write().to("ftp://x"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("url scheme")
+        .hasMessageContaining("'ftp'");
+  }
+
+  @Test
+  void urlMustHaveAHostAndNoUserInfo() {
+    assertThatThrownBy(() -> WebhookIO.write().to("http:///hook"))
+        .hasMessage("url must have a valid host name or IP address, got 'http:///hook'");
+    assertThatThrownBy(() -> WebhookIO.write().to("https://bot:hunter22@hooks.example.com/x"))
+        .hasMessageContaining("url must not contain user info")
+        .hasMessageNotContaining("hunter22");
+  }
+
+  @Test
+  void urlErrorsDoNotShowTheQueryString() {
+    assertThatThrownBy(() -> WebhookIO.write().to("ftp://hooks.example.com/x?token=s3cr3t"))
+        .hasMessageContaining("ftp://hooks.example.com/x")
+        .hasMessageNotContaining("s3cr3t");
+  }
+
+  @Test
+  void urlIsRequired() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<Alert> alerts =
+        pipeline.apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()));
+    assertThatThrownBy(() -> alerts.apply(WebhookIO.write()))
+        .hasMessage("url must be set with to(url)");
+  }
+
+  @Test
+  void maxAttemptsMustBeBetweenOneAndTwenty() {
+    assertThatThrownBy(() -> WebhookIO.write().withMaxAttempts(0))
+        .hasMessage("maxAttempts must be between 1 and 20, got 0");
+    assertThatThrownBy(() -> WebhookIO.write().withMaxAttempts(21))
+        .hasMessage("maxAttempts must be between 1 and 20, got 21");
+  }
+
+  @Test
+  void timeoutsAndBackoffsMustBePositive() {
+    assertThatThrownBy(() -> WebhookIO.write().withReadTimeout(Duration.millis(-1)))
+        .hasMessage("readTimeout must be a positive duration, got PT-0.001S");
+    assertThatThrownBy(() -> WebhookIO.write().withConnectTimeout(Duration.ZERO))
+        .hasMessage("connectTimeout must be a positive duration, got PT0S");
+    assertThatThrownBy(() -> WebhookIO.write().withInitialBackoff(Duration.millis(-5)))
+        .hasMessage("initialBackoff must be a positive duration, got PT-0.005S");
+    assertThatThrownBy(() -> WebhookIO.write().withMaxBackoff(null))
+        .hasMessage("maxBackoff must not be null");
+  }
+
+  @Test
+  void initialBackoffMustNotExceedMaxBackoff() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<Alert> alerts =
+        pipeline.apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()));
+    assertThatThrownBy(
+            () ->
+                alerts.apply(
+                    WebhookIO.write()
+                        .to("https://hooks.example.com/x")
+                        .withInitialBackoff(Duration.standardMinutes(1))))
+        .hasMessage("initialBackoff PT60S must not exceed maxBackoff PT30S");
+  }
+
+  @Test
+  void hostMustBeInTheAllowList() {
+    assertThatThrownBy(
+            () ->
+                WebhookIO.write()
+                    .withAllowedHosts(Set.of("hooks.example.com"))
+                    .to("https://evil.example.org/x"))
+        .hasMessage("url host 'evil.example.org' is not in allowedHosts [hooks.example.com]");
+    assertThatThrownBy(
+            () ->
+                WebhookIO.write()
+                    .to("https://evil.example.org/x")
+                    .withAllowedHosts(Set.of("hooks.example.com")))
+        .hasMessage("url host 'evil.example.org' is not in allowedHosts [hooks.example.com]");
+    // Exact match, case-insensitive.
+    WebhookIO.write()
+        .withAllowedHosts(Set.of("Hooks.Example.com"))
+        .to("https://HOOKS.example.com/");
+    assertThatThrownBy(
+            () ->
+                WebhookIO.write()
+                    .withAllowedHosts(Set.of("example.com"))
+                    .to("https://hooks.example.com/"))
+        .hasMessageContaining("hooks.example.com");
+  }
+
+  @Test
+  void headersAreValidatedWithoutEchoingTheirValues() {
+    assertThatThrownBy(() -> WebhookIO.write().withHeader("X-Token", "abc\r\nX-Evil: 1"))
+        .hasMessageContaining("header 'X-Token'")
+        .hasMessageNotContaining("abc");
+    assertThatThrownBy(() -> WebhookIO.write().withHeader("Host", "internal"))
+        .hasMessageContaining("header 'Host'");
+    assertThatThrownBy(() -> WebhookIO.write().withHeader("Idempotency-Key", "x"))
+        .hasMessageContaining("header 'Idempotency-Key'");
+    assertThatThrownBy(() -> WebhookIO.write().withHeader("Bad Name", "x"))
+        .hasMessageContaining("header name must be an HTTP token")
+        .hasMessageContaining("got 'Bad Name'");
+  }
+
+  // --- display data -----------------------------------------------------------------------------
+
+  @Test
+  void displayDataShowsSettingsAndHeaderNamesButNoSecrets() {
+    WebhookIO.Write transform =
+        WebhookIO.write()
+            .to("https://hooks.example.com/alerts?token=querysecret")
+            .withHeader("Authorization", "Bearer s3cr3t-value")
+            .withAllowedHosts(Set.of("hooks.example.com"))
+            .withMaxAttempts(3);
+
+    DisplayData displayData = DisplayData.from(transform);
+
+    assertThat(displayData.items())
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("headers");
+              assertThat(item.getValue()).isEqualTo("Authorization");
+            })
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("url");
+              assertThat(item.getValue()).isEqualTo("https://hooks.example.com/...");
+            })
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("maxAttempts");
+              assertThat(item.getValue()).isEqualTo(3L);
+            })
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("allowedHosts");
+              assertThat(item.getValue()).isEqualTo("hooks.example.com");
+            })
+        .allSatisfy(
+            item ->
+                assertThat(String.valueOf(item.getValue()))
+                    .doesNotContain("s3cr3t-value")
+                    .doesNotContain("querysecret"));
+    assertThat(displayData.toString()).doesNotContain("s3cr3t-value");
+    assertThat(transform.toString()).doesNotContain("s3cr3t-value");
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  /** Loopback receiver, quick retries: the settings of most tests here. */
+  private static WebhookIO.Write fastRetries(String url) {
+    return WebhookIO.write()
+        .to(url)
+        .withAllowPrivateAddresses(true)
+        .withInitialBackoff(Duration.millis(10))
+        .withMaxBackoff(Duration.millis(50))
+        .withConnectTimeout(Duration.standardSeconds(2))
+        .withReadTimeout(Duration.standardSeconds(2));
+  }
+
+  private static Alert alert(String alertId, String message) {
+    // Built from the contract JSON so the test keeps compiling if Alert gains optional fields.
+    return Alert.fromJson(
+        MAPPER
+            .createObjectNode()
+            .put("alert_id", alertId)
+            .put("rule_id", "hot")
+            .put("rule_version", 1)
+            .put("key", "sensor-001")
+            .put("metric", "temperature")
+            .put("status", "FIRING")
+            .put("severity", "CRITICAL")
+            .put("value", 42.5)
+            .put("threshold", 40.0)
+            .put("window_start", "2026-01-01T00:00:00.000Z")
+            .put("window_end", "2026-01-01T00:01:00.000Z")
+            .put("message", message)
+            .put("emitted_at", "2026-01-01T00:01:00.500Z")
+            .toString());
+  }
+
+  private static InetAddress address(int a, int b, int c, int d) throws IOException {
+    return InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
+  }
+
+  private static long counter(PipelineResult result, String name) {
+    long sum = 0;
+    for (MetricResult<Long> counter :
+        result
+            .metrics()
+            .queryMetrics(
+                MetricsFilter.builder()
+                    .addNameFilter(MetricNameFilter.named(WebhookIO.METRICS_NAMESPACE, name))
+                    .build())
+            .getCounters()) {
+      sum += counter.getAttempted();
+    }
+    return sum;
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** What the receiver saw of one request. */
+  record Received(
+      String method,
+      String path,
+      String contentType,
+      String idempotencyKey,
+      String authorization,
+      String body) {}
+
+  /** Chooses the status of the {@code attempt}-th request (1-based); may add response headers. */
+  @FunctionalInterface
+  interface Responder {
+    int status(int attempt, HttpExchange exchange) throws IOException;
+  }
+
+  /** A real HTTP server on a loopback ephemeral port that records every request. */
+  private static final class Receiver implements AutoCloseable {
+    final List<Received> requests = new CopyOnWriteArrayList<>();
+    private final AtomicInteger attempts = new AtomicInteger();
+    private final HttpServer server;
+    private final ExecutorService executor = Executors.newCachedThreadPool();
+
+    Receiver(Responder responder) throws IOException {
+      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      server.createContext(
+          "/",
+          exchange -> {
+            try (exchange) {
+              String body;
+              try (InputStream in = exchange.getRequestBody()) {
+                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+              }
+              requests.add(
+                  new Received(
+                      exchange.getRequestMethod(),
+                      exchange.getRequestURI().getPath(),
+                      exchange.getRequestHeaders().getFirst("Content-Type"),
+                      exchange.getRequestHeaders().getFirst("Idempotency-Key"),
+                      exchange.getRequestHeaders().getFirst("Authorization"),
+                      body));
+              int status = responder.status(attempts.incrementAndGet(), exchange);
+              exchange.sendResponseHeaders(status, -1);
+            } catch (IOException e) {
+              // The client gave up on this exchange (a read-timeout test); nothing to answer.
+            }
+          });
+      // Several threads, so a deliberately slow answer does not hold up the retry.
+      server.setExecutor(executor);
+      server.start();
+    }
+
+    int port() {
+      return server.getAddress().getPort();
+    }
+
+    String url(String pathAndQuery) {
+      return "http://127.0.0.1:" + port() + pathAndQuery;
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+      executor.shutdownNow();
+    }
+  }
+}

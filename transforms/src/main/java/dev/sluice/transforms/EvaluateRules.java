@@ -1,0 +1,634 @@
+package dev.sluice.transforms;
+
+import com.google.auto.value.AutoValue;
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.DeadLetter.Reason;
+import dev.sluice.model.PaneTiming;
+import dev.sluice.model.RawPayload;
+import dev.sluice.model.WindowStats;
+import dev.sluice.rules.AlertState;
+import dev.sluice.rules.EngineInput;
+import dev.sluice.rules.EngineInput.EngineInputCoder;
+import dev.sluice.rules.Rule;
+import dev.sluice.rules.RuleEngine;
+import dev.sluice.rules.RuleEngine.Transition;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.state.BagState;
+import org.apache.beam.sdk.state.MapState;
+import org.apache.beam.sdk.state.StateSpec;
+import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.TimeDomain;
+import org.apache.beam.sdk.state.Timer;
+import org.apache.beam.sdk.state.TimerSpec;
+import org.apache.beam.sdk.state.TimerSpecs;
+import org.apache.beam.sdk.state.ValueState;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.Max;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Evaluates {@link Rule}s against window stats and manages each (rule, key, metric)'s alert
+ * lifecycle: {@code FIRING} once when a condition starts to hold, {@code RESOLVED} once after
+ * {@code resolve_after} clear windows. Rules can come as a static list, from an unbounded stream of
+ * rule updates (JSON, one rule per payload), or both.
+ *
+ * <pre>{@code
+ * OutputWithDeadLetters<Alert> result = stats.apply("EvaluateRules",
+ *     EvaluateRules.of(List.of(
+ *             Rule.of("hot", "mean(temperature) > 80").withResolveAfter(2),
+ *             Rule.of("dead-sensor", "absent(temperature) for 5m")))
+ *         .withRuleUpdates(ruleJsonPayloads));
+ * result.output();      // alerts
+ * result.deadLetters(); // rejected rule updates (INVALID_RULE, RULE_VERSION_CONFLICT)
+ * }</pre>
+ *
+ * <p><b>How it works.</b> Keys are spread over {@code shards} shards; every rule update goes to
+ * every shard. A shard buffers closed panes ({@code ON_TIME}, {@code LATE}) until the watermark
+ * passes them and then judges them in event-time order, so results do not depend on bundling, on
+ * the runner, or on whether the input is bounded. Early panes are judged on arrival, by speculative
+ * rules only. Rule updates apply from their arrival on: to every pane judged after it.
+ *
+ * <p><b>Absence</b> needs evidence that event time moved on: a closed window (of any key) ending at
+ * or after the deadline. The end of a bounded input is not silence, and a stream with no data at
+ * all raises no absence alerts (watch the source for that).
+ *
+ * <p><b>Rule updates</b>: a higher {@code version} of an {@code id} replaces it, {@code paused}
+ * stops it, {@code deleted} removes it and resolves its open alerts. An invalid update is a dead
+ * letter {@code INVALID_RULE}; an older version, or the same version with other content, is a dead
+ * letter {@code RULE_VERSION_CONFLICT}; the same version again is ignored (a replayed rule topic is
+ * harmless). The rules in force are not disturbed by rejected updates.
+ *
+ * <p>Alert ids are deterministic fingerprints of (rule, key, metric, episode start), the same on
+ * every runner and replay; only {@code emitted_at} differs.
+ */
+@AutoValue
+public abstract class EvaluateRules
+    extends PTransform<PCollection<WindowStats>, OutputWithDeadLetters<Alert>> {
+
+  public static final String METRICS_NAMESPACE = "sluice.rules";
+  public static final String ALERTS_FIRED = "alerts_fired";
+  public static final String ALERTS_RESOLVED = "alerts_resolved";
+  public static final String ALERTS_RENOTIFIED = "alerts_renotified";
+  public static final String RULE_UPDATES_APPLIED = "rule_updates_applied";
+  public static final String RULE_UPDATES_REJECTED = "rule_updates_rejected";
+  public static final String RULE_UPDATES_DUPLICATE = "rule_updates_duplicate";
+  static final String STAGE = "rules";
+  static final int DEFAULT_SHARDS = 16;
+
+  abstract List<Rule> rules();
+
+  abstract @Nullable PCollection<RawPayload> ruleUpdates();
+
+  abstract int shards();
+
+  abstract Builder toBuilder();
+
+  @AutoValue.Builder
+  abstract static class Builder {
+    abstract Builder setRules(List<Rule> rules);
+
+    abstract Builder setRuleUpdates(PCollection<RawPayload> updates);
+
+    abstract Builder setShards(int shards);
+
+    abstract EvaluateRules build();
+  }
+
+  /** Static rules; more can arrive {@link #withRuleUpdates}. Ids must be unique. */
+  public static EvaluateRules of(List<Rule> rules) {
+    Checks.notNull("rules", rules);
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < rules.size(); i++) {
+      Rule rule = Checks.notNull("rules[" + i + "]", rules.get(i));
+      if (rule.deleted()) {
+        throw new IllegalArgumentException(
+            "rules[" + i + "] '" + rule.id() + "' is a deletion; static rules must be rules");
+      }
+      if (!ids.add(rule.id())) {
+        throw new IllegalArgumentException(
+            "rules["
+                + i
+                + "].id '"
+                + rule.id()
+                + "' is used by an earlier rule; ids must be unique");
+      }
+    }
+    return new AutoValue_EvaluateRules.Builder()
+        .setRules(List.copyOf(rules))
+        .setShards(DEFAULT_SHARDS)
+        .build();
+  }
+
+  /**
+   * Rule updates, one JSON rule per payload (see {@link Rule}); typically unbounded (a Kafka topic,
+   * a watched directory).
+   */
+  public EvaluateRules withRuleUpdates(PCollection<RawPayload> updates) {
+    return toBuilder().setRuleUpdates(Checks.notNull("ruleUpdates", updates)).build();
+  }
+
+  /**
+   * How many shards keys are spread over (default 16): the rule step's maximum parallelism, and the
+   * number of copies of each rule update.
+   */
+  public EvaluateRules withShards(int shards) {
+    if (shards < 1 || shards > 4096) {
+      throw new IllegalArgumentException("shards must be from 1 to 4096, got " + shards);
+    }
+    return toBuilder().setShards(shards).build();
+  }
+
+  @Override
+  public OutputWithDeadLetters<Alert> expand(PCollection<WindowStats> stats) {
+    if (rules().isEmpty() && ruleUpdates() == null) {
+      throw new IllegalArgumentException(
+          "EvaluateRules has no rules: give static rules or withRuleUpdates(...)");
+    }
+    int shards = shards();
+    KvCoder<Integer, EngineInput> inputCoder = KvCoder.of(VarIntCoder.of(), EngineInputCoder.of());
+    List<PCollection<KV<Integer, EngineInput>>> inputs = new ArrayList<>();
+    inputs.add(
+        stats
+            .apply("ShardByKey", ParDo.of(new ShardStatsFn(shards)))
+            .setCoder(inputCoder)
+            .apply("StatsToGlobalWindow", toGlobalWindow()));
+    inputs.add(
+        stats
+            .apply("ClosedWindowEnds", ParDo.of(new ClosedWindowEndFn()))
+            .setCoder(VarLongCoder.of())
+            .apply("LatestClosedWindowEnd", Combine.globally(Max.ofLongs()).withoutDefaults())
+            .apply("BroadcastEventTime", ParDo.of(new BroadcastEventTimeFn(shards)))
+            .setCoder(inputCoder)
+            .apply("EventTimeToGlobalWindow", toGlobalWindow()));
+    TupleTag<Alert> alertsTag = Tags.alerts();
+    TupleTag<DeadLetter> deadLettersTag = Tags.deadLetters();
+    List<PCollection<DeadLetter>> deadLetters = new ArrayList<>();
+    if (ruleUpdates() != null) {
+      TupleTag<KV<Integer, EngineInput>> updatesTag = Tags.updates();
+      PCollectionTuple parsed =
+          ruleUpdates()
+              .apply(
+                  "ParseRuleUpdates",
+                  ParDo.of(new ParseRuleFn(shards, deadLettersTag))
+                      .withOutputTags(updatesTag, TupleTagList.of(deadLettersTag)));
+      parsed.get(deadLettersTag).setCoder(DeadLetter.DeadLetterCoder.of());
+      deadLetters.add(parsed.get(deadLettersTag));
+      inputs.add(
+          parsed
+              .get(updatesTag)
+              .setCoder(inputCoder)
+              .apply("RuleUpdatesToGlobalWindow", toGlobalWindow()));
+    }
+    PCollectionTuple judged =
+        PCollectionList.of(inputs)
+            .apply("MergeEngineInputs", Flatten.pCollections())
+            .apply(
+                "JudgeWindows",
+                ParDo.of(new EngineFn(rules(), alertsTag, deadLettersTag))
+                    .withOutputTags(alertsTag, TupleTagList.of(deadLettersTag)));
+    PCollection<Alert> alerts = judged.get(alertsTag).setCoder(Alert.AlertCoder.of());
+    deadLetters.add(judged.get(deadLettersTag).setCoder(DeadLetter.DeadLetterCoder.of()));
+    PCollection<DeadLetter> allDeadLetters =
+        PCollectionList.of(deadLetters)
+            .apply("MergeRuleDeadLetters", Flatten.pCollections())
+            .setCoder(DeadLetter.DeadLetterCoder.of());
+    return OutputWithDeadLetters.in(
+        PCollectionTuple.of(alertsTag, alerts).and(deadLettersTag, allDeadLetters),
+        alertsTag,
+        deadLettersTag);
+  }
+
+  private static Window<KV<Integer, EngineInput>> toGlobalWindow() {
+    return Window.<KV<Integer, EngineInput>>into(new GlobalWindows())
+        .triggering(DefaultTrigger.of())
+        .withAllowedLateness(Duration.ZERO)
+        .discardingFiredPanes();
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("shards", shards()));
+    builder.add(DisplayData.item("ruleUpdates", ruleUpdates() != null));
+    for (Rule rule : rules()) {
+      builder.add(
+          DisplayData.item(
+              "rule." + rule.id(),
+              rule.condition() + " (" + rule.severity() + ", version " + rule.version() + ")"));
+    }
+  }
+
+  /** Tags made outside instance methods, so they do not capture this transform. */
+  private static final class Tags {
+    static TupleTag<Alert> alerts() {
+      return new TupleTag<Alert>() {};
+    }
+
+    static TupleTag<DeadLetter> deadLetters() {
+      return new TupleTag<DeadLetter>() {};
+    }
+
+    static TupleTag<KV<Integer, EngineInput>> updates() {
+      return new TupleTag<KV<Integer, EngineInput>>() {};
+    }
+  }
+
+  static int shardOf(String key, int shards) {
+    return Math.floorMod(key.hashCode(), shards);
+  }
+
+  private static final class ShardStatsFn extends DoFn<WindowStats, KV<Integer, EngineInput>> {
+    private final int shards;
+
+    ShardStatsFn(int shards) {
+      this.shards = shards;
+    }
+
+    @ProcessElement
+    public void process(@Element WindowStats s, OutputReceiver<KV<Integer, EngineInput>> out) {
+      out.output(KV.of(shardOf(s.key(), shards), EngineInput.stats(s)));
+    }
+  }
+
+  /** Ends of closed windows: an early pane's window has not closed, so it proves nothing. */
+  private static final class ClosedWindowEndFn extends DoFn<WindowStats, Long> {
+    @ProcessElement
+    public void process(@Element WindowStats s, OutputReceiver<Long> out) {
+      if (s.pane() != PaneTiming.EARLY) {
+        out.output(s.windowEnd().getMillis());
+      }
+    }
+  }
+
+  private static final class BroadcastEventTimeFn extends DoFn<Long, KV<Integer, EngineInput>> {
+    private final int shards;
+
+    BroadcastEventTimeFn(int shards) {
+      this.shards = shards;
+    }
+
+    @ProcessElement
+    public void process(@Element Long time, OutputReceiver<KV<Integer, EngineInput>> out) {
+      for (int shard = 0; shard < shards; shard++) {
+        out.output(KV.of(shard, EngineInput.eventTime(time)));
+      }
+    }
+  }
+
+  private static final class ParseRuleFn extends DoFn<RawPayload, KV<Integer, EngineInput>> {
+    private final int shards;
+    private final TupleTag<DeadLetter> deadLettersTag;
+    private transient Counter invalid;
+
+    ParseRuleFn(int shards, TupleTag<DeadLetter> deadLettersTag) {
+      this.shards = shards;
+      this.deadLettersTag = deadLettersTag;
+    }
+
+    @Setup
+    public void setup() {
+      invalid = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_REJECTED);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element RawPayload payload,
+        OutputReceiver<KV<Integer, EngineInput>> updates,
+        MultiOutputReceiver out) {
+      String text = DeadLetter.decodeUtf8OrNull(payload.bytes());
+      Rule rule;
+      try {
+        if (text == null) {
+          throw new IllegalArgumentException("rule update is not UTF-8 text");
+        }
+        rule = Rule.fromJson(text);
+      } catch (IllegalArgumentException e) {
+        invalid.inc();
+        out.get(deadLettersTag)
+            .output(
+                DeadLetter.ofBytes(
+                    STAGE,
+                    Reason.INVALID_RULE,
+                    e.getMessage(),
+                    payload.bytes(),
+                    payload.source(),
+                    Instant.now()));
+        return;
+      }
+      for (int shard = 0; shard < shards; shard++) {
+        updates.output(KV.of(shard, EngineInput.rule(rule, text, payload.source())));
+      }
+    }
+  }
+
+  /**
+   * One shard's rules and alert lifecycles. State and timer ids are part of the pipeline's update
+   * compatibility: never rename them.
+   */
+  private static final class EngineFn extends DoFn<KV<Integer, EngineInput>, Alert> {
+    private static final Comparator<EngineInput> EVENT_TIME_ORDER =
+        Comparator.comparingLong(EngineInput::time)
+            .thenComparing(EngineInput::type)
+            .thenComparing(i -> i.stats() == null ? "" : i.stats().key())
+            .thenComparing(i -> i.stats() == null ? "" : i.stats().metric())
+            .thenComparingLong(i -> i.stats() == null ? 0 : i.stats().windowStart().getMillis())
+            .thenComparingLong(i -> i.stats() == null ? 0 : i.stats().paneIndex());
+
+    private final Map<String, Rule> staticRules;
+    private final TupleTag<Alert> alertsTag;
+    private final TupleTag<DeadLetter> deadLettersTag;
+
+    @StateId("ruleUpdates")
+    private final StateSpec<MapState<String, Rule>> ruleUpdatesSpec =
+        StateSpecs.map(StringUtf8Coder.of(), Rule.RuleCoder.of());
+
+    @StateId("alertStates")
+    private final StateSpec<MapState<String, AlertState>> alertStatesSpec =
+        StateSpecs.map(StringUtf8Coder.of(), AlertState.coder());
+
+    @StateId("absenceDeadlines")
+    private final StateSpec<MapState<String, Long>> deadlinesSpec =
+        StateSpecs.map(StringUtf8Coder.of(), VarLongCoder.of());
+
+    @StateId("pending")
+    private final StateSpec<BagState<EngineInput>> pendingSpec =
+        StateSpecs.bag(EngineInputCoder.of());
+
+    @StateId("wakeAt")
+    private final StateSpec<ValueState<Long>> wakeAtSpec = StateSpecs.value(VarLongCoder.of());
+
+    @TimerId("wake")
+    private final TimerSpec wakeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    private transient Counter fired;
+    private transient Counter resolved;
+    private transient Counter renotified;
+    private transient Counter applied;
+    private transient Counter rejected;
+    private transient Counter duplicate;
+
+    EngineFn(List<Rule> rules, TupleTag<Alert> alertsTag, TupleTag<DeadLetter> deadLettersTag) {
+      this.staticRules = new TreeMap<>();
+      for (Rule rule : rules) {
+        staticRules.put(rule.id(), rule);
+      }
+      this.alertsTag = alertsTag;
+      this.deadLettersTag = deadLettersTag;
+    }
+
+    @Setup
+    public void setup() {
+      fired = Metrics.counter(METRICS_NAMESPACE, ALERTS_FIRED);
+      resolved = Metrics.counter(METRICS_NAMESPACE, ALERTS_RESOLVED);
+      renotified = Metrics.counter(METRICS_NAMESPACE, ALERTS_RENOTIFIED);
+      applied = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_APPLIED);
+      rejected = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_REJECTED);
+      duplicate = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_DUPLICATE);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<Integer, EngineInput> element,
+        @StateId("ruleUpdates") MapState<String, Rule> ruleUpdates,
+        @StateId("alertStates") MapState<String, AlertState> alertStates,
+        @StateId("absenceDeadlines") MapState<String, Long> deadlines,
+        @StateId("pending") BagState<EngineInput> pending,
+        @StateId("wakeAt") ValueState<Long> wakeAt,
+        @TimerId("wake") Timer wake,
+        MultiOutputReceiver out) {
+      EngineInput input = element.getValue();
+      switch (input.type()) {
+        case RULE:
+          applyRuleUpdate(
+              element.getKey() == 0,
+              input,
+              ruleUpdates,
+              new RuleEngine(store(alertStates, deadlines), output(out)),
+              out);
+          return;
+        case STATS:
+          if (input.stats().pane() == PaneTiming.EARLY) {
+            List<Rule> speculative = new ArrayList<>();
+            for (Rule rule : rulesInForce(ruleUpdates).values()) {
+              if (!rule.deleted() && rule.speculative()) {
+                speculative.add(rule);
+              }
+            }
+            if (!speculative.isEmpty()) {
+              new RuleEngine(store(alertStates, deadlines), output(out))
+                  .onEarlyPane(input.stats(), speculative, Instant.now());
+            }
+            return;
+          }
+          break;
+        default:
+          break;
+      }
+      // Closed panes and event-time evidence wait until the watermark passes them, then are
+      // judged in event-time order: the same order on every runner, bounded or not.
+      pending.add(input);
+      long at = input.time() - 1;
+      Long scheduled = wakeAt.read();
+      if (scheduled == null || at < scheduled) {
+        wake.set(new Instant(at));
+        wakeAt.write(at);
+      }
+    }
+
+    @OnTimer("wake")
+    public void onWake(
+        OnTimerContext context,
+        @StateId("ruleUpdates") MapState<String, Rule> ruleUpdates,
+        @StateId("alertStates") MapState<String, AlertState> alertStates,
+        @StateId("absenceDeadlines") MapState<String, Long> deadlines,
+        @StateId("pending") BagState<EngineInput> pending,
+        @StateId("wakeAt") ValueState<Long> wakeAt,
+        @TimerId("wake") Timer wake,
+        MultiOutputReceiver out) {
+      long firedAt = context.fireTimestamp().getMillis();
+      List<EngineInput> due = new ArrayList<>();
+      List<EngineInput> later = new ArrayList<>();
+      for (EngineInput input : pending.read()) {
+        (input.time() - 1 <= firedAt ? due : later).add(input);
+      }
+      due.sort(EVENT_TIME_ORDER);
+      Map<String, Rule> inForce = rulesInForce(ruleUpdates);
+      List<Rule> rules = new ArrayList<>();
+      for (Rule rule : inForce.values()) {
+        if (!rule.deleted()) {
+          rules.add(rule);
+        }
+      }
+      RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
+      Instant now = Instant.now();
+      int i = 0;
+      while (i < due.size()) {
+        long time = due.get(i).time();
+        // All windows closing at one instant are judged before that instant counts as evidence
+        // of silence, so a key's own window always wins over its deadline.
+        for (; i < due.size() && due.get(i).time() == time; i++) {
+          if (due.get(i).type() == EngineInput.Type.STATS) {
+            engine.onWindow(due.get(i).stats(), rules, now);
+          }
+        }
+        engine.onEventTime(time, inForce, now);
+      }
+      pending.clear();
+      Long next = null;
+      for (EngineInput input : later) {
+        pending.add(input);
+        next = next == null ? input.time() - 1 : Math.min(next, input.time() - 1);
+      }
+      if (next != null) {
+        wake.set(new Instant(next));
+        wakeAt.write(next);
+      } else {
+        wakeAt.clear();
+      }
+    }
+
+    private Map<String, Rule> rulesInForce(MapState<String, Rule> ruleUpdates) {
+      Map<String, Rule> rules = new TreeMap<>(staticRules);
+      Iterable<Map.Entry<String, Rule>> updates = ruleUpdates.entries().read();
+      for (Map.Entry<String, Rule> update : updates) {
+        rules.put(update.getKey(), update.getValue());
+      }
+      return rules;
+    }
+
+    private void applyRuleUpdate(
+        boolean reportingShard,
+        EngineInput input,
+        MapState<String, Rule> ruleUpdates,
+        RuleEngine engine,
+        MultiOutputReceiver out) {
+      Rule update = input.rule();
+      Rule current = rulesInForce(ruleUpdates).get(update.id());
+      String conflict = null;
+      if (current != null && update.version() < current.version()) {
+        conflict =
+            "rule '"
+                + update.id()
+                + "': version "
+                + update.version()
+                + " is older than version "
+                + current.version()
+                + " in force; raise the version to change a rule";
+      } else if (current != null && update.version() == current.version()) {
+        if (update.equals(current)) {
+          if (reportingShard) {
+            duplicate.inc();
+          }
+          return;
+        }
+        conflict =
+            "rule '"
+                + update.id()
+                + "': version "
+                + update.version()
+                + " is already in force with other content; raise the version to change a rule";
+      }
+      if (conflict != null) {
+        if (reportingShard) {
+          rejected.inc();
+          out.get(deadLettersTag)
+              .output(
+                  DeadLetter.of(
+                      STAGE,
+                      Reason.RULE_VERSION_CONFLICT,
+                      conflict,
+                      input.payload() == null ? update.toJson() : input.payload(),
+                      input.source(),
+                      Instant.now()));
+        }
+        return;
+      }
+      ruleUpdates.put(update.id(), update);
+      if (reportingShard) {
+        applied.inc();
+      }
+      if (update.deleted() && current != null && !current.deleted()) {
+        engine.onRuleDeleted(update, current, Instant.now());
+      }
+    }
+
+    private RuleEngine.Output output(MultiOutputReceiver out) {
+      return (alert, transition) -> {
+        (transition == Transition.FIRED
+                ? fired
+                : transition == Transition.RESOLVED ? resolved : renotified)
+            .inc();
+        out.get(alertsTag).output(alert);
+      };
+    }
+
+    private static RuleEngine.Store store(
+        MapState<String, AlertState> states, MapState<String, Long> deadlines) {
+      return new RuleEngine.Store() {
+        @Override
+        public AlertState get(String stateKey) {
+          return states.get(stateKey).read();
+        }
+
+        @Override
+        public void put(String stateKey, AlertState state) {
+          states.put(stateKey, state);
+        }
+
+        @Override
+        public void remove(String stateKey) {
+          states.remove(stateKey);
+        }
+
+        @Override
+        public Iterable<Map.Entry<String, AlertState>> states() {
+          return states.entries().read();
+        }
+
+        @Override
+        public Iterable<Map.Entry<String, Long>> deadlines() {
+          return deadlines.entries().read();
+        }
+
+        @Override
+        public void putDeadline(String stateKey, long deadline) {
+          deadlines.put(stateKey, deadline);
+        }
+
+        @Override
+        public void removeDeadline(String stateKey) {
+          deadlines.remove(stateKey);
+        }
+      };
+    }
+  }
+}

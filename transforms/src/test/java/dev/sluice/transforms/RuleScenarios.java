@@ -1,0 +1,325 @@
+package dev.sluice.transforms;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.Event;
+import dev.sluice.model.ModelFixtures;
+import dev.sluice.model.RawPayload;
+import dev.sluice.rules.Condition;
+import dev.sluice.rules.Rule;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Alerting scenarios: events through one-minute windows into {@link EvaluateRules}, staged with a
+ * TestStream that also carries rule updates, and the exact alerts and dead letters expected. Each
+ * alert is written {@code STATUS rule vN key metric [start,end) value} with times in minutes after
+ * {@link ModelFixtures#T0}. The same scenarios run on the Direct runner and on embedded Flink.
+ */
+enum RuleScenarios {
+  /** A flapping signal: resolve_after 2 damps it into exactly two episodes. */
+  THRESHOLD_LIFECYCLE_WITH_FLAPPING(
+      (p, source) -> {
+        Script s = new Script();
+        double[] a = {70, 90, 70, 90, 70, 70, 95, 60, 60};
+        for (int m = 0; m < a.length; m++) {
+          s.event("a", "temperature", m, a[m]).event("b", "temperature", m, 55);
+          s.watermark(m + 1);
+        }
+        List<Rule> rules =
+            List.of(
+                Rule.of("hot", "mean(temperature) > 80").withResolveAfter(2).withKeys("a*"),
+                Rule.of("warm-b", "max(temperature) >= 55").withKeys("b"));
+        Outputs out = s.run(p, source, rules);
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 a temperature [1,2) 90",
+            "RESOLVED hot v1 a temperature [5,6) 70",
+            "FIRING hot v1 a temperature [6,7) 95",
+            "RESOLVED hot v1 a temperature [8,9) 60",
+            "FIRING warm-b v1 b temperature [0,1) 55");
+        PAssert.that(out.deadLetters).empty();
+      }),
+
+  /** Change between consecutive windows, in percent and absolute. */
+  RATE_OF_CHANGE(
+      (p, source) -> {
+        Script s = new Script();
+        double[] a = {10, 12, 20, 21, 10};
+        for (int m = 0; m < a.length; m++) {
+          s.event("a", "temperature", m, a[m]).watermark(m + 1);
+        }
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(
+                    Rule.of("jump", "change(mean(temperature)) > 50%"),
+                    Rule.of("drop", "change(mean(temperature)) < -5")));
+        expectAlerts(
+            out.alerts,
+            "FIRING jump v1 a temperature [2,3) 66.6667",
+            "RESOLVED jump v1 a temperature [3,4) 5",
+            "FIRING drop v1 a temperature [4,5) -11");
+      }),
+
+  /** A z-score against the key's own last four windows. */
+  ANOMALY_AGAINST_OWN_BASELINE(
+      (p, source) -> {
+        Script s = new Script();
+        double[] x = {10, 12, 10, 12, 20, 11};
+        for (int m = 0; m < x.length; m++) {
+          s.event("api", "latency_ms", m, x[m]).event("db", "latency_ms", m, 100 + m % 2);
+          s.watermark(m + 1);
+        }
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(Rule.of("odd", "zscore(mean(latency_ms)) > 3").withBaselineWindows(4)));
+        expectAlerts(
+            out.alerts,
+            "FIRING odd v1 api latency_ms [4,5) 9",
+            "RESOLVED odd v1 api latency_ms [5,6) -0.650945");
+      }),
+
+  /**
+   * A dead sensor: key a is silent from minute 3 to 7 while b keeps sending, so absence fires at
+   * the deadline (minute 6) and resolves when a is back. The end of the input is not silence.
+   */
+  ABSENCE_FIRES_WHEN_SILENT_AND_RESOLVES_ON_RETURN(
+      (p, source) -> {
+        Script s = new Script();
+        for (int m = 0; m < 10; m++) {
+          if (m < 3 || m >= 7) {
+            s.event("a", "temperature", m, 20);
+          }
+          s.event("b", "temperature", m, 21).watermark(m + 1);
+        }
+        Outputs out =
+            s.run(p, source, List.of(Rule.of("dead-sensor", "absent(temperature) for 3m")));
+        expectAlerts(
+            out.alerts,
+            "FIRING dead-sensor v1 a temperature [3,6) 180",
+            "RESOLVED dead-sensor v1 a temperature [7,8) 240");
+      }),
+
+  /**
+   * Rules changed while the pipeline runs: v2 raises the threshold (the open alert resolves under
+   * v2 and a new one fires under v2), invalid and stale updates go to dead letters without
+   * disturbing v2, a repeated v2 is ignored, and v3 deletes the rule, resolving its open alert.
+   */
+  RULES_CHANGED_MID_STREAM(
+      (p, source) -> {
+        String v1 = "{\"id\":\"hot\",\"version\":1,\"condition\":\"mean(temperature) > 80\"}";
+        String v2 =
+            "{\"id\":\"hot\",\"version\":2,\"condition\":\"mean(temperature) > 95\","
+                + "\"severity\":\"CRITICAL\",\"labels\":{\"team\":\"iot\"}}";
+        String invalid = "{\"id\":\"bad\",\"condition\":\"avg(temperature) > 1\"}";
+        String stale = "{\"id\":\"hot\",\"version\":1,\"condition\":\"mean(temperature) > 1\"}";
+        String v3 = "{\"id\":\"hot\",\"version\":3,\"deleted\":true}";
+        Script s = new Script().rule(v1);
+        s.event("a", "temperature", 0, 90).event("a", "temperature", 1, 90).watermark(2);
+        s.rule(v2).rule(invalid).rule(stale).rule(v2);
+        s.event("a", "temperature", 2, 90).event("a", "temperature", 3, 99).watermark(4);
+        s.rule(v3);
+        s.event("a", "temperature", 4, 99).watermark(5);
+        Outputs out = s.run(p, source, List.of());
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 a temperature [0,1) 90",
+            "RESOLVED hot v2 a temperature [2,3) 90",
+            "FIRING hot v2 a temperature [3,4) 99",
+            "RESOLVED hot v3 a temperature [3,4) 0");
+        PAssert.that(out.deadLetters)
+            .satisfies(
+                all -> {
+                  List<String> got = new ArrayList<>();
+                  for (DeadLetter d : all) {
+                    got.add(d.reason() + " " + d.payload() + " " + d.source());
+                    assertThat(d.error()).isNotBlank();
+                  }
+                  assertThat(got)
+                      .containsExactlyInAnyOrder(
+                          "INVALID_RULE " + invalid + " test:rules",
+                          "RULE_VERSION_CONFLICT " + stale + " test:rules");
+                  return null;
+                });
+        PAssert.that(out.alerts)
+            .satisfies(
+                all -> {
+                  for (Alert alert : all) {
+                    if (alert.ruleVersion() == 2) {
+                      assertThat(alert.severity()).isEqualTo(Alert.Severity.CRITICAL);
+                      assertThat(alert.labels()).containsEntry("team", "iot");
+                    }
+                  }
+                  return null;
+                });
+      });
+
+  private final Scenario scenario;
+
+  RuleScenarios(Scenario scenario) {
+    this.scenario = scenario;
+  }
+
+  void applyTo(Pipeline pipeline, Source source) {
+    scenario.apply(pipeline, source);
+  }
+
+  /** Makes the pipeline's input from a script: the TestStream itself, or a replay of it. */
+  interface Source {
+    PTransform<PBegin, PCollection<KV<String, String>>> apply(
+        TestStream<KV<String, String>> script);
+  }
+
+  @FunctionalInterface
+  interface Scenario {
+    void apply(Pipeline pipeline, Source source);
+  }
+
+  /** The two outputs of {@link EvaluateRules}. */
+  record Outputs(PCollection<Alert> alerts, PCollection<DeadLetter> deadLetters) {}
+
+  /** Builds a TestStream of events and rule updates (tagged {@code event} / {@code rule}). */
+  static final class Script {
+    private TestStream.Builder<KV<String, String>> builder =
+        TestStream.create(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    private Instant watermark = Time.T0;
+    private int seq;
+
+    Script event(String key, String metric, int minute, double value) {
+      Instant at =
+          Time.T0.plus(Duration.standardMinutes(minute)).plus(Duration.standardSeconds(30));
+      Event e = new Event("e" + seq++, key, metric, value, at, null);
+      builder = builder.addElements(TimestampedValue.of(KV.of("event", e.toJson()), at));
+      return this;
+    }
+
+    Script rule(String json) {
+      builder = builder.addElements(TimestampedValue.of(KV.of("rule", json), watermark));
+      return this;
+    }
+
+    Script watermark(int minute) {
+      watermark = Time.T0.plus(Duration.standardMinutes(minute));
+      builder = builder.advanceWatermarkTo(watermark);
+      return this;
+    }
+
+    Outputs run(Pipeline p, Source source, List<Rule> rules) {
+      TestStream<KV<String, String>> stream = builder.advanceWatermarkToInfinity();
+      PCollectionTuple split =
+          p.apply(source.apply(stream))
+              .apply(
+                  "SplitScript",
+                  ParDo.of(new SplitFn()).withOutputTags(EVENTS, TupleTagList.of(RULES)));
+      PCollection<RawPayload> updates = split.get(RULES).setCoder(RawPayload.RawPayloadCoder.of());
+      OutputWithDeadLetters<Alert> result =
+          split
+              .get(EVENTS)
+              .setCoder(Event.EventCoder.of())
+              .apply(WindowedAggregate.tumbling(Time.MINUTE).withQuantiles(false))
+              .output()
+              .apply(EvaluateRules.of(rules).withRuleUpdates(updates));
+      return new Outputs(result.output(), result.deadLetters());
+    }
+  }
+
+  private static final TupleTag<Event> EVENTS = new TupleTag<Event>() {};
+  private static final TupleTag<RawPayload> RULES = new TupleTag<RawPayload>() {};
+
+  private static final class SplitFn extends DoFn<KV<String, String>, Event> {
+    @ProcessElement
+    public void process(@Element KV<String, String> line, MultiOutputReceiver out) {
+      if (line.getKey().equals("event")) {
+        out.get(EVENTS).output(Event.fromJson(line.getValue()));
+      } else {
+        out.get(RULES)
+            .output(new RawPayload(line.getValue().getBytes(StandardCharsets.UTF_8), "test:rules"));
+      }
+    }
+  }
+
+  /**
+   * Asserts the alerts exactly (order aside), that FIRING and RESOLVED of one episode share one
+   * deterministic id, and that every id is the fingerprint of its episode.
+   */
+  static void expectAlerts(PCollection<Alert> alerts, String... expected) {
+    PAssert.that(alerts)
+        .satisfies(
+            all -> {
+              List<String> got = new ArrayList<>();
+              Map<String, String> firingIdByEpisodeKey = new HashMap<>();
+              for (Alert a : all) {
+                got.add(describe(a));
+                assertThat(a.alertId()).matches("[0-9a-f]{32}");
+                String episodeKey = a.ruleId() + "/" + a.key() + "/" + a.metric();
+                if (a.status() == Alert.Status.FIRING) {
+                  firingIdByEpisodeKey.put(episodeKey + "/" + a.alertId(), a.alertId());
+                }
+              }
+              assertThat(got).containsExactlyInAnyOrder(expected);
+              for (Alert a : all) {
+                if (a.status() == Alert.Status.RESOLVED) {
+                  String episodeKey = a.ruleId() + "/" + a.key() + "/" + a.metric();
+                  assertThat(firingIdByEpisodeKey)
+                      .as("RESOLVED %s has the id of a FIRING alert", describe(a))
+                      .containsKey(episodeKey + "/" + a.alertId());
+                }
+              }
+              return null;
+            });
+  }
+
+  static String describe(Alert a) {
+    return a.status()
+        + " "
+        + a.ruleId()
+        + " v"
+        + a.ruleVersion()
+        + " "
+        + a.key()
+        + " "
+        + a.metric()
+        + " ["
+        + minutes(a.windowStart())
+        + ","
+        + minutes(a.windowEnd())
+        + ") "
+        + Condition.compact(a.value());
+  }
+
+  private static String minutes(Instant t) {
+    return Condition.compact((t.getMillis() - Time.T0.getMillis()) / 60_000.0);
+  }
+
+  /** Constants the scenarios use (an enum constant may not name its enum's static fields). */
+  static final class Time {
+    static final Instant T0 = ModelFixtures.T0;
+    static final Duration MINUTE = Duration.standardMinutes(1);
+  }
+}
