@@ -76,10 +76,10 @@ import org.joda.time.Instant;
  * {@code RESOLVED} notifications of one episode share that id, as PagerDuty's {@code dedup_key}
  * does, so a receiver that keeps one state per id sees the episode resolve; a receiver that drops
  * repeated keys should key on {@code Idempotency-Key} plus the {@code X-Sluice-Notification} header
- * ({@code <status> <window_end>}, also deterministic), which tells the notifications of an
- * episode apart. Retries block the worker
- * thread (at most {@code maxAttempts} times the timeouts plus the backoffs per alert), which suits
- * alert volumes, not event volumes. Order of delivery is not guaranteed.
+ * ({@code <status> <window_end>}, also deterministic), which tells the notifications of an episode
+ * apart. Retries block the worker thread (at most {@code maxAttempts} times the timeouts plus the
+ * backoffs per alert), which suits alert volumes, not event volumes. Order of delivery is not
+ * guaranteed.
  *
  * <p><b>Server-side request forgery.</b> Only {@code http} and {@code https} URLs without user info
  * are accepted. Unless {@link Write#withAllowPrivateAddresses withAllowPrivateAddresses(true)}, a

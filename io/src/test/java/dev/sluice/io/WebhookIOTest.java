@@ -390,16 +390,16 @@ class WebhookIOTest {
   @Test
   void urlMustHaveAHostAndNoUserInfo() {
     assertThatThrownBy(() -> WebhookIO.write().to("http:///hook"))
-        .hasMessage("url must have a valid host name or IP address, got 'http:///hook'");
+        .hasMessage("url must have a valid host name or IP address, got 'http:///...'");
     assertThatThrownBy(() -> WebhookIO.write().to("https://bot:hunter22@hooks.example.com/x"))
         .hasMessageContaining("url must not contain user info")
         .hasMessageNotContaining("hunter22");
   }
 
   @Test
-  void urlErrorsDoNotShowTheQueryString() {
-    assertThatThrownBy(() -> WebhookIO.write().to("ftp://hooks.example.com/x?token=s3cr3t"))
-        .hasMessageContaining("ftp://hooks.example.com/x")
+  void urlErrorsDoNotShowPathOrQueryString() {
+    assertThatThrownBy(() -> WebhookIO.write().to("ftp://hooks.example.com/T0/B1/s3cr3t?t=s3cr3t"))
+        .hasMessageContaining("ftp://hooks.example.com/...")
         .hasMessageNotContaining("s3cr3t");
   }
 

@@ -48,7 +48,7 @@ public record Condition(
   /** Any metric, in absence conditions. */
   public static final String ANY_METRIC = "*";
 
-  private static final String METRIC = "([A-Za-z0-9_.:/-]{1,200})";
+  private static final String METRIC = "(\\*|[A-Za-z0-9_.:/-]{1,200})";
   private static final String OP = "\\s*(>=|<=|>|<)\\s*";
   private static final String NUMBER = "([-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?)";
   private static final Pattern THRESHOLD =
@@ -63,7 +63,7 @@ public record Condition(
           Pattern.CASE_INSENSITIVE);
   private static final Pattern ABSENT =
       Pattern.compile(
-          "absent\\(\\s*(\\*|" + METRIC.substring(1) + "\\s*\\)\\s+for\\s+(\\S+)",
+          "absent\\(\\s*" + METRIC + "\\s*\\)\\s+for\\s+(.+)",
           Pattern.CASE_INSENSITIVE);
   private static final String EXAMPLES =
       "use e.g. mean(temperature) > 80, p99(latency_ms) >= 500, change(mean(temperature)) > 20%,"
