@@ -63,8 +63,7 @@ public record Condition(
           Pattern.CASE_INSENSITIVE);
   private static final Pattern ABSENT =
       Pattern.compile(
-          "absent\\(\\s*" + METRIC + "\\s*\\)\\s+for\\s+(.+)",
-          Pattern.CASE_INSENSITIVE);
+          "absent\\(\\s*" + METRIC + "\\s*\\)\\s+for\\s+(.+)", Pattern.CASE_INSENSITIVE);
   private static final String EXAMPLES =
       "use e.g. mean(temperature) > 80, p99(latency_ms) >= 500, change(mean(temperature)) > 20%,"
           + " zscore(mean(temperature)) > 3, absent(temperature) for 5m";

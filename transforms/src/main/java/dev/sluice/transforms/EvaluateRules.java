@@ -298,6 +298,9 @@ public abstract class EvaluateRules
 
     @ProcessElement
     public void process(@Element Long time, OutputReceiver<KV<Integer, EngineInput>> out) {
+      if (time == Long.MIN_VALUE) {
+        return; // Max's identity: an empty pane (a closing pane may fire with no new windows)
+      }
       for (int shard = 0; shard < shards; shard++) {
         out.output(KV.of(shard, EngineInput.eventTime(time)));
       }
@@ -489,6 +492,8 @@ public abstract class EvaluateRules
         }
       }
       RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
+      System.err.println(
+          "DBG wake " + firedAt + " due=" + due.size() + " rules=" + inForce.keySet());
       Instant now = Instant.now();
       int i = 0;
       while (i < due.size()) {
@@ -532,6 +537,15 @@ public abstract class EvaluateRules
         RuleEngine engine,
         MultiOutputReceiver out) {
       Rule update = input.rule();
+      System.err.println(
+          "DBG rule "
+              + update.id()
+              + " v"
+              + update.version()
+              + " shard0="
+              + reportingShard
+              + " inforce="
+              + rulesInForce(ruleUpdates).keySet());
       Rule current = rulesInForce(ruleUpdates).get(update.id());
       String conflict = null;
       if (current != null && update.version() < current.version()) {

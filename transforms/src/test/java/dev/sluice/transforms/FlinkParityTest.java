@@ -11,10 +11,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Runner parity: every event-time scenario of {@link WindowedAggregateScenariosTest}, and the
- * deduplication scenario of {@link DeduplicateTest}, with the same assertions, on an embedded Flink
- * cluster at parallelism 2. The scripts are played by {@link WatermarkPacedReplay}, which waits for
- * each watermark advance to propagate, because Flink's own TestStream cannot stage late data.
+ * Runner parity: every event-time scenario of {@link WindowedAggregateScenariosTest}, every
+ * alerting scenario of {@link RuleScenariosTest}, and the deduplication scenario of {@link
+ * DeduplicateTest}, with the same assertions, on an embedded Flink cluster at parallelism 2. The
+ * scripts are played by {@link WatermarkPacedReplay}, which waits for each watermark advance to
+ * propagate, because Flink's own TestStream cannot stage late data.
  */
 class FlinkParityTest {
   @ParameterizedTest
@@ -22,6 +23,22 @@ class FlinkParityTest {
   void scenarioHoldsOnEmbeddedFlink(WindowingScenarios scenario) {
     TestPipeline pipeline = RunnerPipelines.embeddedFlink();
     scenario.applyTo(pipeline, pacedReplay(pipeline));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(RuleScenarios.class)
+  void alertingScenarioHoldsOnEmbeddedFlink(RuleScenarios scenario) {
+    TestPipeline pipeline = RunnerPipelines.embeddedFlink();
+    scenario.applyTo(
+        pipeline,
+        script -> {
+          WatermarkPacedReplay<org.apache.beam.sdk.values.KV<String, String>> replay =
+              WatermarkPacedReplay.of(script);
+          RunnerPipelines.keepSourcesAlive(
+              pipeline, replay.scriptedDuration().plus(Duration.standardSeconds(2)));
+          return replay;
+        });
     pipeline.run().waitUntilFinish();
   }
 

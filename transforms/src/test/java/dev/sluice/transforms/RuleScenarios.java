@@ -141,9 +141,9 @@ enum RuleScenarios {
         String stale = "{\"id\":\"hot\",\"version\":1,\"condition\":\"mean(temperature) > 1\"}";
         String v3 = "{\"id\":\"hot\",\"version\":3,\"deleted\":true}";
         Script s = new Script().rule(v1);
-        s.event("a", "temperature", 0, 90).event("a", "temperature", 1, 90).watermark(2);
+        s.event("a", "temperature", 0, 90).event("a", "temperature", 1, 90).watermark(2).settle();
         s.rule(v2).rule(invalid).rule(stale).rule(v2);
-        s.event("a", "temperature", 2, 90).event("a", "temperature", 3, 99).watermark(4);
+        s.event("a", "temperature", 2, 90).event("a", "temperature", 3, 99).watermark(4).settle();
         s.rule(v3);
         s.event("a", "temperature", 4, 99).watermark(5);
         Outputs out = s.run(p, source, List.of());
@@ -227,6 +227,20 @@ enum RuleScenarios {
     Script watermark(int minute) {
       watermark = Time.T0.plus(Duration.standardMinutes(minute));
       builder = builder.advanceWatermarkTo(watermark);
+      return this;
+    }
+
+    /**
+     * Nudges the watermark forward a few milliseconds at a time, so that on runners that forward a
+     * held-back watermark only when the next one arrives (Flink) every window already closed is
+     * judged before the script goes on: a rule update applies from its arrival on, so the scenario
+     * must know which windows came before it.
+     */
+    Script settle() {
+      for (int i = 0; i < 4; i++) {
+        watermark = watermark.plus(Duration.millis(1));
+        builder = builder.advanceWatermarkTo(watermark);
+      }
       return this;
     }
 
