@@ -1,19 +1,20 @@
 package dev.sluice.pipelines;
 
 import dev.sluice.io.JsonLinesIO;
+import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
 import dev.sluice.model.Alert;
 import dev.sluice.model.Alert.Severity;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.Event;
+import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
+import dev.sluice.rules.Condition;
+import dev.sluice.rules.Rule;
 import dev.sluice.transforms.Checks;
-import dev.sluice.transforms.EvaluateThresholds;
+import dev.sluice.transforms.EvaluateRules;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import dev.sluice.transforms.ParseEvents;
-import dev.sluice.transforms.ThresholdRule;
-import dev.sluice.transforms.ThresholdRule.Aggregate;
-import dev.sluice.transforms.ThresholdRule.Comparison;
 import dev.sluice.transforms.WindowedAggregate;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -140,11 +141,26 @@ public final class MetricsAlertsPipeline {
 
     void setWindowSeconds(long value);
 
-    @Description("The rule fires when a window's mean temperature exceeds this value.")
+    @Description(
+        "The default rule fires when a window's mean temperature exceeds this value, and resolves"
+            + " after a window at or below it.")
     @Default.Double(50.0)
     double getTemperatureThreshold();
 
     void setTemperatureThreshold(double value);
+
+    @Description(
+        "A rules file (JSON array, or one JSON rule per line) used instead of the default rule.")
+    String getRulesFile();
+
+    void setRulesFile(String value);
+
+    @Description(
+        "A file pattern watched for rule updates while the job runs (requires --unbounded), e.g."
+            + " 'rules/*.json'.")
+    String getRuleUpdates();
+
+    void setRuleUpdates(String value);
 
     @Description("Seconds between progress lines.")
     @Default.Long(2L)
@@ -242,6 +258,12 @@ public final class MetricsAlertsPipeline {
     inRange("--maxOutOfOrderSeconds", options.getMaxOutOfOrderSeconds(), 0, MAX_SECONDS);
     inRange("--windowSeconds", options.getWindowSeconds(), 1, MAX_SECONDS);
     Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
+    rules(options); // a bad rules file fails here, naming file, line and field
+    if (options.getRuleUpdates() != null && !options.getUnbounded()) {
+      throw new IllegalArgumentException(
+          "--ruleUpdates watches files while the job runs; it needs --unbounded, got --ruleUpdates="
+              + options.getRuleUpdates());
+    }
     inRange("--progressSeconds", options.getProgressSeconds(), 1, MAX_SECONDS);
   }
 
@@ -259,7 +281,11 @@ public final class MetricsAlertsPipeline {
   public static Outputs build(Pipeline pipeline, Options options) {
     validate(options);
     PCollection<String> payloads = pipeline.apply("ReadSynthetic", source(options));
-    Outputs outputs = process(payloads, options);
+    PCollection<RawPayload> ruleUpdates =
+        options.getRuleUpdates() == null
+            ? null
+            : pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(options.getRuleUpdates()));
+    Outputs outputs = process(payloads, options, ruleUpdates);
     String dir = options.getOutputDir();
     outputs.stats().apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to(dir + "/stats"));
     outputs.alerts().apply("WriteAlerts", JsonLinesIO.write(Alert::toJson).to(dir + "/alerts"));
@@ -292,6 +318,12 @@ public final class MetricsAlertsPipeline {
 
   /** The processing between source and sinks: the seam tests use with their own payloads. */
   public static Outputs process(PCollection<String> payloads, Options options) {
+    return process(payloads, options, null);
+  }
+
+  /** As {@link #process(PCollection, Options)}, with rule updates while the job runs. */
+  public static Outputs process(
+      PCollection<String> payloads, Options options, PCollection<RawPayload> ruleUpdates) {
     OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", ParseEvents.fromJson());
     WindowedAggregate.Result aggregated =
         parsed
@@ -302,8 +334,12 @@ public final class MetricsAlertsPipeline {
                     .withAllowedLateness(
                         Duration.standardSeconds(options.getAllowedLatenessSeconds())));
     PCollection<WindowStats> stats = aggregated.output();
-    PCollection<Alert> alerts =
-        stats.apply("EvaluateThresholds", EvaluateThresholds.of(rules(options)));
+    EvaluateRules evaluate = EvaluateRules.of(rules(options));
+    OutputWithDeadLetters<Alert> judged =
+        stats.apply(
+            "EvaluateRules",
+            ruleUpdates == null ? evaluate : evaluate.withRuleUpdates(ruleUpdates));
+    PCollection<Alert> alerts = judged.output();
     // Events too late for their window join the dead letters as TOO_LATE, so none is lost.
     PCollection<DeadLetter> tooLate =
         aggregated
@@ -316,20 +352,27 @@ public final class MetricsAlertsPipeline {
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.deadLetters())
             .and(tooLate)
+            .and(judged.deadLetters())
             .apply("CollectDeadLetters", Flatten.pCollections());
     return new Outputs(stats, alerts, deadLetters);
   }
 
-  /** The job's one static rule: {@code mean(temperature) > --temperatureThreshold}. */
-  static List<ThresholdRule> rules(Options options) {
+  /**
+   * The rules of {@code --rulesFile}, or the default: {@code mean(temperature) >
+   * --temperatureThreshold}, critical, resolved after one window at or below it.
+   */
+  static List<Rule> rules(Options options) {
+    if (options.getRulesFile() != null) {
+      return RuleFilesIO.load(Path.of(options.getRulesFile()));
+    }
     return List.of(
-        ThresholdRule.of(
+        Rule.of(
                 "temperature-high",
-                "temperature",
-                Aggregate.MEAN,
-                Comparison.GT,
-                options.getTemperatureThreshold())
-            .withSeverity(Severity.CRITICAL));
+                "mean(temperature) > " + Condition.compact(options.getTemperatureThreshold()))
+            .withSeverity(Severity.CRITICAL)
+            .withMessage(
+                "{status}: mean temperature of {key} is {value} in [{window_start}, {window_end}),"
+                    + " threshold {threshold}"));
   }
 
   private static List<String> spikeKeys(String csv) {

@@ -1,7 +1,7 @@
 package dev.sluice.pipelines;
 
 import dev.sluice.model.DeadLetter.Reason;
-import dev.sluice.transforms.EvaluateThresholds;
+import dev.sluice.transforms.EvaluateRules;
 import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
 import java.io.IOException;
@@ -122,8 +122,7 @@ final class ProgressReporter {
                       .addNameFilter(MetricNameFilter.inNamespace(ParseEvents.METRICS_NAMESPACE))
                       .addNameFilter(
                           MetricNameFilter.inNamespace(WindowedAggregate.METRICS_NAMESPACE))
-                      .addNameFilter(
-                          MetricNameFilter.inNamespace(EvaluateThresholds.METRICS_NAMESPACE))
+                      .addNameFilter(MetricNameFilter.inNamespace(EvaluateRules.METRICS_NAMESPACE))
                       .build());
     } catch (RuntimeException e) {
       // Some runners report metrics only after the job, or not at all.
@@ -146,7 +145,9 @@ final class ProgressReporter {
         parsed += value;
       } else if (name.equals(WindowedAggregate.WINDOWS_EMITTED)) {
         windows += value;
-      } else if (name.equals(EvaluateThresholds.ALERTS_FIRED)) {
+      } else if (name.equals(EvaluateRules.ALERTS_FIRED)
+          || name.equals(EvaluateRules.ALERTS_RESOLVED)
+          || name.equals(EvaluateRules.ALERTS_RENOTIFIED)) {
         alerts += value;
       } else if (name.equals(WindowedAggregate.LATE_EVENTS)) {
         deadLetters.merge(Reason.TOO_LATE, value, Long::sum);

@@ -54,7 +54,7 @@ class MetricsAlertsPipelineTest {
   }
 
   @Test
-  void handMadeInputGivesExactStatsOneAlertAndADeadLetterPerMalformedPayload(
+  void handMadeInputGivesExactStatsOneAlertEpisodeAndADeadLetterPerMalformedPayload(
       TestPipeline pipeline) {
     Map<String, Reason> malformed = new HashMap<>();
     malformed.put("{\"event_id\":\"x1\",\"key\":", Reason.MALFORMED_JSON);
@@ -80,7 +80,8 @@ class MetricsAlertsPipelineTest {
             event("e4", "s1", "temperature", 55, 61),
             event("e5", "s1", "temperature", 65, 119),
             event("e6", "s1", "humidity", 40, 10),
-            event("e7", "s2", "temperature", 49, 70)));
+            event("e7", "s2", "temperature", 49, 70),
+            event("e8", "s1", "temperature", 40, 130)));
 
     MetricsAlertsPipeline.Outputs outputs =
         MetricsAlertsPipeline.process(
@@ -109,7 +110,12 @@ class MetricsAlertsPipelineTest {
                 ModelFixtures.onTimeMinute("s2", "temperature", 1, 1, 49.0, 49.0, 49.0, 0.0),
                 49.0,
                 49.0,
-                49.0));
+                49.0),
+            ModelFixtures.withQuantiles(
+                ModelFixtures.onTimeMinute("s1", "temperature", 2, 1, 40.0, 40.0, 40.0, 0.0),
+                40.0,
+                40.0,
+                40.0));
 
     // emitted_at is the processing time; everything else is determined by the input.
     PCollection<Alert> alerts =
@@ -130,8 +136,24 @@ class MetricsAlertsPipelineTest {
                 50.0,
                 T0.plus(60_000),
                 T0.plus(120_000),
-                "mean(temperature) = 60.000 > 50.0 for key s1 in window "
-                    + "[2026-01-01T00:01:00.000Z, 2026-01-01T00:02:00.000Z)",
+                "FIRING: mean temperature of s1 is 60 in "
+                    + "[2026-01-01T00:01:00.000Z, 2026-01-01T00:02:00.000Z), threshold 50",
+                T0),
+            // The next window is back at or below the threshold: the episode resolves, same id.
+            new Alert(
+                Alert.fingerprint("temperature-high", "s1", "temperature", T0.plus(60_000)),
+                "temperature-high",
+                1,
+                "s1",
+                "temperature",
+                Alert.Status.RESOLVED,
+                Alert.Severity.CRITICAL,
+                40.0,
+                50.0,
+                T0.plus(120_000),
+                T0.plus(180_000),
+                "RESOLVED: mean temperature of s1 is 40 in "
+                    + "[2026-01-01T00:02:00.000Z, 2026-01-01T00:03:00.000Z), threshold 50",
                 T0));
 
     PAssert.that(outputs.deadLetters())
@@ -235,5 +257,28 @@ class MetricsAlertsPipelineTest {
                 MetricsAlertsPipeline.build(
                     pipeline, options("--unbounded=true", "--durationSeconds=-1")))
         .hasMessage("--durationSeconds must be between 0 and 316224000, got -1");
+    assertThatThrownBy(
+            () -> MetricsAlertsPipeline.build(pipeline, options("--ruleUpdates=rules/*.json")))
+        .hasMessage(
+            "--ruleUpdates watches files while the job runs; it needs --unbounded, got"
+                + " --ruleUpdates=rules/*.json");
+  }
+
+  @Test
+  void aRulesFileReplacesTheDefaultRuleAndABadOneFailsNamingFileLineAndField(@TempDir Path dir)
+      throws Exception {
+    Path rules = dir.resolve("rules.jsonl");
+    java.nio.file.Files.writeString(
+        rules,
+        "{\"id\":\"busy\",\"condition\":\"count(temperature) > 100\"}\n"
+            + "{\"id\":\"dead\",\"condition\":\"absent(*) for 5m\",\"severity\":\"INFO\"}\n");
+    assertThat(MetricsAlertsPipeline.rules(options("--rulesFile=" + rules)))
+        .extracting(r -> r.id() + " " + r.condition())
+        .containsExactly("busy count(temperature) > 100", "dead absent(*) for 5m");
+    java.nio.file.Files.writeString(rules, "{\"id\":\"busy\",\"condition\":\"avg(x) > 1\"}\n");
+    assertThatThrownBy(
+            () -> MetricsAlertsPipeline.build(Pipeline.create(), options("--rulesFile=" + rules)))
+        .hasMessageStartingWith(
+            rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate");
   }
 }

@@ -492,8 +492,6 @@ public abstract class EvaluateRules
         }
       }
       RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
-      System.err.println(
-          "DBG wake " + firedAt + " due=" + due.size() + " rules=" + inForce.keySet());
       Instant now = Instant.now();
       int i = 0;
       while (i < due.size()) {
@@ -537,15 +535,6 @@ public abstract class EvaluateRules
         RuleEngine engine,
         MultiOutputReceiver out) {
       Rule update = input.rule();
-      System.err.println(
-          "DBG rule "
-              + update.id()
-              + " v"
-              + update.version()
-              + " shard0="
-              + reportingShard
-              + " inforce="
-              + rulesInForce(ruleUpdates).keySet());
       Rule current = rulesInForce(ruleUpdates).get(update.id());
       String conflict = null;
       if (current != null && update.version() < current.version()) {
