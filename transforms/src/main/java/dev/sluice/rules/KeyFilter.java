@@ -35,7 +35,24 @@ public record KeyFilter(String pattern) implements Serializable {
   }
 
   private Pattern compiled() {
-    // Small patterns, compiled per call: rules change rarely but evaluation must stay stateless.
+    // Judged for every window of every key: compile each glob once per JVM. Rules are few, so
+    // the cache stays small; if something floods it, it is simply dropped and refilled.
+    Pattern cached = COMPILED.get(pattern);
+    if (cached != null) {
+      return cached;
+    }
+    if (COMPILED.size() > 10_000) {
+      COMPILED.clear();
+    }
+    Pattern compiled = compile(pattern);
+    COMPILED.put(pattern, compiled);
+    return compiled;
+  }
+
+  private static final java.util.concurrent.ConcurrentHashMap<String, Pattern> COMPILED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static Pattern compile(String pattern) {
     StringBuilder regex = new StringBuilder();
     StringBuilder literal = new StringBuilder();
     for (char c : pattern.toCharArray()) {
