@@ -1,0 +1,685 @@
+package dev.sluice.io;
+
+import com.google.auto.value.AutoValue;
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.Event;
+import dev.sluice.model.RawPayload;
+import dev.sluice.transforms.Checks;
+import dev.sluice.transforms.EventParser;
+import dev.sluice.transforms.ParseEvents;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.kafka.KafkaIO;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.io.kafka.TimestampPolicy;
+import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * JSON over Kafka: events in (with event-time timestamps and a watermark), alerts and dead letters
+ * out. Built on Beam's {@code KafkaIO}.
+ *
+ * <pre>{@code
+ * PCollection<RawPayload> payloads = pipeline.apply("ReadEvents",
+ *     KafkaJsonIO.read()
+ *         .withBootstrapServers("broker:9092")
+ *         .withTopics(List.of("events"))
+ *         .withGroupId("sluice-metrics")
+ *         .withConsumerPropertiesFile(Path.of("kafka-client.properties")) // SASL/SSL settings
+ *         .withMaxOutOfOrderness(Duration.standardSeconds(10)));
+ * OutputWithDeadLetters<Event> events = payloads.apply("ParseEvents", ParseEvents.fromRawPayloads());
+ * alerts.apply("PublishAlerts", KafkaJsonIO.writeAlerts().withBootstrapServers("broker:9092").to("alerts"));
+ * }</pre>
+ *
+ * <p><b>Read</b> (unbounded, or bounded with {@link Read#withMaxNumRecords}): record values are
+ * read as bytes, so deserialization never fails; each record becomes a {@link RawPayload} whose
+ * {@code source} is {@code topic/partition/offset}, and a value that does not parse becomes a dead
+ * letter with those coordinates in {@link ParseEvents}. Each record's timestamp is its event time,
+ * read from the payload with the same parser (so {@link Read#withEventTimeFrom} must get the
+ * pipeline's {@code ParseEvents}); an unparseable record gets its partition's current watermark.
+ *
+ * <p><b>Watermark</b>: per partition, the largest event time read minus {@code maxOutOfOrderness}
+ * (bounded out-of-orderness), never moving back; the source's watermark is the minimum over its
+ * partitions. A partition with nothing left to read (its backlog is 0 at the last check, which
+ * KafkaIO makes every few seconds), including one that never had a record, is <em>idle</em>: its
+ * watermark advances to the check time minus {@code maxOutOfOrderness}, so an idle partition does
+ * not hold windows open forever. The price: a record later appended to an idle partition with an
+ * event time older than that is late (and handled as late data downstream). Beam's own {@code
+ * CustomTimestampPolicyWithLimitedDelay} does not advance a partition that never had a record.
+ *
+ * <p><b>Delivery</b>: offsets are committed to the consumer group when the runner finalizes a
+ * checkpoint ({@code commitOffsetsInFinalize}), not when records are polled, so a restart from the
+ * group resumes after the last record whose results were durably processed (at-least-once; the
+ * sinks' upserts and alert ids make repeats harmless). {@code enable.auto.commit} is forced off.
+ * {@code auto.offset.reset} defaults to {@code earliest}: a new consumer group starts at the
+ * beginning of the retained log rather than silently skipping what was produced before the job
+ * started; set {@code latest} with {@link Read#withAutoOffsetReset} to start at the end.
+ *
+ * <p><b>Secrets</b>: client properties whose name contains {@code password}, {@code secret}, {@code
+ * jaas}, {@code token}, {@code credential} or {@code user.info}, or ends in {@code .key}, are kept
+ * apart: they reach the Kafka client only when it is created on the worker, never the display data
+ * (Beam's {@code KafkaIO} shows every consumer/producer property there), {@code toString} or error
+ * messages. Kafka's own config log prints them as {@code [hidden]}.
+ *
+ * <p><b>Write</b> (alerts, dead letters, anything with a JSON form): one record per element, value
+ * = JSON, key = the alert id (so a compacted topic or a consumer can de-duplicate the at-least-once
+ * delivery) or the dead letter's source; producer with {@code acks=all} and idempotence on.
+ */
+public final class KafkaJsonIO {
+  private KafkaJsonIO() {}
+
+  /** Names of client properties treated as secrets. */
+  private static final Pattern SECRET_NAME =
+      Pattern.compile("(?i).*(password|secret|jaas|token|credential|user\\.info).*|.*\\.key");
+
+  /** True when a client property of this name is kept out of display data and messages. */
+  public static boolean isSecret(String propertyName) {
+    return SECRET_NAME.matcher(propertyName).matches();
+  }
+
+  public static Read read() {
+    return new AutoValue_KafkaJsonIO_Read.Builder()
+        .setTopics(List.of())
+        .setClientProperties(ClientProperties.EMPTY)
+        .setMaxOutOfOrderness(Duration.standardSeconds(10))
+        .setEventTimeFrom(ParseEvents.fromRawPayloads())
+        .setAutoOffsetReset("earliest")
+        .setCommitOffsets(true)
+        .setMaxNumRecords(Long.MAX_VALUE)
+        .build();
+  }
+
+  /** A write of elements as JSON values with record keys from {@code keyFn} (may return null). */
+  public static <T> Write<T> write(
+      SerializableFunction<T, String> toJson, SerializableFunction<T, String> keyFn) {
+    Checks.notNull("toJson", toJson);
+    Checks.notNull("keyFn", keyFn);
+    return new AutoValue_KafkaJsonIO_Write.Builder<T>()
+        .setToJson(toJson)
+        .setKeyFn(keyFn)
+        .setClientProperties(ClientProperties.EMPTY)
+        .build();
+  }
+
+  /** Alerts as JSON, record key = {@code alert_id}. */
+  public static Write<Alert> writeAlerts() {
+    return write(Alert::toJson, Alert::alertId);
+  }
+
+  /**
+   * Dead letters as JSON, record key = their {@code source} (topic/partition/offset, file:line).
+   */
+  public static Write<DeadLetter> writeDeadLetters() {
+    return write(DeadLetter::toJson, DeadLetter::source);
+  }
+
+  /**
+   * Kafka client properties split into the displayable ones and the secrets; serializable so it
+   * travels to the workers, and its {@code toString} names the secret keys only.
+   */
+  public static final class ClientProperties implements Serializable {
+    static final ClientProperties EMPTY = new ClientProperties(Map.of(), Map.of());
+
+    private final TreeMap<String, String> plain;
+    private final TreeMap<String, String> secret;
+
+    private ClientProperties(Map<String, String> plain, Map<String, String> secret) {
+      this.plain = new TreeMap<>(plain);
+      this.secret = new TreeMap<>(secret);
+    }
+
+    /** Splits {@code properties} into plain settings and secrets. */
+    public static ClientProperties of(Map<String, String> properties) {
+      Map<String, String> plain = new HashMap<>();
+      Map<String, String> secret = new HashMap<>();
+      properties.forEach(
+          (k, v) -> {
+            Checks.notBlank("property name", k);
+            if (v == null) {
+              throw new IllegalArgumentException("property " + k + " has no value");
+            }
+            (isSecret(k) ? secret : plain).put(k, v);
+          });
+      return new ClientProperties(plain, secret);
+    }
+
+    /**
+     * Reads a Java properties file (as Kafka's own tools take: {@code security.protocol=SASL_SSL},
+     * {@code sasl.jaas.config=...}); {@code field} names the setting in error messages.
+     */
+    public static ClientProperties fromFile(String field, Path file) {
+      Checks.notNull(field, file);
+      Properties properties = new Properties();
+      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        properties.load(reader);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            field + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")", e);
+      }
+      Map<String, String> map = new HashMap<>();
+      for (String name : properties.stringPropertyNames()) {
+        map.put(name, properties.getProperty(name));
+      }
+      return of(map);
+    }
+
+    /** Settings that may be shown. */
+    public Map<String, String> plain() {
+      return Collections.unmodifiableMap(plain);
+    }
+
+    /** Names (only) of the secret settings. */
+    public TreeSet<String> secretNames() {
+      return new TreeSet<>(secret.keySet());
+    }
+
+    ClientProperties merge(ClientProperties more) {
+      Map<String, String> p = new HashMap<>(plain);
+      p.putAll(more.plain);
+      Map<String, String> s = new HashMap<>(secret);
+      s.putAll(more.secret);
+      return new ClientProperties(p, s);
+    }
+
+    Map<String, Object> withSecrets(Map<String, Object> config) {
+      Map<String, Object> all = new HashMap<>(config);
+      all.putAll(secret);
+      return all;
+    }
+
+    @Override
+    public String toString() {
+      return "ClientProperties" + plain + (secret.isEmpty() ? "" : " + secrets " + secret.keySet());
+    }
+  }
+
+  private static void rejectReserved(ClientProperties properties, String field, String... names) {
+    for (String name : names) {
+      if (properties.plain.containsKey(name) || properties.secret.containsKey(name)) {
+        throw new IllegalArgumentException(
+            field + ": " + name + " is set by Sluice and cannot be overridden");
+      }
+    }
+  }
+
+  /**
+   * Reads JSON events from Kafka topics as {@link RawPayload}s with {@code topic/partition/offset}.
+   */
+  @AutoValue
+  public abstract static class Read extends PTransform<PBegin, PCollection<RawPayload>> {
+    abstract @Nullable String bootstrapServers();
+
+    abstract List<String> topics();
+
+    abstract @Nullable String groupId();
+
+    abstract ClientProperties clientProperties();
+
+    abstract Duration maxOutOfOrderness();
+
+    abstract ParseEvents<?> eventTimeFrom();
+
+    abstract String autoOffsetReset();
+
+    abstract boolean commitOffsets();
+
+    abstract long maxNumRecords();
+
+    abstract Builder toBuilder();
+
+    /** {@code host:port[,host:port]} of the brokers (required). */
+    public Read withBootstrapServers(String bootstrapServers) {
+      return toBuilder()
+          .setBootstrapServers(Checks.notBlank("bootstrapServers", bootstrapServers))
+          .build();
+    }
+
+    /** The topics to read (required, at least one). */
+    public Read withTopics(List<String> topics) {
+      Checks.notNull("topics", topics);
+      if (topics.isEmpty()) {
+        throw new IllegalArgumentException("topics must name at least one topic, got []");
+      }
+      topics.forEach(t -> Checks.notBlank("topic", t));
+      return toBuilder().setTopics(List.copyOf(topics)).build();
+    }
+
+    /** The consumer group; offsets are committed to it (required unless commits are off). */
+    public Read withGroupId(String groupId) {
+      return toBuilder().setGroupId(Checks.notBlank("groupId", groupId)).build();
+    }
+
+    /** Consumer properties (SASL, SSL, fetch sizes ...); secrets are recognised by name. */
+    public Read withConsumerProperties(Map<String, String> properties) {
+      ClientProperties added =
+          ClientProperties.of(Checks.notNull("consumerProperties", properties));
+      return withClientProperties("consumerProperties", added);
+    }
+
+    /** Consumer properties from a Java properties file, read now (fails fast if unreadable). */
+    public Read withConsumerPropertiesFile(Path file) {
+      return withClientProperties(
+          "consumerPropertiesFile", ClientProperties.fromFile("consumerPropertiesFile", file));
+    }
+
+    private Read withClientProperties(String field, ClientProperties added) {
+      rejectReserved(
+          added,
+          field,
+          ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+          ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+          ConsumerConfig.GROUP_ID_CONFIG,
+          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG);
+      return toBuilder().setClientProperties(clientProperties().merge(added)).build();
+    }
+
+    /** How far behind the largest event time seen a record may be without being late (10 s). */
+    public Read withMaxOutOfOrderness(Duration maxOutOfOrderness) {
+      return toBuilder()
+          .setMaxOutOfOrderness(Checks.notNegative("maxOutOfOrderness", maxOutOfOrderness))
+          .build();
+    }
+
+    /** The parse step whose field mapping gives the event time (default: the standard fields). */
+    public Read withEventTimeFrom(ParseEvents<?> parseEvents) {
+      return toBuilder().setEventTimeFrom(Checks.notNull("eventTimeFrom", parseEvents)).build();
+    }
+
+    /** Where a new consumer group starts: {@code earliest} (default) or {@code latest}. */
+    public Read withAutoOffsetReset(String autoOffsetReset) {
+      Checks.notNull("autoOffsetReset", autoOffsetReset);
+      String value = autoOffsetReset.toLowerCase(Locale.ROOT);
+      if (!value.equals("earliest") && !value.equals("latest")) {
+        throw new IllegalArgumentException(
+            "autoOffsetReset must be earliest or latest, got '" + autoOffsetReset + "'");
+      }
+      return toBuilder().setAutoOffsetReset(value).build();
+    }
+
+    /** Commit offsets to the group on checkpoint finalization (default true). */
+    public Read withCommitOffsets(boolean commitOffsets) {
+      return toBuilder().setCommitOffsets(commitOffsets).build();
+    }
+
+    /** Stop after this many records: a bounded read (replays, tests, benchmarks). */
+    public Read withMaxNumRecords(long maxNumRecords) {
+      return toBuilder().setMaxNumRecords(Checks.positive("maxNumRecords", maxNumRecords)).build();
+    }
+
+    @Override
+    public PCollection<RawPayload> expand(PBegin input) {
+      if (bootstrapServers() == null) {
+        throw new IllegalArgumentException(
+            "bootstrapServers must be set with withBootstrapServers");
+      }
+      if (topics().isEmpty()) {
+        throw new IllegalArgumentException("topics must be set with withTopics");
+      }
+      if (commitOffsets() && groupId() == null) {
+        throw new IllegalArgumentException(
+            "groupId must be set (withGroupId) to commit offsets, or use withCommitOffsets(false)");
+      }
+      Map<String, Object> config = new HashMap<>(clientProperties().plain());
+      config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, autoOffsetReset());
+      if (groupId() != null) {
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId());
+      }
+      KafkaIO.Read<byte[], byte[]> read =
+          KafkaIO.<byte[], byte[]>read()
+              .withBootstrapServers(bootstrapServers())
+              .withTopics(topics())
+              .withKeyDeserializer(ByteArrayDeserializer.class)
+              .withValueDeserializer(ByteArrayDeserializer.class)
+              .withConsumerConfigUpdates(config)
+              .withConsumerFactoryFn(new ConsumerFactory(clientProperties()))
+              .withTimestampPolicyFactory(
+                  new EventTimePolicyFactory(eventTimeFrom(), maxOutOfOrderness()));
+      if (commitOffsets()) {
+        read = read.commitOffsetsInFinalize();
+      }
+      if (maxNumRecords() < Long.MAX_VALUE) {
+        read = read.withMaxNumRecords(maxNumRecords());
+      }
+      return input
+          .apply("ReadKafka", read)
+          .apply(
+              "ToRawPayload",
+              MapElements.into(TypeDescriptor.of(RawPayload.class)).via(KafkaJsonIO::toRawPayload))
+          .setCoder(RawPayload.RawPayloadCoder.of());
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder
+          .addIfNotNull(DisplayData.item("bootstrapServers", bootstrapServers()))
+          .add(DisplayData.item("topics", String.join(",", topics())))
+          .addIfNotNull(DisplayData.item("groupId", groupId()))
+          .add(DisplayData.item("maxOutOfOrderness", maxOutOfOrderness()))
+          .add(DisplayData.item("autoOffsetReset", autoOffsetReset()))
+          .add(DisplayData.item("commitOffsets", commitOffsets()));
+      if (maxNumRecords() < Long.MAX_VALUE) {
+        builder.add(DisplayData.item("maxNumRecords", maxNumRecords()));
+      }
+      clientProperties().plain().forEach((k, v) -> builder.add(DisplayData.item(k, v)));
+      if (!clientProperties().secretNames().isEmpty()) {
+        builder.add(
+            DisplayData.item("secretProperties", String.join(",", clientProperties().secretNames()))
+                .withLabel("Secret properties (values hidden)"));
+      }
+    }
+
+    @AutoValue.Builder
+    abstract static class Builder {
+      abstract Builder setBootstrapServers(String value);
+
+      abstract Builder setTopics(List<String> value);
+
+      abstract Builder setGroupId(String value);
+
+      abstract Builder setClientProperties(ClientProperties value);
+
+      abstract Builder setMaxOutOfOrderness(Duration value);
+
+      abstract Builder setEventTimeFrom(ParseEvents<?> value);
+
+      abstract Builder setAutoOffsetReset(String value);
+
+      abstract Builder setCommitOffsets(boolean value);
+
+      abstract Builder setMaxNumRecords(long value);
+
+      abstract Read build();
+    }
+  }
+
+  static RawPayload toRawPayload(KafkaRecord<byte[], byte[]> record) {
+    byte[] value = record.getKV().getValue();
+    return new RawPayload(
+        value == null ? new byte[0] : value,
+        record.getTopic() + "/" + record.getPartition() + "/" + record.getOffset());
+  }
+
+  /** Creates the consumer on the worker, adding the secret properties only there. */
+  private static final class ConsumerFactory
+      implements SerializableFunction<Map<String, Object>, Consumer<byte[], byte[]>> {
+    private final ClientProperties properties;
+
+    ConsumerFactory(ClientProperties properties) {
+      this.properties = properties;
+    }
+
+    @Override
+    public Consumer<byte[], byte[]> apply(Map<String, Object> config) {
+      return new KafkaConsumer<>(properties.withSecrets(config));
+    }
+
+    @Override
+    public String toString() {
+      return "ConsumerFactory(" + properties + ")";
+    }
+  }
+
+  /** Creates the producer on the worker, adding the secret properties only there. */
+  private static final class ProducerFactory
+      implements SerializableFunction<Map<String, Object>, Producer<String, String>> {
+    private final ClientProperties properties;
+
+    ProducerFactory(ClientProperties properties) {
+      this.properties = properties;
+    }
+
+    @Override
+    public Producer<String, String> apply(Map<String, Object> config) {
+      return new KafkaProducer<>(properties.withSecrets(config));
+    }
+
+    @Override
+    public String toString() {
+      return "ProducerFactory(" + properties + ")";
+    }
+  }
+
+  /** Creates an {@link EventTimePolicy} per partition. */
+  static final class EventTimePolicyFactory implements TimestampPolicyFactory<byte[], byte[]> {
+    private final ParseEvents<?> parseEvents;
+    private final Duration maxOutOfOrderness;
+
+    EventTimePolicyFactory(ParseEvents<?> parseEvents, Duration maxOutOfOrderness) {
+      this.parseEvents = parseEvents;
+      this.maxOutOfOrderness = maxOutOfOrderness;
+    }
+
+    @Override
+    public TimestampPolicy<byte[], byte[]> createTimestampPolicy(
+        TopicPartition partition, Optional<Instant> previousWatermark) {
+      return new EventTimePolicy(EventParser.of(parseEvents), maxOutOfOrderness, previousWatermark);
+    }
+  }
+
+  /**
+   * Event time from the payload, bounded out-of-orderness, and idle partitions advance with the
+   * backlog check time (see the class comment).
+   */
+  static final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
+    private final EventParser parser;
+    private final Duration maxOutOfOrderness;
+    private Instant maxEventTime = BoundedWindow.TIMESTAMP_MIN_VALUE;
+    private Instant watermark;
+
+    EventTimePolicy(
+        EventParser parser, Duration maxOutOfOrderness, Optional<Instant> previousWatermark) {
+      this.parser = parser;
+      this.maxOutOfOrderness = maxOutOfOrderness;
+      this.watermark = previousWatermark.orElse(BoundedWindow.TIMESTAMP_MIN_VALUE);
+    }
+
+    @Override
+    public Instant getTimestampForRecord(
+        PartitionContext context, KafkaRecord<byte[], byte[]> record) {
+      Instant eventTime = eventTime(record.getKV().getValue());
+      if (eventTime == null) {
+        return watermark; // ParseEvents turns it into a dead letter; never late on the way there
+      }
+      if (eventTime.isAfter(maxEventTime)) {
+        maxEventTime = eventTime;
+      }
+      return eventTime;
+    }
+
+    private @Nullable Instant eventTime(byte @Nullable [] value) {
+      if (value == null) {
+        return null;
+      }
+      try {
+        List<Event> events = parser.parse(value, BoundedWindow.TIMESTAMP_MIN_VALUE);
+        return events.isEmpty() ? null : events.get(0).eventTime();
+      } catch (EventParser.Rejection | RuntimeException e) {
+        return null;
+      }
+    }
+
+    @Override
+    public Instant getWatermark(PartitionContext context) {
+      return advance(context.getMessageBacklog(), context.getBacklogCheckTime(), Instant.now());
+    }
+
+    /** The watermark given the partition's backlog at {@code checkTime}; never moves back. */
+    Instant advance(long backlog, Instant checkTime, Instant now) {
+      Instant candidate =
+          maxEventTime.isAfter(BoundedWindow.TIMESTAMP_MIN_VALUE.plus(maxOutOfOrderness))
+              ? maxEventTime.minus(maxOutOfOrderness)
+              : BoundedWindow.TIMESTAMP_MIN_VALUE;
+      if (backlog == 0 && checkTime != null) {
+        Instant idle = checkTime.minus(maxOutOfOrderness);
+        if (idle.isAfter(candidate)) {
+          candidate = idle;
+        }
+      }
+      Instant cap = now.minus(maxOutOfOrderness); // event times in the future do not run ahead
+      if (candidate.isAfter(cap)) {
+        candidate = cap;
+      }
+      if (candidate.isAfter(watermark)) {
+        watermark = candidate;
+      }
+      return watermark;
+    }
+  }
+
+  /** Writes elements as JSON records to a topic. */
+  @AutoValue
+  public abstract static class Write<T> extends PTransform<PCollection<T>, PDone> {
+    abstract SerializableFunction<T, String> toJson();
+
+    abstract SerializableFunction<T, String> keyFn();
+
+    abstract @Nullable String bootstrapServers();
+
+    abstract @Nullable String topic();
+
+    abstract ClientProperties clientProperties();
+
+    abstract Builder<T> toBuilder();
+
+    /** {@code host:port[,host:port]} of the brokers (required). */
+    public Write<T> withBootstrapServers(String bootstrapServers) {
+      return toBuilder()
+          .setBootstrapServers(Checks.notBlank("bootstrapServers", bootstrapServers))
+          .build();
+    }
+
+    /** The topic to write to (required). */
+    public Write<T> to(String topic) {
+      return toBuilder().setTopic(Checks.notBlank("topic", topic)).build();
+    }
+
+    /** Producer properties (SASL, SSL, linger ...); secrets are recognised by name. */
+    public Write<T> withProducerProperties(Map<String, String> properties) {
+      return withClientProperties(
+          "producerProperties",
+          ClientProperties.of(Checks.notNull("producerProperties", properties)));
+    }
+
+    /** Producer properties from a Java properties file, read now (fails fast if unreadable). */
+    public Write<T> withProducerPropertiesFile(Path file) {
+      return withClientProperties(
+          "producerPropertiesFile", ClientProperties.fromFile("producerPropertiesFile", file));
+    }
+
+    private Write<T> withClientProperties(String field, ClientProperties added) {
+      rejectReserved(
+          added,
+          field,
+          ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+          ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+      return toBuilder().setClientProperties(clientProperties().merge(added)).build();
+    }
+
+    @Override
+    public PDone expand(PCollection<T> input) {
+      if (bootstrapServers() == null) {
+        throw new IllegalArgumentException(
+            "bootstrapServers must be set with withBootstrapServers");
+      }
+      if (topic() == null) {
+        throw new IllegalArgumentException("topic must be set with to(topic)");
+      }
+      Map<String, Object> config = new HashMap<>();
+      config.put(ProducerConfig.ACKS_CONFIG, "all");
+      config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+      config.putAll(clientProperties().plain());
+      SerializableFunction<T, String> toJson = toJson();
+      SerializableFunction<T, String> keyFn = keyFn();
+      return input
+          .apply(
+              "ToRecord",
+              MapElements.into(
+                      TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                  .via((T element) -> KV.of(keyFn.apply(element), toJson.apply(element))))
+          .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
+          .apply(
+              "WriteKafka",
+              KafkaIO.<String, String>write()
+                  .withBootstrapServers(bootstrapServers())
+                  .withTopic(topic())
+                  .withKeySerializer(StringSerializer.class)
+                  .withValueSerializer(StringSerializer.class)
+                  .withProducerConfigUpdates(config)
+                  .withProducerFactoryFn(new ProducerFactory(clientProperties())));
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder
+          .addIfNotNull(DisplayData.item("bootstrapServers", bootstrapServers()))
+          .addIfNotNull(DisplayData.item("topic", topic()));
+      clientProperties().plain().forEach((k, v) -> builder.add(DisplayData.item(k, v)));
+      if (!clientProperties().secretNames().isEmpty()) {
+        builder.add(
+            DisplayData.item("secretProperties", String.join(",", clientProperties().secretNames()))
+                .withLabel("Secret properties (values hidden)"));
+      }
+    }
+
+    @AutoValue.Builder
+    abstract static class Builder<T> {
+      abstract Builder<T> setToJson(SerializableFunction<T, String> value);
+
+      abstract Builder<T> setKeyFn(SerializableFunction<T, String> value);
+
+      abstract Builder<T> setBootstrapServers(String value);
+
+      abstract Builder<T> setTopic(String value);
+
+      abstract Builder<T> setClientProperties(ClientProperties value);
+
+      abstract Write<T> build();
+    }
+  }
+}

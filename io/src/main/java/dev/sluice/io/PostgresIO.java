@@ -1,0 +1,831 @@
+package dev.sluice.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.auto.value.AutoValue;
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.DeadLetter.Reason;
+import dev.sluice.model.WindowStats;
+import dev.sluice.transforms.Checks;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.PCollection;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * PostgreSQL storage for window stats, alerts and dead letters, with idempotent upserts.
+ *
+ * <pre>{@code
+ * PostgresIO.Database db = PostgresIO.database("jdbc:postgresql://db:5432/metrics")
+ *     .withUser("sluice").withPassword(System.getenv("SLUICE_JDBC_PASSWORD"));
+ * PCollection<DeadLetter> rejected =
+ *     stats.apply("StoreStats", PostgresIO.writeStats().to(db).withCreateTables(true));
+ * }</pre>
+ *
+ * <p>Each write is an {@code INSERT ... ON CONFLICT} on the table's natural key, so a retried
+ * bundle or a replay of the same input leaves the same table contents:
+ *
+ * <ul>
+ *   <li>{@code window_stats} (key, metric, window_start, window_end): a later pane of a window
+ *       replaces an earlier one ({@code pane_index}), a stale pane never overwrites a newer one,
+ *       whatever order the writes arrive in.
+ *   <li>{@code alerts} (alert_id, status, window_end): a notification is written once; a replay of
+ *       it is ignored (so {@code emitted_at} stays that of the first write).
+ *   <li>{@code dead_letters} (dead_letter_id = SHA-256 of stage, reason, source and payload): once.
+ * </ul>
+ *
+ * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
+ * by natural key (so concurrent writers take row locks in the same order). Transient errors
+ * (serialization failure, deadlock, lost or refused connection, server shutting down) are retried
+ * with exponential backoff and full jitter on a fresh pooled connection; when retries run out the
+ * bundle fails and the runner retries it, which the upserts make harmless. A row the database
+ * refuses for good (e.g. a text with a NUL character) is found by retrying the batch row by row and
+ * becomes a {@code SINK_REJECTED} dead letter on the output; the other rows are written.
+ *
+ * <p>The DDL is checked in ({@code dev/sluice/io/postgres/*.sql}) and applied when asked ({@link
+ * Write#withCreateTables}, or {@link #createTables}); schema and table names must match {@code
+ * [a-z_][a-z0-9_]{0,62}}, and every value is bound as a parameter. The password is never in display
+ * data, {@code toString} or error messages; the URL is shown without its query string.
+ */
+public final class PostgresIO {
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresIO.class);
+
+  /** Metrics namespace of the writes. */
+  public static final String METRICS_NAMESPACE = "sluice.postgres";
+
+  private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private PostgresIO() {}
+
+  /** A PostgreSQL database at {@code jdbcUrl} ({@code jdbc:postgresql://host:port/database}). */
+  public static Database database(String jdbcUrl) {
+    Checks.notBlank("jdbcUrl", jdbcUrl);
+    if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException(
+          "jdbcUrl must start with jdbc:postgresql:, got " + Database.withoutQuery(jdbcUrl));
+    }
+    return new AutoValue_PostgresIO_Database(jdbcUrl, null, null);
+  }
+
+  /** Upserts window stats into {@code <schema>.window_stats}. */
+  public static Write<WindowStats> writeStats() {
+    return Write.create(new StatsTable(), "window_stats");
+  }
+
+  /** Writes alert notifications into {@code <schema>.alerts}, once each. */
+  public static Write<Alert> writeAlerts() {
+    return Write.create(new AlertsTable(), "alerts");
+  }
+
+  /** Writes dead letters into {@code <schema>.dead_letters}, once each. */
+  public static Write<DeadLetter> writeDeadLetters() {
+    return Write.create(new DeadLettersTable(), "dead_letters");
+  }
+
+  /**
+   * Applies the checked-in DDL of all three tables, with their default names, in {@code schema}.
+   */
+  public static void createTables(Database database, String schema) {
+    for (Write<?> write : List.of(writeStats(), writeAlerts(), writeDeadLetters())) {
+      write.to(database).withSchema(schema).applyDdl();
+    }
+  }
+
+  /**
+   * The checked-in DDL of a table kind ({@code window_stats}, {@code alerts}, {@code
+   * dead_letters}).
+   */
+  public static String ddl(String kind, String schema, String table) {
+    checkName("schema", schema);
+    checkName("table", table);
+    String resource = "postgres/" + kind + ".sql";
+    try (InputStream in = PostgresIO.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalArgumentException(
+            "unknown table kind '" + kind + "'; use window_stats, alerts or dead_letters");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+          .replace("{schema}", schema)
+          .replace("{table}", table);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String checkName(String field, String name) {
+    Checks.notNull(field, name);
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          field
+              + " must match [a-z_][a-z0-9_]{0,62} (lower case, digits, underscores), got '"
+              + name
+              + "'");
+    }
+    return name;
+  }
+
+  /**
+   * Where to connect: URL, user and password. Serializable (it travels to the workers); {@code
+   * toString} and display data never show the password or the URL's query string.
+   */
+  @AutoValue
+  public abstract static class Database implements Serializable {
+    abstract String url();
+
+    abstract @Nullable String user();
+
+    abstract @Nullable String password();
+
+    /** The user to connect as. */
+    public Database withUser(String user) {
+      Checks.notBlank("user", user);
+      return new AutoValue_PostgresIO_Database(url(), user, password());
+    }
+
+    /** The password; kept out of display data, logs and messages. */
+    public Database withPassword(String password) {
+      Checks.notNull("password", password);
+      return new AutoValue_PostgresIO_Database(url(), user(), password);
+    }
+
+    /** The URL without its query string (which may carry credentials), for display. */
+    public String displayUrl() {
+      return withoutQuery(url());
+    }
+
+    static String withoutQuery(String url) {
+      int query = url.indexOf('?');
+      return query < 0 ? url : url.substring(0, query) + "?…";
+    }
+
+    /** Beam's {@code JdbcIO} data source configuration for this database. */
+    public JdbcIO.DataSourceConfiguration dataSourceConfiguration() {
+      JdbcIO.DataSourceConfiguration config =
+          JdbcIO.DataSourceConfiguration.create("org.postgresql.Driver", url());
+      if (user() != null) {
+        config = config.withUsername(user());
+      }
+      if (password() != null) {
+        config = config.withPassword(password());
+      }
+      return config;
+    }
+
+    /** A pooled data source, shared by every writer of this database in the JVM. */
+    public DataSource dataSource() {
+      return JdbcIO.PoolableDataSourceProvider.of(dataSourceConfiguration()).apply(null);
+    }
+
+    @Override
+    public final String toString() {
+      return "Database{"
+          + displayUrl()
+          + (user() == null ? "" : ", user=" + user())
+          + (password() == null ? "" : ", password=***")
+          + "}";
+    }
+  }
+
+  /**
+   * Writes elements to a table with an idempotent upsert; the output holds the rows the database
+   * refused for good, as {@code SINK_REJECTED} dead letters (in the global window).
+   */
+  @AutoValue
+  public abstract static class Write<T>
+      extends PTransform<PCollection<T>, PCollection<DeadLetter>> {
+    abstract Table<T> kind();
+
+    abstract @Nullable Database database();
+
+    abstract String schema();
+
+    abstract String table();
+
+    abstract boolean createTables();
+
+    abstract int batchSize();
+
+    abstract int maxRetries();
+
+    abstract Duration initialBackoff();
+
+    abstract Builder<T> toBuilder();
+
+    static <T> Write<T> create(Table<T> kind, String table) {
+      return new AutoValue_PostgresIO_Write.Builder<T>()
+          .setKind(kind)
+          .setSchema("sluice")
+          .setTable(table)
+          .setCreateTables(false)
+          .setBatchSize(1_000)
+          .setMaxRetries(5)
+          .setInitialBackoff(Duration.millis(100))
+          .build();
+    }
+
+    /** The database to write to (required). */
+    public Write<T> to(Database database) {
+      Checks.notNull("database", database);
+      return toBuilder().setDatabase(database).build();
+    }
+
+    /** The schema of the table (default {@code sluice}). */
+    public Write<T> withSchema(String schema) {
+      return toBuilder().setSchema(checkName("schema", schema)).build();
+    }
+
+    /** The table name (defaults: {@code window_stats}, {@code alerts}, {@code dead_letters}). */
+    public Write<T> withTable(String table) {
+      return toBuilder().setTable(checkName("table", table)).build();
+    }
+
+    /** Create schema, table and indexes (if absent) when a writer starts. */
+    public Write<T> withCreateTables(boolean createTables) {
+      return toBuilder().setCreateTables(createTables).build();
+    }
+
+    /** Rows per statement batch and transaction (default 1000). */
+    public Write<T> withBatchSize(int batchSize) {
+      if (batchSize < 1 || batchSize > 100_000) {
+        throw new IllegalArgumentException(
+            "batchSize must be between 1 and 100000, got " + batchSize);
+      }
+      return toBuilder().setBatchSize(batchSize).build();
+    }
+
+    /** Retries of a batch after a transient error (default 5). */
+    public Write<T> withMaxRetries(int maxRetries) {
+      if (maxRetries < 0 || maxRetries > 100) {
+        throw new IllegalArgumentException(
+            "maxRetries must be between 0 and 100, got " + maxRetries);
+      }
+      return toBuilder().setMaxRetries(maxRetries).build();
+    }
+
+    /** First retry delay, doubled per retry, with full jitter (default 100 ms). */
+    public Write<T> withInitialBackoff(Duration initialBackoff) {
+      Checks.positive("initialBackoff", initialBackoff);
+      return toBuilder().setInitialBackoff(initialBackoff).build();
+    }
+
+    /** {@code schema.table}. */
+    public String qualifiedTable() {
+      return schema() + "." + table();
+    }
+
+    void applyDdl() {
+      Database database = Checks.notNull("database", database());
+      String ddl = ddl(kind().kind(), schema(), table());
+      try (Connection connection = database.dataSource().getConnection()) {
+        UpsertFn.applyDdl(connection, ddl);
+      } catch (SQLException e) {
+        throw new IllegalStateException(
+            "cannot create " + qualifiedTable() + " in " + database + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public PCollection<DeadLetter> expand(PCollection<T> input) {
+      if (database() == null) {
+        throw new IllegalArgumentException(
+            "database must be set with to(PostgresIO.database(url)) for " + qualifiedTable());
+      }
+      return input
+          .apply("Upsert", ParDo.of(new UpsertFn<>(this)))
+          .setCoder(DeadLetter.DeadLetterCoder.of())
+          .apply("IntoGlobalWindow", Window.into(new GlobalWindows()));
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      if (database() != null) {
+        builder.add(DisplayData.item("jdbcUrl", database().displayUrl()));
+        builder.addIfNotNull(DisplayData.item("user", database().user()));
+      }
+      builder
+          .add(DisplayData.item("table", qualifiedTable()))
+          .add(DisplayData.item("createTables", createTables()))
+          .add(DisplayData.item("batchSize", batchSize()))
+          .add(DisplayData.item("maxRetries", maxRetries()))
+          .add(DisplayData.item("initialBackoff", initialBackoff()));
+    }
+
+    @AutoValue.Builder
+    abstract static class Builder<T> {
+      abstract Builder<T> setKind(Table<T> value);
+
+      abstract Builder<T> setDatabase(Database value);
+
+      abstract Builder<T> setSchema(String value);
+
+      abstract Builder<T> setTable(String value);
+
+      abstract Builder<T> setCreateTables(boolean value);
+
+      abstract Builder<T> setBatchSize(int value);
+
+      abstract Builder<T> setMaxRetries(int value);
+
+      abstract Builder<T> setInitialBackoff(Duration value);
+
+      abstract Write<T> build();
+    }
+  }
+
+  /**
+   * True for errors a retry can cure: connection exceptions (class 08), serialization failure and
+   * deadlock (40001, 40P01), lock not available (55P03), too many connections (53300), and the
+   * server shutting down or starting (57P01, 57P02, 57P03).
+   */
+  public static boolean isTransient(SQLException e) {
+    for (SQLException x = e; x != null; x = x.getNextException()) {
+      String state = x.getSQLState();
+      if (state != null
+          && (state.startsWith("08")
+              || state.equals("40001")
+              || state.equals("40P01")
+              || state.equals("55P03")
+              || state.equals("53300")
+              || state.equals("57P01")
+              || state.equals("57P02")
+              || state.equals("57P03"))) {
+        return true;
+      }
+      if (x.getNextException() == x) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  /** What differs between the tables: DDL, upsert statement, parameters and natural key. */
+  abstract static class Table<T> implements Serializable {
+    /** The DDL resource name and the stage name of dead letters. */
+    abstract String kind();
+
+    abstract String upsertSql(String qualifiedTable);
+
+    abstract void bind(PreparedStatement statement, T row) throws SQLException;
+
+    abstract String naturalKey(T row);
+
+    /** Of two rows with the same natural key in one batch, the one to write. */
+    T winner(T first, T second) {
+      return first;
+    }
+
+    abstract String toJson(T row);
+  }
+
+  static final class StatsTable extends Table<WindowStats> {
+    @Override
+    String kind() {
+      return "window_stats";
+    }
+
+    @Override
+    String upsertSql(String t) {
+      return "INSERT INTO "
+          + t
+          + " AS t (key, metric, window_start, window_end, count, sum, min, max, mean, stddev,"
+          + " p50, p95, p99, distinct_count, pane, pane_index, final)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          + " ON CONFLICT (key, metric, window_start, window_end) DO UPDATE SET"
+          + " count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min,"
+          + " max = EXCLUDED.max, mean = EXCLUDED.mean, stddev = EXCLUDED.stddev,"
+          + " p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,"
+          + " distinct_count = EXCLUDED.distinct_count, pane = EXCLUDED.pane,"
+          + " pane_index = EXCLUDED.pane_index, final = EXCLUDED.final"
+          // A stale pane (lower index) never overwrites a newer one; an equal one is a replay.
+          + " WHERE t.pane_index <= EXCLUDED.pane_index";
+    }
+
+    @Override
+    void bind(PreparedStatement s, WindowStats w) throws SQLException {
+      s.setString(1, w.key());
+      s.setString(2, w.metric());
+      s.setObject(3, timestamp(w.windowStart()));
+      s.setObject(4, timestamp(w.windowEnd()));
+      s.setLong(5, w.count());
+      s.setDouble(6, w.sum());
+      s.setDouble(7, w.min());
+      s.setDouble(8, w.max());
+      s.setDouble(9, w.mean());
+      setDouble(s, 10, w.stddev());
+      setDouble(s, 11, w.p50());
+      setDouble(s, 12, w.p95());
+      setDouble(s, 13, w.p99());
+      if (w.distinct() == null) {
+        s.setNull(14, Types.BIGINT);
+      } else {
+        s.setLong(14, w.distinct());
+      }
+      s.setString(15, w.pane().name());
+      s.setLong(16, w.paneIndex());
+      s.setBoolean(17, w.finalPane());
+    }
+
+    @Override
+    String naturalKey(WindowStats w) {
+      return w.key()
+          + '\u0000'
+          + w.metric()
+          + '\u0000'
+          + w.windowStart().getMillis()
+          + '\u0000'
+          + w.windowEnd().getMillis();
+    }
+
+    @Override
+    WindowStats winner(WindowStats first, WindowStats second) {
+      return second.paneIndex() >= first.paneIndex() ? second : first;
+    }
+
+    @Override
+    String toJson(WindowStats row) {
+      return row.toJson();
+    }
+  }
+
+  static final class AlertsTable extends Table<Alert> {
+    @Override
+    String kind() {
+      return "alerts";
+    }
+
+    @Override
+    String upsertSql(String t) {
+      return "INSERT INTO "
+          + t
+          + " (alert_id, rule_id, rule_version, key, metric, status, severity, value, threshold,"
+          + " window_start, window_end, message, emitted_at, labels)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)"
+          + " ON CONFLICT (alert_id, status, window_end) DO NOTHING";
+    }
+
+    @Override
+    void bind(PreparedStatement s, Alert a) throws SQLException {
+      s.setString(1, a.alertId());
+      s.setString(2, a.ruleId());
+      s.setLong(3, a.ruleVersion());
+      s.setString(4, a.key());
+      s.setString(5, a.metric());
+      s.setString(6, a.status().name());
+      s.setString(7, a.severity().name());
+      s.setDouble(8, a.value());
+      s.setDouble(9, a.threshold());
+      s.setObject(10, timestamp(a.windowStart()));
+      s.setObject(11, timestamp(a.windowEnd()));
+      s.setString(12, a.message());
+      s.setObject(13, timestamp(a.emittedAt()));
+      try {
+        s.setString(14, MAPPER.writeValueAsString(a.labels()));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("labels of alert " + a.alertId(), e);
+      }
+    }
+
+    @Override
+    String naturalKey(Alert a) {
+      return a.alertId() + '\u0000' + a.status() + '\u0000' + a.windowEnd().getMillis();
+    }
+
+    @Override
+    String toJson(Alert row) {
+      return row.toJson();
+    }
+  }
+
+  static final class DeadLettersTable extends Table<DeadLetter> {
+    @Override
+    String kind() {
+      return "dead_letters";
+    }
+
+    @Override
+    String upsertSql(String t) {
+      return "INSERT INTO "
+          + t
+          + " (dead_letter_id, stage, reason, error, payload, payload_base64, source, failed_at)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dead_letter_id) DO NOTHING";
+    }
+
+    @Override
+    void bind(PreparedStatement s, DeadLetter d) throws SQLException {
+      // PostgreSQL text cannot hold NUL; such a payload is kept exactly, as base64.
+      boolean textOk = d.payload() != null && d.payload().indexOf('\u0000') < 0;
+      s.setString(1, naturalKey(d));
+      s.setString(2, d.stage());
+      s.setString(3, d.reason().name());
+      s.setString(4, d.error().replace('\u0000', '\uFFFD'));
+      s.setString(5, textOk ? d.payload() : null);
+      s.setString(6, textOk ? null : Base64.getEncoder().encodeToString(d.payloadBytes()));
+      s.setString(7, d.source() == null ? null : d.source().replace('\u0000', '\uFFFD'));
+      s.setObject(8, timestamp(d.failedAt()));
+    }
+
+    @Override
+    String naturalKey(DeadLetter d) {
+      try {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        for (String part :
+            new String[] {d.stage(), d.reason().name(), String.valueOf(d.source())}) {
+          sha.update(part.getBytes(StandardCharsets.UTF_8));
+          sha.update((byte) 0);
+        }
+        sha.update(d.payloadBytes());
+        return HexFormat.of().formatHex(sha.digest());
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    String toJson(DeadLetter row) {
+      return row.toJson();
+    }
+  }
+
+  private static OffsetDateTime timestamp(Instant instant) {
+    return OffsetDateTime.ofInstant(
+        java.time.Instant.ofEpochMilli(instant.getMillis()), ZoneOffset.UTC);
+  }
+
+  private static void setDouble(PreparedStatement s, int index, Double value) throws SQLException {
+    if (value == null) {
+      s.setNull(index, Types.DOUBLE);
+    } else {
+      s.setDouble(index, value);
+    }
+  }
+
+  /** Buffers a bundle's rows and upserts them in batches; see the class comment for retries. */
+  static final class UpsertFn<T> extends DoFn<T, DeadLetter> {
+    private final Table<T> table;
+    private final Database database;
+    private final String sql;
+    private final String ddl;
+    private final String qualifiedTable;
+    private final int batchSize;
+    private final int maxRetries;
+    private final long initialBackoffMillis;
+
+    private transient DataSource dataSource;
+    private transient List<Pending<T>> buffer;
+    private transient Counter rowsWritten;
+    private transient Counter rowsRejected;
+    private transient Counter retries;
+
+    UpsertFn(Write<T> spec) {
+      this.table = spec.kind();
+      this.database = spec.database();
+      this.qualifiedTable = spec.qualifiedTable();
+      this.sql = table.upsertSql(qualifiedTable);
+      this.ddl = spec.createTables() ? ddl(table.kind(), spec.schema(), spec.table()) : null;
+      this.batchSize = spec.batchSize();
+      this.maxRetries = spec.maxRetries();
+      this.initialBackoffMillis = spec.initialBackoff().getMillis();
+    }
+
+    private record Pending<T>(T row, Instant timestamp, BoundedWindow window) {}
+
+    /** A consumer of rejected rows (the DoFn output, in or outside a bundle's element). */
+    private interface Rejects<T> {
+      void reject(Pending<T> pending, String error);
+    }
+
+    @Setup
+    public void setup() throws Exception {
+      dataSource = database.dataSource();
+      rowsWritten = Metrics.counter(METRICS_NAMESPACE, "rows_written");
+      rowsRejected = Metrics.counter(METRICS_NAMESPACE, "rows_rejected");
+      retries = Metrics.counter(METRICS_NAMESPACE, "retries");
+      if (ddl != null) {
+        withRetries(
+            "create " + qualifiedTable,
+            () -> {
+              try (Connection connection = dataSource.getConnection()) {
+                applyDdl(connection, ddl);
+              }
+              return null;
+            });
+      }
+    }
+
+    static void applyDdl(Connection connection, String ddl) throws SQLException {
+      boolean autoCommit = connection.getAutoCommit();
+      connection.setAutoCommit(false);
+      try (Statement statement = connection.createStatement()) {
+        // Concurrent writers (all workers start at once) must not race on CREATE ... IF NOT EXISTS.
+        statement.execute("SELECT pg_advisory_xact_lock(7370392218)");
+        for (String part : ddl.split(";\\s*(\\n|$)")) {
+          String sqlPart = part.replaceAll("(?m)^--.*$", "").trim();
+          if (!sqlPart.isEmpty()) {
+            statement.execute(sqlPart);
+          }
+        }
+        connection.commit();
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(autoCommit);
+      }
+    }
+
+    @StartBundle
+    public void startBundle() {
+      buffer = new ArrayList<>();
+    }
+
+    @ProcessElement
+    public void process(
+        @Element T row,
+        @Timestamp Instant timestamp,
+        BoundedWindow window,
+        OutputReceiver<DeadLetter> out)
+        throws Exception {
+      buffer.add(new Pending<>(row, timestamp, window));
+      if (buffer.size() >= batchSize) {
+        flush((pending, error) -> out.output(rejected(pending.row(), error)));
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) throws Exception {
+      flush(
+          (pending, error) ->
+              context.output(
+                  rejected(pending.row(), error), pending.timestamp(), pending.window()));
+    }
+
+    private DeadLetter rejected(T row, String error) {
+      rowsRejected.inc();
+      return DeadLetter.of(
+          "store",
+          Reason.SINK_REJECTED,
+          qualifiedTable + " refused the row: " + error,
+          table.toJson(row),
+          qualifiedTable,
+          Instant.now());
+    }
+
+    private void flush(Rejects<T> rejects) throws Exception {
+      if (buffer.isEmpty()) {
+        return;
+      }
+      Map<String, Pending<T>> byKey = new LinkedHashMap<>();
+      for (Pending<T> pending : buffer) {
+        byKey.merge(
+            table.naturalKey(pending.row()),
+            pending,
+            (a, b) -> table.winner(a.row(), b.row()) == a.row() ? a : b);
+      }
+      buffer = new ArrayList<>();
+      List<Map.Entry<String, Pending<T>>> rows = new ArrayList<>(byKey.entrySet());
+      rows.sort(Map.Entry.comparingByKey(Comparator.naturalOrder()));
+      List<Pending<T>> batch = rows.stream().map(Map.Entry::getValue).toList();
+      try {
+        withRetries("upsert into " + qualifiedTable, () -> execute(batch));
+      } catch (PermanentFailure e) {
+        // Find the rows the database refuses; write the others one by one.
+        LOG.warn(
+            "A batch of {} rows into {} failed ({}); retrying row by row",
+            batch.size(),
+            qualifiedTable,
+            e.getMessage());
+        for (Pending<T> pending : batch) {
+          try {
+            withRetries("upsert into " + qualifiedTable, () -> execute(List.of(pending)));
+          } catch (PermanentFailure rowFailure) {
+            rejects.reject(pending, rowFailure.getMessage());
+          }
+        }
+      }
+    }
+
+    private Void execute(List<Pending<T>> batch) throws SQLException {
+      try (Connection connection = dataSource.getConnection()) {
+        connection.setAutoCommit(false);
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+          for (Pending<T> pending : batch) {
+            table.bind(statement, pending.row());
+            statement.addBatch();
+          }
+          statement.executeBatch();
+          connection.commit();
+        } catch (SQLException | RuntimeException e) {
+          try {
+            connection.rollback();
+          } catch (SQLException ignored) {
+            // The connection is gone; the pool discards it when it is returned.
+          }
+          throw e;
+        }
+      }
+      rowsWritten.inc(batch.size());
+      return null;
+    }
+
+    /** A non-transient error, with the database's message (never a parameter value). */
+    static final class PermanentFailure extends Exception {
+      PermanentFailure(String message, Throwable cause) {
+        super(message, cause);
+      }
+    }
+
+    private interface SqlAction {
+      Object run() throws SQLException;
+    }
+
+    private void withRetries(String what, SqlAction action) throws Exception {
+      long backoff = initialBackoffMillis;
+      for (int attempt = 0; ; attempt++) {
+        try {
+          action.run();
+          return;
+        } catch (SQLException e) {
+          SQLException cause =
+              e instanceof BatchUpdateException && e.getNextException() != null
+                  ? e.getNextException()
+                  : e;
+          if (!isTransient(e)) {
+            throw new PermanentFailure(
+                "SQLState " + cause.getSQLState() + ": " + firstLine(cause.getMessage()), e);
+          }
+          if (attempt >= maxRetries) {
+            throw new IllegalStateException(
+                what
+                    + " failed after "
+                    + (attempt + 1)
+                    + " attempts with transient errors; last: SQLState "
+                    + cause.getSQLState()
+                    + ": "
+                    + firstLine(cause.getMessage()),
+                e);
+          }
+          retries.inc();
+          long delay = ThreadLocalRandom.current().nextLong(backoff + 1);
+          LOG.warn(
+              "{} failed (SQLState {}), retry {} of {} in {} ms",
+              what,
+              cause.getSQLState(),
+              attempt + 1,
+              maxRetries,
+              delay);
+          TimeUnit.MILLISECONDS.sleep(delay);
+          backoff = Math.min(backoff * 2, 30_000);
+        }
+      }
+    }
+
+    private static String firstLine(String message) {
+      if (message == null) {
+        return "(no message)";
+      }
+      int newline = message.indexOf('\n');
+      return newline < 0 ? message : message.substring(0, newline);
+    }
+  }
+}
