@@ -28,9 +28,18 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
@@ -166,6 +175,72 @@ public final class KafkaBroker implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while creating topic " + name, e);
     }
+  }
+
+  /**
+   * Appends {@code values} (UTF-8 strings, no key) to one partition of {@code topic}, in order, and
+   * returns their offsets once the broker acknowledged all of them.
+   */
+  public List<Long> send(String topic, int partition, List<String> values) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    List<Long> offsets = new ArrayList<>();
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+      List<java.util.concurrent.Future<RecordMetadata>> sent = new ArrayList<>();
+      for (String value : values) {
+        sent.add(producer.send(new ProducerRecord<>(topic, partition, null, value)));
+      }
+      producer.flush();
+      for (java.util.concurrent.Future<RecordMetadata> f : sent) {
+        offsets.add(f.get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).offset());
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("Could not produce to " + topic + "/" + partition, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while producing to " + topic, e);
+    }
+    return offsets;
+  }
+
+  /**
+   * Reads {@code topic} from the beginning until at least {@code atLeast} records arrived (or the
+   * deadline passes: then the assertion error names how many did), and returns all read.
+   */
+  public List<ConsumerRecord<String, String>> readAll(
+      String topic, int atLeast, Duration deadline) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    List<ConsumerRecord<String, String>> records = new ArrayList<>();
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+      List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+      consumer
+          .partitionsFor(topic, ADMIN_TIMEOUT)
+          .forEach(
+              p ->
+                  partitions.add(new org.apache.kafka.common.TopicPartition(topic, p.partition())));
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      await("at least " + atLeast + " records on topic " + topic)
+          .atMost(deadline)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(10))
+          .until(
+              () -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+                return records.size() >= atLeast;
+              });
+      // Anything already there beyond the expected count is returned too, so tests see extras.
+      consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+    }
+    return records;
   }
 
   /** The file that receives the broker's standard output and standard error. */
