@@ -1,0 +1,126 @@
+package dev.sluice.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.transforms.EventParser;
+import dev.sluice.transforms.ParseEvents;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.io.kafka.KafkaTimestampType;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.values.KV;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KafkaJsonIOTest {
+  private static final Duration DELAY = Duration.standardSeconds(10);
+  private static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
+
+  private static KafkaJsonIO.EventTimePolicy policy() {
+    return new KafkaJsonIO.EventTimePolicy(
+        EventParser.of(ParseEvents.fromRawPayloads()), DELAY, Optional.empty());
+  }
+
+  private static KafkaRecord<byte[], byte[]> record(String value) {
+    return new KafkaRecord<>(
+        "events", 0, 0, 0, KafkaTimestampType.CREATE_TIME, null, KV.of(null, value.getBytes()));
+  }
+
+  private static String event(String time) {
+    return "{\"event_id\":\"e\",\"key\":\"k\",\"metric\":\"m\",\"value\":1,\"event_time\":\""
+        + time
+        + "\"}";
+  }
+
+  @Test
+  void watermarkIsTheLargestEventTimeMinusTheOutOfOrdernessAndNeverMovesBack() {
+    KafkaJsonIO.EventTimePolicy policy = policy();
+    assertThat(policy.getTimestampForRecord(null, record(event("2026-01-01T00:01:00Z"))))
+        .isEqualTo(Instant.parse("2026-01-01T00:01:00Z"));
+    // An out-of-order record keeps its own event time but does not move the watermark back.
+    assertThat(policy.getTimestampForRecord(null, record(event("2026-01-01T00:00:30Z"))))
+        .isEqualTo(Instant.parse("2026-01-01T00:00:30Z"));
+    assertThat(policy.advance(5, NOW, NOW)).isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
+    // A record that does not parse gets the current watermark, so it is never late.
+    assertThat(policy.getTimestampForRecord(null, record("{oops")))
+        .isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
+    assertThat(policy.advance(5, NOW, NOW)).isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
+  }
+
+  @Test
+  void aPartitionThatNeverHadARecordAdvancesWhenItsBacklogIsEmpty() {
+    KafkaJsonIO.EventTimePolicy policy = policy();
+    // Unknown backlog (-1) or records waiting: nothing is known, the watermark stays at the start.
+    assertThat(policy.advance(-1, NOW, NOW)).isEqualTo(BoundedWindow.TIMESTAMP_MIN_VALUE);
+    assertThat(policy.advance(3, NOW, NOW)).isEqualTo(BoundedWindow.TIMESTAMP_MIN_VALUE);
+    // Caught up (idle): the check time minus the out-of-orderness, so windows elsewhere close.
+    assertThat(policy.advance(0, NOW, NOW)).isEqualTo(NOW.minus(DELAY));
+  }
+
+  @Test
+  void anIdlePartitionWithOldDataFollowsTheCheckTimeAndFutureEventTimesAreCappedAtNow() {
+    KafkaJsonIO.EventTimePolicy policy = policy();
+    policy.getTimestampForRecord(null, record(event("2026-01-01T00:00:00Z")));
+    assertThat(policy.advance(0, NOW, NOW)).isEqualTo(NOW.minus(DELAY));
+
+    KafkaJsonIO.EventTimePolicy future = policy();
+    future.getTimestampForRecord(null, record(event("2026-06-01T12:30:00Z")));
+    assertThat(future.advance(2, NOW, NOW)).isEqualTo(NOW.minus(DELAY));
+  }
+
+  @Test
+  void secretPropertiesAreRecognisedByNameAndNeverDisplayed(@TempDir Path dir) throws Exception {
+    assertThat(KafkaJsonIO.isSecret("sasl.jaas.config")).isTrue();
+    assertThat(KafkaJsonIO.isSecret("ssl.keystore.password")).isTrue();
+    assertThat(KafkaJsonIO.isSecret("ssl.keystore.key")).isTrue();
+    assertThat(KafkaJsonIO.isSecret("basic.auth.user.info")).isTrue();
+    assertThat(KafkaJsonIO.isSecret("security.protocol")).isFalse();
+    assertThat(KafkaJsonIO.isSecret("fetch.max.bytes")).isFalse();
+
+    Path file = dir.resolve("client.properties");
+    Files.writeString(file, "security.protocol=SASL_SSL\nssl.truststore.password=t0p\n");
+    KafkaJsonIO.Read read =
+        KafkaJsonIO.read()
+            .withBootstrapServers("b:9092")
+            .withTopics(List.of("t"))
+            .withConsumerPropertiesFile(file);
+    String display = DisplayData.from(read).toString();
+    assertThat(display)
+        .contains("SASL_SSL")
+        .contains("ssl.truststore.password")
+        .doesNotContain("t0p");
+    assertThat(KafkaJsonIO.ClientProperties.fromFile("f", file).toString()).doesNotContain("t0p");
+  }
+
+  @Test
+  void invalidSettingsFailAtConstructionNamingTheSettingAndValue(@TempDir Path dir) {
+    assertThatThrownBy(() -> KafkaJsonIO.read().withAutoOffsetReset("none"))
+        .hasMessage("autoOffsetReset must be earliest or latest, got 'none'");
+    assertThatThrownBy(() -> KafkaJsonIO.read().withTopics(List.of()))
+        .hasMessage("topics must name at least one topic, got []");
+    assertThatThrownBy(
+            () -> KafkaJsonIO.read().withConsumerPropertiesFile(dir.resolve("missing.properties")))
+        .hasMessageStartingWith("consumerPropertiesFile: cannot read ")
+        .hasMessageContaining("missing.properties");
+    assertThatThrownBy(
+            () -> KafkaJsonIO.read().withConsumerProperties(Map.of("enable.auto.commit", "true")))
+        .hasMessage(
+            "consumerProperties: enable.auto.commit is set by Sluice and cannot be overridden");
+    assertThatThrownBy(
+            () ->
+                KafkaJsonIO.read()
+                    .withBootstrapServers("b:9092")
+                    .withTopics(List.of("t"))
+                    .expand(null))
+        .hasMessage(
+            "groupId must be set (withGroupId) to commit offsets, or use withCommitOffsets(false)");
+  }
+}
