@@ -42,6 +42,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
@@ -70,7 +71,9 @@ import org.slf4j.LoggerFactory;
  *       whatever order the writes arrive in.
  *   <li>{@code alerts} (alert_id, status, window_end): a notification is written once; a replay of
  *       it is ignored (so {@code emitted_at} stays that of the first write).
- *   <li>{@code dead_letters} (dead_letter_id = SHA-256 of stage, reason, source and payload): once.
+ *   <li>{@code dead_letters} (dead_letter_id = SHA-256 of stage, reason, source and payload): once;
+ *       a dead letter without a source (which a replay could not recognise anyway) is always its
+ *       own row, so identical rejects are all counted.
  * </ul>
  *
  * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
@@ -333,7 +336,13 @@ public final class PostgresIO {
       return input
           .apply("Upsert", ParDo.of(new UpsertFn<>(this)))
           .setCoder(DeadLetter.DeadLetterCoder.of())
-          .apply("IntoGlobalWindow", Window.into(new GlobalWindows()));
+          // Joinable with other dead letters: the global window with the default trigger.
+          .apply(
+              "IntoGlobalWindow",
+              Window.<DeadLetter>into(new GlobalWindows())
+                  .triggering(DefaultTrigger.of())
+                  .withAllowedLateness(Duration.ZERO)
+                  .discardingFiredPanes());
     }
 
     @Override
@@ -575,6 +584,12 @@ public final class PostgresIO {
           sha.update((byte) 0);
         }
         sha.update(d.payloadBytes());
+        if (d.source() == null) {
+          // Without a source two identical rejects cannot be told apart: keep each as its own row.
+          sha.update((byte) 0);
+          sha.update(Long.toString(d.failedAt().getMillis()).getBytes(StandardCharsets.UTF_8));
+          sha.update(Long.toString(System.identityHashCode(d)).getBytes(StandardCharsets.UTF_8));
+        }
         return HexFormat.of().formatHex(sha.digest());
       } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);

@@ -1,6 +1,10 @@
 package dev.sluice.pipelines;
 
+import dev.sluice.io.EmbeddedPostgresStore;
+import dev.sluice.io.EventFilesIO;
 import dev.sluice.io.JsonLinesIO;
+import dev.sluice.io.KafkaJsonIO;
+import dev.sluice.io.PostgresIO;
 import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
 import dev.sluice.model.Alert;
@@ -18,6 +22,7 @@ import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
@@ -162,6 +167,102 @@ public final class MetricsAlertsPipeline {
 
     void setRuleUpdates(String value);
 
+    @Description(
+        "Where events come from: synthetic (generated, the default), files (--inputFiles) or kafka"
+            + " (--kafkaBootstrapServers, --kafkaTopics).")
+    @Default.String("synthetic")
+    String getSource();
+
+    void setSource(String value);
+
+    @Description(
+        "--source=files: a glob of JSON-lines (.jsonl, .ndjson, .json) or CSV (.csv, with a header)"
+            + " files, replayed once, e.g. 'data/*.jsonl'.")
+    String getInputFiles();
+
+    void setInputFiles(String value);
+
+    @Description("Kafka brokers (host:port,...) for --source=kafka and the Kafka sinks.")
+    String getKafkaBootstrapServers();
+
+    void setKafkaBootstrapServers(String value);
+
+    @Description("--source=kafka: comma-separated topics to read events from.")
+    @Default.String("events")
+    String getKafkaTopics();
+
+    void setKafkaTopics(String value);
+
+    @Description("--source=kafka: the consumer group; offsets are committed to it on checkpoints.")
+    @Default.String("sluice-metrics")
+    String getKafkaGroupId();
+
+    void setKafkaGroupId(String value);
+
+    @Description(
+        "--source=kafka: where a new consumer group starts, earliest (default: nothing produced"
+            + " before the first start is skipped) or latest.")
+    @Default.String("earliest")
+    String getKafkaAutoOffsetReset();
+
+    void setKafkaAutoOffsetReset(String value);
+
+    @Description(
+        "--source=kafka: stop after this many records (0 = read until cancelled), for replays.")
+    @Default.Long(0L)
+    long getKafkaMaxRecords();
+
+    void setKafkaMaxRecords(long value);
+
+    @Description(
+        "A Java properties file with Kafka client settings for the source and the sinks (SASL,"
+            + " SSL ...). Passwords and JAAS configs in it never reach logs or display data.")
+    String getKafkaProperties();
+
+    void setKafkaProperties(String value);
+
+    @Description("Publish alerts to this Kafka topic as JSON, record key = alert_id.")
+    String getAlertsTopic();
+
+    void setAlertsTopic(String value);
+
+    @Description("Publish dead letters to this Kafka topic as JSON, record key = source.")
+    String getDeadLettersTopic();
+
+    void setDeadLettersTopic(String value);
+
+    @Description(
+        "Where stats, alerts and dead letters are stored besides the JSON-lines files: embedded (a"
+            + " PostgreSQL started by the job, data in <outputDir>/postgres; the default without"
+            + " --jdbcUrl), postgres (your own, --jdbcUrl; the default with it) or none.")
+    String getStore();
+
+    void setStore(String value);
+
+    @Description(
+        "Your own PostgreSQL, e.g. jdbc:postgresql://db:5432/metrics. The password comes from the"
+            + " environment variable SLUICE_JDBC_PASSWORD, never from the command line.")
+    String getJdbcUrl();
+
+    void setJdbcUrl(String value);
+
+    @Description("The PostgreSQL user (with --jdbcUrl).")
+    String getJdbcUser();
+
+    void setJdbcUser(String value);
+
+    @Description("The PostgreSQL schema of the tables window_stats, alerts and dead_letters.")
+    @Default.String("sluice")
+    String getDbSchema();
+
+    void setDbSchema(String value);
+
+    @Description("Port of the embedded PostgreSQL (0 = any free port).")
+    @Default.Integer(0)
+    int getEmbeddedPostgresPort();
+
+    void setEmbeddedPostgresPort(int value);
+
     @Description("Seconds between progress lines.")
     @Default.Long(2L)
     long getProgressSeconds();
@@ -175,6 +276,49 @@ public final class MetricsAlertsPipeline {
       PCollection<Alert> alerts,
       PCollection<DeadLetter> deadLetters) {}
 
+  /**
+   * A built job: its outputs, and the embedded PostgreSQL it started (if any), which {@link #close}
+   * stops once the job is done (the data directory stays).
+   */
+  public record Job(Outputs outputs, Store store) implements AutoCloseable {
+    @Override
+    public void close() {
+      store.close();
+    }
+  }
+
+  /** Where the job stores its results in PostgreSQL, if anywhere. */
+  public record Store(PostgresIO.Database database, String schema, EmbeddedPostgresStore embedded)
+      implements AutoCloseable {
+    static final Store NONE = new Store(null, null, null);
+
+    /** A line telling the user where the data is and how to query it. */
+    String describe() {
+      if (database == null) {
+        return "PostgreSQL store: none (--store=none)";
+      }
+      if (embedded != null) {
+        return "PostgreSQL store: embedded PostgreSQL 16 at "
+            + embedded.jdbcUrl()
+            + " (schema "
+            + schema
+            + ", data in "
+            + embedded.dataDirectory()
+            + "); query it while the job runs, e.g. psql '"
+            + embedded.jdbcUrl().replace("jdbc:", "").replace("?user=", "?user=")
+            + "', or afterwards with ./sluice query \"SELECT ...\"";
+      }
+      return "PostgreSQL store: " + database.displayUrl() + " (schema " + schema + ")";
+    }
+
+    @Override
+    public void close() {
+      if (embedded != null) {
+        embedded.close();
+      }
+    }
+  }
+
   private MetricsAlertsPipeline() {}
 
   /**
@@ -184,17 +328,21 @@ public final class MetricsAlertsPipeline {
   public static void main(String[] args) {
     Pipeline pipeline;
     Options options;
+    Job job;
     try {
       PipelineOptionsFactory.register(Options.class);
       options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
       pipeline = Pipeline.create(options);
-      build(pipeline, options);
+      job = build(pipeline, options);
     } catch (IllegalArgumentException e) {
       System.err.println("Invalid configuration: " + e.getMessage());
       System.exit(2);
       return;
     }
-    PipelineResult.State state = run(pipeline, options);
+    PipelineResult.State state;
+    try (job) {
+      state = run(pipeline, options, job, System.out);
+    }
     if (state != PipelineResult.State.DONE) {
       System.exit(1);
     }
@@ -202,25 +350,53 @@ public final class MetricsAlertsPipeline {
 
   /** Runs a pipeline made by {@link #build}, printing progress and the summary to stdout. */
   public static PipelineResult.State run(Pipeline pipeline, Options options) {
-    return run(pipeline, options, System.out);
+    return run(pipeline, options, null, System.out);
   }
 
   /** Runs a pipeline made by {@link #build}, printing progress and the summary to {@code out}. */
   public static PipelineResult.State run(Pipeline pipeline, Options options, PrintStream out) {
+    return run(pipeline, options, null, out);
+  }
+
+  /**
+   * Runs the pipeline of {@code job} (made by {@link #build}), printing where results go, progress
+   * and the summary to {@code out}.
+   */
+  public static PipelineResult.State run(
+      Pipeline pipeline, Options options, Job job, PrintStream out) {
     long started = System.nanoTime();
     out.printf(
         "Sluice main job: %s, runner %s, writing to %s%n",
-        options.getUnbounded()
-            ? "unbounded synthetic source, " + options.getEventsPerSecond() + " events/s"
-            : options.getNumEvents() + " synthetic events",
+        describeSource(options),
         options.getRunner().getSimpleName(),
         Path.of(options.getOutputDir()).toAbsolutePath().normalize());
+    if (job != null) {
+      out.println(job.store().describe());
+    }
     PipelineResult result = pipeline.run();
     ProgressReporter reporter = new ProgressReporter(result, started, out);
     PipelineResult.State state =
         reporter.awaitCompletion(Duration.standardSeconds(options.getProgressSeconds()));
     reporter.printSummary(state, options.getOutputDir());
     return state;
+  }
+
+  private static String describeSource(Options options) {
+    return switch (sourceKind(options)) {
+      case "files" -> "files " + options.getInputFiles();
+      case "kafka" ->
+          "Kafka topics "
+              + options.getKafkaTopics()
+              + " at "
+              + options.getKafkaBootstrapServers()
+              + (options.getKafkaMaxRecords() > 0
+                  ? " (" + options.getKafkaMaxRecords() + " records)"
+                  : "");
+      default ->
+          options.getUnbounded()
+              ? "unbounded synthetic source, " + options.getEventsPerSecond() + " events/s"
+              : options.getNumEvents() + " synthetic events";
+    };
   }
 
   /**
@@ -265,6 +441,68 @@ public final class MetricsAlertsPipeline {
               + options.getRuleUpdates());
     }
     inRange("--progressSeconds", options.getProgressSeconds(), 1, MAX_SECONDS);
+    String source = sourceKind(options);
+    if (source.equals("files")) {
+      Checks.notBlank("--inputFiles (with --source=files)", options.getInputFiles());
+    }
+    if (source.equals("kafka")
+        || options.getAlertsTopic() != null
+        || options.getDeadLettersTopic() != null) {
+      Checks.notBlank(
+          "--kafkaBootstrapServers (with --source=kafka, --alertsTopic or --deadLettersTopic)",
+          options.getKafkaBootstrapServers());
+    }
+    if (source.equals("kafka")) {
+      kafkaTopics(options);
+      Checks.notBlank("--kafkaGroupId", options.getKafkaGroupId());
+      inRange("--kafkaMaxRecords", options.getKafkaMaxRecords(), 0, Long.MAX_VALUE - 1);
+    }
+    store(options);
+    if (options.getJdbcUrl() != null) {
+      Checks.notBlank("--jdbcUrl", options.getJdbcUrl());
+    }
+    inRange("--embeddedPostgresPort", options.getEmbeddedPostgresPort(), 0, 65_535);
+  }
+
+  /** {@code synthetic}, {@code files} or {@code kafka}. */
+  static String sourceKind(Options options) {
+    String source = options.getSource() == null ? "synthetic" : options.getSource();
+    if (!List.of("synthetic", "files", "kafka").contains(source)) {
+      throw new IllegalArgumentException(
+          "--source must be synthetic, files or kafka, got '" + options.getSource() + "'");
+    }
+    return source;
+  }
+
+  /**
+   * {@code embedded}, {@code postgres} or {@code none}; without --store, postgres iff --jdbcUrl.
+   */
+  static String store(Options options) {
+    String store = options.getStore();
+    if (store == null) {
+      return options.getJdbcUrl() != null ? "postgres" : "embedded";
+    }
+    if (!List.of("embedded", "postgres", "none").contains(store)) {
+      throw new IllegalArgumentException(
+          "--store must be embedded, postgres or none, got '" + store + "'");
+    }
+    if (store.equals("postgres") && options.getJdbcUrl() == null) {
+      throw new IllegalArgumentException("--store=postgres needs --jdbcUrl");
+    }
+    if (!store.equals("postgres") && options.getJdbcUrl() != null) {
+      throw new IllegalArgumentException(
+          "--jdbcUrl is only used with --store=postgres, got --store=" + store);
+    }
+    return store;
+  }
+
+  private static List<String> kafkaTopics(Options options) {
+    List<String> topics = commaSeparated(options.getKafkaTopics());
+    if (topics.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--kafkaTopics must name at least one topic, got '" + options.getKafkaTopics() + "'");
+    }
+    return topics;
   }
 
   /** Ten years: more than any window, delay or run length this job is meant for. */
@@ -277,22 +515,169 @@ public final class MetricsAlertsPipeline {
     }
   }
 
-  /** Validates the options, then adds source, processing and JSON-lines sinks. */
-  public static Outputs build(Pipeline pipeline, Options options) {
+  /**
+   * Validates the options, then adds source, processing and sinks: JSON-lines files always, the
+   * PostgreSQL store (embedded by default: started here, stopped by {@link Job#close}) and Kafka
+   * topics when asked. Close the returned job when the pipeline is done.
+   */
+  public static Job build(Pipeline pipeline, Options options) {
     validate(options);
-    PCollection<String> payloads = pipeline.apply("ReadSynthetic", source(options));
     PCollection<RawPayload> ruleUpdates =
         options.getRuleUpdates() == null
             ? null
             : pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(options.getRuleUpdates()));
-    Outputs outputs = process(payloads, options, ruleUpdates);
+    Outputs processed =
+        switch (sourceKind(options)) {
+          case "files" -> {
+            OutputWithDeadLetters<RawPayload> read =
+                pipeline.apply("ReadFiles", EventFilesIO.read(options.getInputFiles()));
+            yield processPayloads(read.output(), options, ruleUpdates, read.deadLetters());
+          }
+          case "kafka" ->
+              processPayloads(
+                  pipeline.apply("ReadKafka", kafkaSource(options)), options, ruleUpdates, null);
+          default ->
+              process(pipeline.apply("ReadSynthetic", source(options)), options, ruleUpdates);
+        };
     String dir = options.getOutputDir();
-    outputs.stats().apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to(dir + "/stats"));
-    outputs.alerts().apply("WriteAlerts", JsonLinesIO.write(Alert::toJson).to(dir + "/alerts"));
-    outputs
-        .deadLetters()
-        .apply("WriteDeadLetters", JsonLinesIO.write(DeadLetter::toJson).to(dir + "/deadletters"));
-    return outputs;
+    processed
+        .stats()
+        .apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to(dir + "/stats"));
+    processed.alerts().apply("WriteAlerts", JsonLinesIO.write(Alert::toJson).to(dir + "/alerts"));
+    List<PCollection<DeadLetter>> sinkRejects = new ArrayList<>();
+    if (options.getAlertsTopic() != null) {
+      processed
+          .alerts()
+          .apply(
+              "PublishAlerts",
+              kafkaProperties(
+                  KafkaJsonIO.writeAlerts()
+                      .withBootstrapServers(options.getKafkaBootstrapServers())
+                      .to(options.getAlertsTopic()),
+                  options));
+    }
+    Store store = startStore(options);
+    try {
+      if (store.database() != null) {
+        PostgresIO.Database db = store.database();
+        String schema = store.schema();
+        sinkRejects.add(
+            processed
+                .stats()
+                .apply(
+                    "StoreStats",
+                    PostgresIO.writeStats().to(db).withSchema(schema).withCreateTables(true)));
+        sinkRejects.add(
+            processed
+                .alerts()
+                .apply(
+                    "StoreAlerts",
+                    PostgresIO.writeAlerts().to(db).withSchema(schema).withCreateTables(true)));
+      }
+      PCollection<DeadLetter> deadLetters =
+          sinkRejects.isEmpty()
+              ? processed.deadLetters()
+              : PCollectionList.of(processed.deadLetters())
+                  .and(sinkRejects)
+                  .apply("CollectSinkRejects", Flatten.pCollections());
+      deadLetters.apply(
+          "WriteDeadLetters", JsonLinesIO.write(DeadLetter::toJson).to(dir + "/deadletters"));
+      if (store.database() != null) {
+        // Dead letters the dead-letter store itself refuses go to the files and Kafka only.
+        deadLetters.apply(
+            "StoreDeadLetters",
+            PostgresIO.writeDeadLetters()
+                .to(store.database())
+                .withSchema(store.schema())
+                .withCreateTables(true));
+      }
+      if (options.getDeadLettersTopic() != null) {
+        deadLetters.apply(
+            "PublishDeadLetters",
+            kafkaProperties(
+                KafkaJsonIO.writeDeadLetters()
+                    .withBootstrapServers(options.getKafkaBootstrapServers())
+                    .to(options.getDeadLettersTopic()),
+                options));
+      }
+      return new Job(new Outputs(processed.stats(), processed.alerts(), deadLetters), store);
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  private static <T> KafkaJsonIO.Write<T> kafkaProperties(
+      KafkaJsonIO.Write<T> write, Options options) {
+    return options.getKafkaProperties() == null
+        ? write
+        : write.withProducerPropertiesFile(Path.of(options.getKafkaProperties()));
+  }
+
+  /**
+   * Starts the embedded PostgreSQL (or checks the external one) and creates the tables, so a bad
+   * URL or password fails before the pipeline runs and the tables can be queried at once.
+   */
+  static Store startStore(Options options) {
+    String kind = store(options);
+    if (kind.equals("none")) {
+      return Store.NONE;
+    }
+    String schema = options.getDbSchema();
+    EmbeddedPostgresStore embedded = null;
+    PostgresIO.Database database;
+    if (kind.equals("embedded")) {
+      embedded =
+          EmbeddedPostgresStore.start(
+              Path.of(options.getOutputDir(), "postgres"), options.getEmbeddedPostgresPort());
+      database = embedded.database();
+    } else {
+      database = PostgresIO.database(options.getJdbcUrl());
+      if (options.getJdbcUser() != null) {
+        database = database.withUser(options.getJdbcUser());
+      }
+      String password = System.getenv(JDBC_PASSWORD_ENV);
+      if (password != null) {
+        database = database.withPassword(password);
+      }
+    }
+    try {
+      PostgresIO.createTables(database, schema);
+    } catch (RuntimeException e) {
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw new IllegalArgumentException(
+          "--jdbcUrl: cannot create the tables in "
+              + database
+              + " (schema "
+              + schema
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+    return new Store(database, schema, embedded);
+  }
+
+  /** The environment variable the PostgreSQL password is read from. */
+  public static final String JDBC_PASSWORD_ENV = "SLUICE_JDBC_PASSWORD";
+
+  /** The Kafka source of {@code --source=kafka}. */
+  static KafkaJsonIO.Read kafkaSource(Options options) {
+    KafkaJsonIO.Read read =
+        KafkaJsonIO.read()
+            .withBootstrapServers(options.getKafkaBootstrapServers())
+            .withTopics(kafkaTopics(options))
+            .withGroupId(options.getKafkaGroupId())
+            .withAutoOffsetReset(options.getKafkaAutoOffsetReset())
+            .withMaxOutOfOrderness(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()));
+    if (options.getKafkaProperties() != null) {
+      read = read.withConsumerPropertiesFile(Path.of(options.getKafkaProperties()));
+    }
+    if (options.getKafkaMaxRecords() > 0) {
+      read = read.withMaxNumRecords(options.getKafkaMaxRecords());
+    }
+    return read;
   }
 
   static SyntheticIO.Read source(Options options) {
@@ -306,7 +691,7 @@ public final class MetricsAlertsPipeline {
             .withLateFraction(options.getLateFraction())
             .withAllowedLateness(Duration.standardSeconds(options.getAllowedLatenessSeconds()))
             .withMaxOutOfOrderDelay(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()))
-            .withSpikeKeys(spikeKeys(options.getSpikeKeys()));
+            .withSpikeKeys(commaSeparated(options.getSpikeKeys()));
     if (!options.getUnbounded()) {
       return read.withNumEvents(options.getNumEvents());
     }
@@ -324,7 +709,31 @@ public final class MetricsAlertsPipeline {
   /** As {@link #process(PCollection, Options)}, with rule updates while the job runs. */
   public static Outputs process(
       PCollection<String> payloads, Options options, PCollection<RawPayload> ruleUpdates) {
-    OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", ParseEvents.fromJson());
+    return processParsed(
+        payloads.apply("ParseEvents", ParseEvents.fromJson()), options, ruleUpdates, null);
+  }
+
+  /**
+   * The processing of payloads that carry their source ({@code file:line}, {@code
+   * topic/partition/offset}); {@code readRejects} (may be null) are the source's own dead letters.
+   */
+  public static Outputs processPayloads(
+      PCollection<RawPayload> payloads,
+      Options options,
+      PCollection<RawPayload> ruleUpdates,
+      PCollection<DeadLetter> readRejects) {
+    return processParsed(
+        payloads.apply("ParseEvents", ParseEvents.fromRawPayloads()),
+        options,
+        ruleUpdates,
+        readRejects);
+  }
+
+  private static Outputs processParsed(
+      OutputWithDeadLetters<Event> parsed,
+      Options options,
+      PCollection<RawPayload> ruleUpdates,
+      PCollection<DeadLetter> readRejects) {
     WindowedAggregate.Result aggregated =
         parsed
             .output()
@@ -349,11 +758,12 @@ public final class MetricsAlertsPipeline {
                 MapElements.into(TypeDescriptor.of(DeadLetter.class))
                     .via(late -> late.toDeadLetter("aggregate", Instant.now())))
             .setCoder(DeadLetter.DeadLetterCoder.of());
-    PCollection<DeadLetter> deadLetters =
-        PCollectionList.of(parsed.deadLetters())
-            .and(tooLate)
-            .and(judged.deadLetters())
-            .apply("CollectDeadLetters", Flatten.pCollections());
+    PCollectionList<DeadLetter> all =
+        PCollectionList.of(parsed.deadLetters()).and(tooLate).and(judged.deadLetters());
+    if (readRejects != null) {
+      all = all.and(readRejects);
+    }
+    PCollection<DeadLetter> deadLetters = all.apply("CollectDeadLetters", Flatten.pCollections());
     return new Outputs(stats, alerts, deadLetters);
   }
 
@@ -375,7 +785,7 @@ public final class MetricsAlertsPipeline {
                     + " threshold {threshold}"));
   }
 
-  private static List<String> spikeKeys(String csv) {
+  private static List<String> commaSeparated(String csv) {
     return csv == null || csv.isBlank()
         ? List.of()
         : Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();

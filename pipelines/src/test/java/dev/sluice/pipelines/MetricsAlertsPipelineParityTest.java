@@ -28,7 +28,11 @@ class MetricsAlertsPipelineParityTest {
   }
 
   private static final String[] JOB = {
-    "--numEvents=30000", "--numKeys=5", "--spikeKeys=sensor-002", "--malformedFraction=0.01"
+    "--numEvents=30000",
+    "--numKeys=5",
+    "--spikeKeys=sensor-002",
+    "--malformedFraction=0.01",
+    "--store=none"
   };
 
   @Test
@@ -52,8 +56,9 @@ class MetricsAlertsPipelineParityTest {
     MetricsAlertsPipeline.Options options = base.as(MetricsAlertsPipeline.Options.class);
     options.setOutputDir(out.toString());
     Pipeline pipeline = Pipeline.create(options);
-    MetricsAlertsPipeline.build(pipeline, options);
-    assertThat(pipeline.run().waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+      assertThat(pipeline.run().waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
+    }
     return List.of(
         normalised(out, "stats", "p50", "p95", "p99"),
         normalised(out, "alerts", "emitted_at"),

@@ -13,6 +13,7 @@ import dev.sluice.testing.OutputFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -181,12 +182,18 @@ class MetricsAlertsPipelineTest {
             "--spikeKeys=sensor-007",
             "--malformedFraction=0.02",
             "--outputDir=" + dir);
-    MetricsAlertsPipeline.build(pipeline, options);
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    PipelineResult.State state =
-        MetricsAlertsPipeline.run(
-            pipeline, options, new PrintStream(printed, true, StandardCharsets.UTF_8));
-    assertThat(state).isEqualTo(PipelineResult.State.DONE);
+    List<String> stored;
+    // By default the job also stores everything in an embedded PostgreSQL under the output dir.
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+      PipelineResult.State state =
+          MetricsAlertsPipeline.run(
+              pipeline, options, job, new PrintStream(printed, true, StandardCharsets.UTF_8));
+      assertThat(state).isEqualTo(PipelineResult.State.DONE);
+      assertThat(job.store().embedded().dataDirectory()).isEqualTo(dir.resolve("postgres"));
+      stored = query(job.store().embedded().jdbcUrl());
+    }
+    assertThat(Files.exists(dir.resolve("postgres").resolve("PG_VERSION"))).isTrue();
 
     List<String> stats = OutputFiles.jsonLines(dir, "stats");
     List<String> alerts = OutputFiles.jsonLines(dir, "alerts");
@@ -214,6 +221,14 @@ class MetricsAlertsPipelineTest {
       assertThat(letter.stage()).isEqualTo("parse");
       assertThat(letter.payload()).isNotEmpty();
     }
+
+    // The same stats, alerts and dead letters are in PostgreSQL, one row each.
+    assertThat(stored)
+        .containsExactly(
+            "window_stats " + stats.size(),
+            "alerts " + alerts.size(),
+            "dead_letters " + deadLetters.size(),
+            "sum(count) " + counted);
 
     // The summary table reports what the files hold.
     String summary = printed.toString(StandardCharsets.UTF_8);
@@ -280,5 +295,23 @@ class MetricsAlertsPipelineTest {
             () -> MetricsAlertsPipeline.build(Pipeline.create(), options("--rulesFile=" + rules)))
         .hasMessageStartingWith(
             rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate");
+  }
+
+  private static List<String> query(String jdbcUrl) throws Exception {
+    List<String> rows = new java.util.ArrayList<>();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(jdbcUrl);
+        java.sql.Statement st = c.createStatement()) {
+      for (String table : List.of("window_stats", "alerts", "dead_letters")) {
+        try (java.sql.ResultSet r = st.executeQuery("SELECT count(*) FROM sluice." + table)) {
+          r.next();
+          rows.add(table + " " + r.getLong(1));
+        }
+      }
+      try (java.sql.ResultSet r = st.executeQuery("SELECT sum(count) FROM sluice.window_stats")) {
+        r.next();
+        rows.add("sum(count) " + r.getLong(1));
+      }
+    }
+    return rows;
   }
 }
