@@ -37,19 +37,25 @@ public final class JsonLinesIO {
         .setToJson(toJson)
         .setOutputPrefix("")
         .setFileInterval(Duration.standardMinutes(1))
+        .setFilePerWindow(false)
         .build();
   }
 
   /**
    * Writes JSON lines under a path prefix.
    *
-   * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}. Unbounded input
-   * already in event-time windows (the output of a windowed aggregation) is written as one file per
-   * window and pane, {@code <prefix>-<window start>-<window end>-pane-<index>[-last]-00000-of-00001
-   * .jsonl}, when the pane fires. Unbounded input in the global window (dead letters, raw events)
-   * is written as one file per {@code fileInterval} of processing time, {@code
-   * <prefix>-GlobalWindow-pane-<index>-00000-of-00001.jsonl}: the global window never expires, so
-   * no element, however late its timestamp, is dropped on its way to a file.
+   * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}, whatever its
+   * windows. Unbounded input already in event-time windows (the output of a windowed aggregation)
+   * is written as one file per window and pane, {@code <prefix>-<window start>-<window
+   * end>-pane-<index>[-last]-00000-of-00001.jsonl}, when the pane fires. Unbounded input in the
+   * global window (dead letters, raw events) is written as one file per {@code fileInterval} of
+   * processing time, {@code <prefix>-GlobalWindow-pane-<index>-00000-of-00001.jsonl}: the global
+   * window never expires, so no element, however late its timestamp, is dropped on its way to a
+   * file.
+   *
+   * <p>With {@link #withFilePerWindow()}, bounded input in event-time windows (e.g. a replay of
+   * event files through a windowed aggregation) is also written one file per window and pane, with
+   * the same names as unbounded input; input in the global window is then an error.
    */
   @AutoValue
   public abstract static class Write<T> extends PTransform<PCollection<T>, PDone> {
@@ -59,6 +65,8 @@ public final class JsonLinesIO {
     abstract String outputPrefix();
 
     abstract Duration fileInterval();
+
+    abstract boolean filePerWindow();
 
     abstract Builder<T> toBuilder();
 
@@ -74,24 +82,39 @@ public final class JsonLinesIO {
       return toBuilder().setFileInterval(fileInterval).build();
     }
 
+    /**
+     * Bounded input in event-time windows is also written one file per window and pane, as
+     * unbounded input always is, instead of into one file.
+     *
+     * @throws IllegalArgumentException when the transform is applied to input in the global window
+     */
+    public Write<T> withFilePerWindow() {
+      return toBuilder().setFilePerWindow(true).build();
+    }
+
     @Override
     public PDone expand(PCollection<T> input) {
       if (outputPrefix().isEmpty()) {
         throw new IllegalArgumentException("outputPrefix must be set with to(prefix)");
+      }
+      boolean globalWindows = input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows;
+      if (filePerWindow() && globalWindows) {
+        throw new IllegalArgumentException(
+            "withFilePerWindow needs input in event-time windows, got GlobalWindows");
       }
       PCollection<String> lines =
           input
               .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(toJson()))
               .setCoder(StringUtf8Coder.of());
       TextIO.Write write = TextIO.write().to(outputPrefix()).withSuffix(".jsonl").withNumShards(1);
-      if (input.isBounded() == PCollection.IsBounded.BOUNDED) {
+      if (input.isBounded() == PCollection.IsBounded.BOUNDED && !filePerWindow()) {
         lines
             .apply("IntoGlobalWindow", Window.<String>into(new GlobalWindows()))
             .apply("WriteFiles", write);
         return PDone.in(input.getPipeline());
       }
       PCollection<String> panes =
-          input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows
+          globalWindows
               ? lines.apply(
                   "FilePerInterval",
                   Window.<String>into(new GlobalWindows())
@@ -111,7 +134,8 @@ public final class JsonLinesIO {
       super.populateDisplayData(builder);
       builder
           .add(DisplayData.item("outputPrefix", outputPrefix()))
-          .add(DisplayData.item("fileInterval", fileInterval()));
+          .add(DisplayData.item("fileInterval", fileInterval()))
+          .add(DisplayData.item("filePerWindow", filePerWindow()));
     }
 
     @AutoValue.Builder
@@ -121,6 +145,8 @@ public final class JsonLinesIO {
       abstract Builder<T> setOutputPrefix(String value);
 
       abstract Builder<T> setFileInterval(Duration value);
+
+      abstract Builder<T> setFilePerWindow(boolean value);
 
       abstract Write<T> build();
     }

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.model.JsonSupport;
 import dev.sluice.testing.OutputFiles;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -13,6 +17,7 @@ import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -87,6 +92,48 @@ class JsonLinesIOTest {
         .extracting(p -> p.getFileName().toString())
         .allMatch(name -> name.startsWith("letters-GlobalWindow-pane-"))
         .hasSizeGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void boundedWindowedInputIsWrittenAsOneFilePerWindowWithFilePerWindow(
+      TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    Instant t0 = JsonSupport.parseInstant("2026-01-01T00:00:00Z");
+    pipeline
+        .apply(
+            Create.timestamped(
+                TimestampedValue.of("first", t0.plus(1_000)),
+                TimestampedValue.of("also-first", t0.plus(59_000)),
+                TimestampedValue.of("second", t0.plus(61_000))))
+        .apply(Window.into(FixedWindows.of(Duration.standardMinutes(1))))
+        .apply(
+            JsonLinesIO.<String>write(s -> "\"" + s + "\"")
+                .to(dir.resolve("replay").toString())
+                .withFilePerWindow());
+    pipeline.run().waitUntilFinish();
+    List<Path> files = OutputFiles.matching(dir, "replay", ".jsonl");
+    assertThat(files)
+        .extracting(p -> p.getFileName().toString())
+        .allMatch(name -> name.endsWith("-00000-of-00001.jsonl"))
+        .extracting(name -> name.substring(0, name.indexOf("-pane-")))
+        .containsExactly(
+            "replay-2026-01-01T00:00:00.000Z-2026-01-01T00:01:00.000Z",
+            "replay-2026-01-01T00:01:00.000Z-2026-01-01T00:02:00.000Z");
+    assertThat(Files.readAllLines(files.get(0)))
+        .containsExactlyInAnyOrder("\"first\"", "\"also-first\"");
+    assertThat(Files.readAllLines(files.get(1))).containsExactly("\"second\"");
+  }
+
+  @Test
+  void filePerWindowNeedsInputInEventTimeWindows(@TempDir Path dir) {
+    PCollection<String> global = Pipeline.create().apply(Create.of("a"));
+    assertThatThrownBy(
+            () ->
+                global.apply(
+                    JsonLinesIO.<String>write(s -> s)
+                        .to(dir.resolve("x").toString())
+                        .withFilePerWindow()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("withFilePerWindow needs input in event-time windows, got GlobalWindows");
   }
 
   @Test

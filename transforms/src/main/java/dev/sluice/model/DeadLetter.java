@@ -41,6 +41,8 @@ public record DeadLetter(
   public enum Reason {
     /** Not parseable as JSON (syntax error, truncated, trailing content, empty). */
     MALFORMED_JSON,
+    /** A CSV row has bad quoting, is not UTF-8, or has more or fewer cells than its header. */
+    MALFORMED_CSV,
     /** A required field is absent, null or empty. */
     MISSING_FIELD,
     /** A field, or the document itself, has the wrong JSON type or an unparseable value. */
