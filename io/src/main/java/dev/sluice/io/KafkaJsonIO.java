@@ -76,7 +76,8 @@ import org.joda.time.Instant;
  * {@code source} is {@code topic/partition/offset}, and a value that does not parse becomes a dead
  * letter with those coordinates in {@link ParseEvents}. Each record's timestamp is its event time,
  * read from the payload with the same parser (so {@link Read#withEventTimeFrom} must get the
- * pipeline's {@code ParseEvents}); an unparseable record gets its partition's current watermark.
+ * pipeline's {@code ParseEvents}); an unparseable record gets the earliest timestamp, so the parse
+ * step reports why it is bad (not a timestamp problem).
  *
  * <p><b>Watermark</b>: per partition, the largest event time read minus {@code maxOutOfOrderness}
  * (bounded out-of-orderness), never moving back; the source's watermark is the minimum over its
@@ -522,7 +523,10 @@ public final class KafkaJsonIO {
         PartitionContext context, KafkaRecord<byte[], byte[]> record) {
       Instant eventTime = eventTime(record.getKV().getValue());
       if (eventTime == null) {
-        return watermark; // ParseEvents turns it into a dead letter; never late on the way there
+        // ParseEvents turns it into a dead letter with its own reason. The earliest timestamp
+        // keeps its event-time check (never before the element timestamp) out of the way; dead
+        // letters stay in the global window, where nothing is dropped as late.
+        return BoundedWindow.TIMESTAMP_MIN_VALUE;
       }
       if (eventTime.isAfter(maxEventTime)) {
         maxEventTime = eventTime;

@@ -49,9 +49,9 @@ class KafkaJsonIOTest {
     assertThat(policy.getTimestampForRecord(null, record(event("2026-01-01T00:00:30Z"))))
         .isEqualTo(Instant.parse("2026-01-01T00:00:30Z"));
     assertThat(policy.advance(5, NOW, NOW)).isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
-    // A record that does not parse gets the current watermark, so it is never late.
+    // A record that does not parse gets the earliest timestamp: ParseEvents says what is wrong.
     assertThat(policy.getTimestampForRecord(null, record("{oops")))
-        .isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
+        .isEqualTo(BoundedWindow.TIMESTAMP_MIN_VALUE);
     assertThat(policy.advance(5, NOW, NOW)).isEqualTo(Instant.parse("2026-01-01T00:00:50Z"));
   }
 
