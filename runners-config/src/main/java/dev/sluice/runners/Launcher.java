@@ -1,17 +1,23 @@
 package dev.sluice.runners;
 
 import dev.sluice.pipelines.MetricsAlertsPipeline;
+import dev.sluice.pipelines.StoreQuery;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Runs Sluice's main job with a runner preset: {@code Launcher [--preset=direct] [pipeline
- * options]}. The {@code ./sluice} script in the repository root builds the project and calls this.
+ * options]}, or queries its PostgreSQL store: {@code Launcher query [--outputDir=DIR] "SQL"}. The
+ * {@code ./sluice} script in the repository root builds the project and calls this.
  */
 public final class Launcher {
   private Launcher() {}
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("query")) {
+      StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     RunnerPreset preset = RunnerPreset.DIRECT;
     List<String> pipelineArgs = new ArrayList<>();
     for (String arg : args) {
