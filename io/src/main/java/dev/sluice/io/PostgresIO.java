@@ -204,7 +204,10 @@ public final class PostgresIO {
     /** Beam's {@code JdbcIO} data source configuration for this database. */
     public JdbcIO.DataSourceConfiguration dataSourceConfiguration() {
       JdbcIO.DataSourceConfiguration config =
-          JdbcIO.DataSourceConfiguration.create("org.postgresql.Driver", url());
+          JdbcIO.DataSourceConfiguration.create("org.postgresql.Driver", url())
+              // One multi-row INSERT per batch instead of one statement per row (rows with the
+              // same natural key are merged before, so ON CONFLICT never meets a row twice).
+              .withConnectionProperties("reWriteBatchedInserts=true");
       if (user() != null) {
         config = config.withUsername(user());
       }
