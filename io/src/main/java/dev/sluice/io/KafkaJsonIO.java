@@ -127,7 +127,17 @@ public final class KafkaJsonIO {
         .setAutoOffsetReset("earliest")
         .setCommitOffsets(true)
         .setMaxNumRecords(Long.MAX_VALUE)
+        .setArrivalTime(false)
         .build();
+  }
+
+  /**
+   * A read of a control topic (rule updates): records are stamped with the time they are read and
+   * the watermark follows the clock; nothing is committed, and a new reader starts at the earliest
+   * offset, so every start sees the whole retained topic (replayed updates are ignored by version).
+   */
+  public static Read readControlTopic() {
+    return read().withArrivalTime().withCommitOffsets(false);
   }
 
   /** A write of elements as JSON values with record keys from {@code keyFn} (may return null). */
@@ -266,6 +276,8 @@ public final class KafkaJsonIO {
 
     abstract long maxNumRecords();
 
+    abstract boolean arrivalTime();
+
     abstract Builder toBuilder();
 
     /** {@code host:port[,host:port]} of the brokers (required). */
@@ -344,6 +356,14 @@ public final class KafkaJsonIO {
       return toBuilder().setCommitOffsets(commitOffsets).build();
     }
 
+    /**
+     * Timestamps are the time records are read (processing time), not event time from the payload:
+     * for control topics such as rule updates, which take effect on arrival.
+     */
+    public Read withArrivalTime() {
+      return toBuilder().setArrivalTime(true).build();
+    }
+
     /** Stop after this many records: a bounded read (replays, tests, benchmarks). */
     public Read withMaxNumRecords(long maxNumRecords) {
       return toBuilder().setMaxNumRecords(Checks.positive("maxNumRecords", maxNumRecords)).build();
@@ -375,8 +395,11 @@ public final class KafkaJsonIO {
               .withKeyDeserializer(ByteArrayDeserializer.class)
               .withValueDeserializer(ByteArrayDeserializer.class)
               .withConsumerConfigUpdates(config)
-              .withConsumerFactoryFn(new ConsumerFactory(clientProperties()))
-              .withTimestampPolicyFactory(
+              .withConsumerFactoryFn(new ConsumerFactory(clientProperties()));
+      read =
+          arrivalTime()
+              ? read.withProcessingTime()
+              : read.withTimestampPolicyFactory(
                   new EventTimePolicyFactory(eventTimeFrom(), maxOutOfOrderness()));
       if (commitOffsets()) {
         read = read.commitOffsetsInFinalize();
@@ -400,6 +423,7 @@ public final class KafkaJsonIO {
           .add(DisplayData.item("topics", String.join(",", topics())))
           .addIfNotNull(DisplayData.item("groupId", groupId()))
           .add(DisplayData.item("maxOutOfOrderness", maxOutOfOrderness()))
+          .add(DisplayData.item("timestamps", arrivalTime() ? "arrival time" : "event time"))
           .add(DisplayData.item("autoOffsetReset", autoOffsetReset()))
           .add(DisplayData.item("commitOffsets", commitOffsets()));
       if (maxNumRecords() < Long.MAX_VALUE) {
@@ -432,6 +456,8 @@ public final class KafkaJsonIO {
       abstract Builder setCommitOffsets(boolean value);
 
       abstract Builder setMaxNumRecords(long value);
+
+      abstract Builder setArrivalTime(boolean value);
 
       abstract Read build();
     }

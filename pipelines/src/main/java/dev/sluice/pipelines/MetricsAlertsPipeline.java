@@ -221,6 +221,13 @@ public final class MetricsAlertsPipeline {
 
     void setKafkaProperties(String value);
 
+    @Description(
+        "A Kafka topic of rule updates (JSON rules; a higher version replaces a rule from its"
+            + " arrival on). Read from the beginning at every start; needs an unbounded source.")
+    String getRuleUpdatesTopic();
+
+    void setRuleUpdatesTopic(String value);
+
     @Description("Publish alerts to this Kafka topic as JSON, record key = alert_id.")
     String getAlertsTopic();
 
@@ -447,10 +454,20 @@ public final class MetricsAlertsPipeline {
     }
     if (source.equals("kafka")
         || options.getAlertsTopic() != null
-        || options.getDeadLettersTopic() != null) {
+        || options.getDeadLettersTopic() != null
+        || options.getRuleUpdatesTopic() != null) {
       Checks.notBlank(
-          "--kafkaBootstrapServers (with --source=kafka, --alertsTopic or --deadLettersTopic)",
+          "--kafkaBootstrapServers (with --source=kafka, --alertsTopic, --deadLettersTopic or"
+              + " --ruleUpdatesTopic)",
           options.getKafkaBootstrapServers());
+    }
+    if (options.getRuleUpdatesTopic() != null
+        && !source.equals("kafka")
+        && !options.getUnbounded()) {
+      throw new IllegalArgumentException(
+          "--ruleUpdatesTopic is read while the job runs; it needs --source=kafka or --unbounded,"
+              + " got --ruleUpdatesTopic="
+              + options.getRuleUpdatesTopic());
     }
     if (source.equals("kafka")) {
       kafkaTopics(options);
@@ -522,10 +539,27 @@ public final class MetricsAlertsPipeline {
    */
   public static Job build(Pipeline pipeline, Options options) {
     validate(options);
+    List<PCollection<RawPayload>> ruleSources = new ArrayList<>();
+    if (options.getRuleUpdates() != null) {
+      ruleSources.add(
+          pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(options.getRuleUpdates())));
+    }
+    if (options.getRuleUpdatesTopic() != null) {
+      KafkaJsonIO.Read rulesTopic =
+          KafkaJsonIO.readControlTopic()
+              .withBootstrapServers(options.getKafkaBootstrapServers())
+              .withTopics(List.of(options.getRuleUpdatesTopic()));
+      if (options.getKafkaProperties() != null) {
+        rulesTopic = rulesTopic.withConsumerPropertiesFile(Path.of(options.getKafkaProperties()));
+      }
+      ruleSources.add(pipeline.apply("ReadRuleUpdatesTopic", rulesTopic));
+    }
     PCollection<RawPayload> ruleUpdates =
-        options.getRuleUpdates() == null
+        ruleSources.isEmpty()
             ? null
-            : pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(options.getRuleUpdates()));
+            : ruleSources.size() == 1
+                ? ruleSources.get(0)
+                : PCollectionList.of(ruleSources).apply("MergeRuleUpdates", Flatten.pCollections());
     Outputs processed =
         switch (sourceKind(options)) {
           case "files" -> {

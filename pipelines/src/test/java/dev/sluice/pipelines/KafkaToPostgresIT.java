@@ -201,6 +201,46 @@ class KafkaToPostgresIT {
     assertThat(withoutProcessingTimes("flink")).isEqualTo(withoutProcessingTimes("direct"));
   }
 
+  @Test
+  @Order(3)
+  void ruleUpdatesFromAKafkaTopicReachTheRuleEngineAndBadOnesBecomeDeadLetters() {
+    kafka.createTopic("rules", 1);
+    kafka.createTopic("alerts-rules", 1);
+    kafka.createTopic("deadletters-rules", 1);
+    List<Long> offsets =
+        kafka.send(
+            "rules",
+            0,
+            List.of(
+                "{\"id\":\"s4-warm\",\"condition\":\"mean(temperature) > 22.9\","
+                    + "\"severity\":\"WARNING\",\"keys\":\"s4\"}",
+                "{\"id\":\"broken\",\"condition\":\"avg(temperature) > 1\"}"));
+    PipelineOptions base = PipelineOptionsFactory.fromArgs("--blockOnRun=false").create();
+    MetricsAlertsPipeline.Options options = options(base, "rules", "rules", "it-rules");
+    options.setRuleUpdatesTopic("rules");
+    Pipeline pipeline = Pipeline.create(options);
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+      PipelineResult result = pipeline.run();
+      try {
+        await("the rule update applied and the invalid one dead-lettered")
+            .atMost(DEADLINE)
+            .pollInterval(Duration.ofMillis(500))
+            .untilAsserted(
+                () -> {
+                  assertThat(counter(result, "sluice.rules", "rule_updates_applied"))
+                      .isGreaterThanOrEqualTo(1);
+                  assertThat(
+                          query(
+                              "SELECT reason, source FROM rules.dead_letters"
+                                  + " WHERE stage <> 'parse' ORDER BY 1"))
+                      .containsExactly("INVALID_RULE|rules/0/" + offsets.get(1));
+                });
+      } finally {
+        cancel(result);
+      }
+    }
+  }
+
   /** Runs the job until {@code done} holds, cancels it, and returns the schema's contents. */
   private static List<String> runUntil(MetricsAlertsPipeline.Options options, Runnable done) {
     Pipeline pipeline = Pipeline.create(options);
@@ -250,14 +290,17 @@ class KafkaToPostgresIT {
   }
 
   private static long rowsWritten(PipelineResult result) {
+    return counter(result, PostgresIO.METRICS_NAMESPACE, "rows_written");
+  }
+
+  private static long counter(PipelineResult result, String namespace, String name) {
     long sum = 0;
     for (MetricResult<Long> c :
         result
             .metrics()
             .queryMetrics(
                 MetricsFilter.builder()
-                    .addNameFilter(
-                        MetricNameFilter.named(PostgresIO.METRICS_NAMESPACE, "rows_written"))
+                    .addNameFilter(MetricNameFilter.named(namespace, name))
                     .build())
             .getCounters()) {
       sum += c.getAttempted();
