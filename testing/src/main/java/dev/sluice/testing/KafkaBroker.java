@@ -243,6 +243,29 @@ public final class KafkaBroker implements AutoCloseable {
     return records;
   }
 
+  /** The offsets committed by consumer group {@code groupId}, by partition of {@code topic}. */
+  public Map<Integer, Long> committedOffsets(String groupId, String topic) {
+    try (Admin admin = Admin.create(adminConfig(ADMIN_TIMEOUT))) {
+      Map<Integer, Long> offsets = new java.util.TreeMap<>();
+      admin
+          .listConsumerGroupOffsets(groupId)
+          .partitionsToOffsetAndMetadata()
+          .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .forEach(
+              (partition, offset) -> {
+                if (partition.topic().equals(topic) && offset != null) {
+                  offsets.put(partition.partition(), offset.offset());
+                }
+              });
+      return offsets;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("Could not list the offsets of group " + groupId, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while listing offsets of " + groupId, e);
+    }
+  }
+
   /** The file that receives the broker's standard output and standard error. */
   public Path logFile() {
     return logFile;
