@@ -1,5 +1,6 @@
 package dev.sluice.pipelines;
 
+import dev.sluice.io.EventFilesIO;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.transforms.EvaluateRules;
 import dev.sluice.transforms.ParseEvents;
@@ -122,6 +123,7 @@ final class ProgressReporter {
                       .addNameFilter(MetricNameFilter.inNamespace(ParseEvents.METRICS_NAMESPACE))
                       .addNameFilter(
                           MetricNameFilter.inNamespace(WindowedAggregate.METRICS_NAMESPACE))
+                      .addNameFilter(MetricNameFilter.inNamespace(EventFilesIO.METRICS_NAMESPACE))
                       .addNameFilter(MetricNameFilter.inNamespace(EvaluateRules.METRICS_NAMESPACE))
                       .build());
     } catch (RuntimeException e) {
@@ -151,6 +153,8 @@ final class ProgressReporter {
         alerts += value;
       } else if (name.equals(WindowedAggregate.LATE_EVENTS)) {
         deadLetters.merge(Reason.TOO_LATE, value, Long::sum);
+      } else if (name.equals(EventFilesIO.CSV_ROWS_REJECTED)) {
+        deadLetters.merge(Reason.MALFORMED_CSV, value, Long::sum);
       } else {
         for (Reason reason : Reason.values()) {
           if (name.equals(ParseEvents.deadLetterCounterName(reason))) {
