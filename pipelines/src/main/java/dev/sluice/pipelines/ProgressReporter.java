@@ -76,6 +76,14 @@ final class ProgressReporter {
   }
 
   void printSummary(PipelineResult.State state, String outputDir) {
+    printTable(state);
+    for (String kind : List.of("stats", "alerts", "deadletters")) {
+      out.printf("%-12s %s%n", kind, describeFiles(Path.of(outputDir), kind));
+    }
+  }
+
+  /** The summary table alone. */
+  void printTable(PipelineResult.State state) {
     double seconds = elapsedSeconds();
     Counts counts = counts();
     out.println();
@@ -97,9 +105,6 @@ final class ProgressReporter {
       row("events/s", String.format(Locale.ROOT, "%,.0f", counts.read() / Math.max(seconds, 1e-3)));
     }
     out.println("+--------------------------------+-----------------+");
-    for (String kind : List.of("stats", "alerts", "deadletters")) {
-      out.printf("%-12s %s%n", kind, describeFiles(Path.of(outputDir), kind));
-    }
   }
 
   private void row(String label, Object value) {

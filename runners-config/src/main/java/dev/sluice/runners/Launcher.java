@@ -14,6 +14,12 @@ public final class Launcher {
   private Launcher() {}
 
   public static void main(String[] args) {
+    if (args.length > 0
+        && java.util.List.of("run", "validate", "explain", "--help", "-h", "--version")
+            .contains(args[0])) {
+      SluiceCli.main(args);
+      return;
+    }
     if (args.length > 0 && args[0].equals("query")) {
       StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;

@@ -21,7 +21,21 @@ public enum RunnerPreset {
           "--runner=DirectRunner",
           "--blockOnRun=false",
           "--enforceImmutability=false",
-          "--enforceEncodability=false"));
+          "--enforceEncodability=false")),
+  /**
+   * Flink embedded in this JVM (a mini-cluster), parallelism 2: the same runner code as a real
+   * cluster, nothing to start.
+   */
+  FLINK(List.of("--runner=FlinkRunner", "--flinkMaster=[local]", "--parallelism=2")),
+  /**
+   * A Flink session cluster at {@code --flinkMaster=host:port} (its REST port); the job's classes
+   * are staged from {@code --filesToStage} (the shaded jar).
+   */
+  FLINK_CLUSTER(List.of("--runner=FlinkRunner", "--parallelism=2")),
+  /**
+   * Google Cloud Dataflow; needs {@code --project}, {@code --region} and {@code --tempLocation}.
+   */
+  DATAFLOW(List.of("--runner=DataflowRunner"));
 
   private final List<String> options;
 
@@ -33,16 +47,21 @@ public enum RunnerPreset {
     return options;
   }
 
-  /** Looks a preset up by its lower-case name, e.g. {@code direct}. */
+  /** The preset's name as users type it: {@code direct}, {@code flink-cluster}. */
+  public String cliName() {
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  /** Looks a preset up by its name, e.g. {@code direct}, {@code flink-cluster}. */
   public static RunnerPreset named(String name) {
     for (RunnerPreset preset : values()) {
-      if (preset.name().toLowerCase(Locale.ROOT).equals(name)) {
+      if (preset.cliName().equals(name)) {
         return preset;
       }
     }
     List<String> names = new ArrayList<>();
     for (RunnerPreset preset : values()) {
-      names.add(preset.name().toLowerCase(Locale.ROOT));
+      names.add(preset.cliName());
     }
     throw new IllegalArgumentException(
         "--preset: '" + name + "' is not a runner preset; use one of " + names);

@@ -23,7 +23,10 @@ class RunnerPresetTest {
   @Test
   void unknownPresetNamesTheValueAndTheChoices() {
     assertThat(RunnerPreset.named("direct")).isEqualTo(RunnerPreset.DIRECT);
+    assertThat(RunnerPreset.named("flink-cluster")).isEqualTo(RunnerPreset.FLINK_CLUSTER);
     assertThatThrownBy(() -> RunnerPreset.named("spark"))
-        .hasMessage("--preset: 'spark' is not a runner preset; use one of [direct]");
+        .hasMessage(
+            "--preset: 'spark' is not a runner preset; use one of [direct, flink, flink-cluster,"
+                + " dataflow]");
   }
 }

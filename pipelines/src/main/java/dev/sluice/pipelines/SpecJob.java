@@ -1,0 +1,134 @@
+package dev.sluice.pipelines;
+
+import dev.sluice.pipelines.spec.PipelineSpec;
+import dev.sluice.pipelines.spec.SpecPipeline;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.runners.TransformHierarchy;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.joda.time.Duration;
+
+/**
+ * Runs and explains pipelines described by a {@link PipelineSpec}: progress lines while it runs and
+ * a summary at the end, as for the main job.
+ *
+ * <pre>{@code
+ * PipelineSpec spec = SpecReader.read(Path.of("examples/iot.yaml"));
+ * PipelineResult.State state = SpecJob.run(spec, options, System.out);
+ * }</pre>
+ */
+public final class SpecJob {
+  private SpecJob() {}
+
+  /** Builds (starting embedded servers), runs until done, prints progress and the summary. */
+  public static PipelineResult.State run(
+      PipelineSpec spec, PipelineOptions options, PrintStream out) {
+    long started = System.nanoTime();
+    Pipeline pipeline = Pipeline.create(options);
+    try (SpecPipeline.Built built = SpecPipeline.build(pipeline, spec, true)) {
+      out.printf(
+          "Sluice pipeline %s (%s), runner %s%n",
+          spec.name(), spec.file(), options.getRunner().getSimpleName());
+      built.notes().forEach(note -> out.println("  " + note));
+      PipelineResult result = pipeline.run();
+      ProgressReporter reporter = new ProgressReporter(result, started, out);
+      PipelineResult.State state = reporter.awaitCompletion(Duration.standardSeconds(2));
+      reporter.printTable(state);
+      for (String sink : sinks(spec)) {
+        out.println(sink);
+      }
+      return state;
+    }
+  }
+
+  private static List<String> sinks(PipelineSpec spec) {
+    List<String> lines = new ArrayList<>();
+    add(lines, "stats", spec.statsSinks());
+    add(lines, "alerts", spec.alertSinks());
+    add(lines, "dead letters", spec.deadLetterSinks());
+    return lines;
+  }
+
+  private static void add(List<String> lines, String kind, List<PipelineSpec.Sink> sinks) {
+    for (PipelineSpec.Sink sink : sinks) {
+      String where =
+          switch (sink.type()) {
+            case "jsonl" -> sink.path() + "*.jsonl";
+            case "embedded" ->
+                "embedded PostgreSQL in " + sink.dataDir() + ", schema " + sink.schema();
+            case "postgres" -> "PostgreSQL, schema " + sink.schema();
+            case "kafka" -> "Kafka topic " + sink.topic();
+            case "webhook" -> "webhook";
+            default -> "the log";
+          };
+      lines.add(String.format("%-13s -> %s", kind, where));
+    }
+  }
+
+  /**
+   * The transform graph of the spec's pipeline (built without starting servers), with each
+   * transform's settings, followed by the options in force.
+   */
+  public static String explain(PipelineSpec spec, PipelineOptions options) {
+    Pipeline pipeline = Pipeline.create(options);
+    SpecPipeline.build(pipeline, spec, false).close();
+    StringBuilder text = new StringBuilder();
+    text.append("Pipeline ").append(spec.name()).append(" (").append(spec.file()).append(")\n");
+    text.append("Transforms:\n");
+    pipeline.traverseTopologically(
+        new Pipeline.PipelineVisitor.Defaults() {
+          private int depth = 0;
+
+          @Override
+          public CompositeBehavior enterCompositeTransform(TransformHierarchy.Node node) {
+            if (node.isRootNode()) {
+              return CompositeBehavior.ENTER_TRANSFORM;
+            }
+            describe(node);
+            depth++;
+            return depth < 2
+                ? CompositeBehavior.ENTER_TRANSFORM
+                : CompositeBehavior.DO_NOT_ENTER_TRANSFORM;
+          }
+
+          @Override
+          public void leaveCompositeTransform(TransformHierarchy.Node node) {
+            if (!node.isRootNode()) {
+              depth--;
+            }
+          }
+
+          @Override
+          public void visitPrimitiveTransform(TransformHierarchy.Node node) {
+            describe(node);
+          }
+
+          private void describe(TransformHierarchy.Node node) {
+            String name = node.getFullName();
+            String shortName = name.substring(name.lastIndexOf('/') + 1);
+            text.append("  ".repeat(depth + 1)).append(shortName);
+            List<String> settings = new ArrayList<>();
+            if (depth == 0 && node.getTransform() != null) {
+              for (DisplayData.Item item : DisplayData.from(node.getTransform()).items()) {
+                if (item.getNamespace().getName().startsWith("dev.sluice")) {
+                  settings.add(item.getKey() + "=" + item.getValue());
+                }
+              }
+            }
+            if (!settings.isEmpty()) {
+              text.append("  [").append(String.join(", ", settings)).append("]");
+            }
+            text.append('\n');
+          }
+        });
+    text.append("Options:\n");
+    for (DisplayData.Item item : DisplayData.from(options).items()) {
+      text.append("  --").append(item.getKey()).append('=').append(item.getValue()).append('\n');
+    }
+    return text.toString();
+  }
+}

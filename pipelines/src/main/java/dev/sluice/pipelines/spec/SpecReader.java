@@ -1,0 +1,620 @@
+package dev.sluice.pipelines.spec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.pipelines.spec.PipelineSpec.Files;
+import dev.sluice.pipelines.spec.PipelineSpec.Kafka;
+import dev.sluice.pipelines.spec.PipelineSpec.RuleUpdates;
+import dev.sluice.pipelines.spec.PipelineSpec.Sink;
+import dev.sluice.pipelines.spec.PipelineSpec.Source;
+import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
+import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
+import dev.sluice.rules.Rule;
+import dev.sluice.transforms.DurationText;
+import dev.sluice.transforms.FieldMapping;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.joda.time.Duration;
+
+/**
+ * Reads and validates a pipeline spec, before anything runs. Every error names the file, the line,
+ * the field and what is allowed; unknown keys are errors; secrets are references ({@code
+ * password_env}, {@code url_env}, {@code properties_file}), never inline values.
+ *
+ * <pre>{@code
+ * name: iot-sensors
+ * source: {type: file, path: "data/iot/*.jsonl"}
+ * windows:
+ *   - {type: tumbling, size: 1m, allowed_lateness: 30s}
+ * rules:
+ *   - {id: hot, condition: "mean(temperature) > 80", severity: CRITICAL}
+ * sinks:
+ *   stats: [{type: embedded}]
+ *   alerts: [{type: log}, {type: jsonl, path: output/iot/alerts}]
+ *   dead_letters: [{type: jsonl, path: output/iot/deadletters}]
+ * }</pre>
+ */
+public final class SpecReader {
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  private static final Pattern ENV = Pattern.compile("[A-Z_][A-Z0-9_]*");
+  private static final Set<String> SECRET_KEYS =
+      Set.of("password", "token", "secret", "sasl_jaas_config", "api_key");
+
+  private final LocatedYaml yaml;
+
+  private SpecReader(LocatedYaml yaml) {
+    this.yaml = yaml;
+  }
+
+  /** Reads a spec file; the file's name (not its directory) is used in messages. */
+  public static PipelineSpec read(Path file) {
+    String text;
+    try {
+      text = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new SpecException(
+          file.toString(), 0, "", "cannot read the spec (" + e.getClass().getSimpleName() + ")");
+    }
+    return parse(file.getFileName().toString(), text);
+  }
+
+  /** Reads a spec from text; {@code file} names it in messages. */
+  public static PipelineSpec parse(String file, String text) {
+    return new SpecReader(LocatedYaml.parse(file, text)).spec();
+  }
+
+  private PipelineSpec spec() {
+    JsonNode root = yaml.root();
+    if (!root.isObject()) {
+      throw yaml.error("", "a pipeline spec is a YAML map with name, source, windows, sinks");
+    }
+    allowOnly(
+        root, "", "name", "source", "parse", "dedup", "windows", "rules", "rule_updates", "sinks");
+    String name = requiredText(root, "", "name");
+    if (!NAME.matcher(name).matches()) {
+      throw yaml.error(
+          "name",
+          "\""
+              + name
+              + "\" is not a name; use lower case letters, digits and '-', e.g. iot-sensors");
+    }
+    Source source = source(required(root, "", "source"));
+    FieldMapping mapping = root.has("parse") ? mapping(root.get("parse")) : FieldMapping.contract();
+    Duration dedup = null;
+    if (root.has("dedup")) {
+      JsonNode d = map(root.get("dedup"), "dedup");
+      allowOnly(d, "dedup", "horizon");
+      dedup = duration(d, "dedup", "horizon", null, true);
+    }
+    List<WindowSpec> windows = windows(required(root, "", "windows"));
+    List<Rule> rules = rules(root.get("rules"));
+    RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
+    JsonNode sinks = map(required(root, "", "sinks"), "sinks");
+    allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
+    List<Sink> stats = sinks(sinks, "stats", Set.of("embedded", "postgres", "jsonl"), source);
+    List<Sink> alerts =
+        sinks(
+            sinks,
+            "alerts",
+            Set.of("log", "jsonl", "kafka", "webhook", "postgres", "embedded"),
+            source);
+    List<Sink> deadLetters =
+        sinks(sinks, "dead_letters", Set.of("jsonl", "kafka", "postgres", "embedded"), source);
+    if (stats.isEmpty() && alerts.isEmpty() && deadLetters.isEmpty()) {
+      throw yaml.error("sinks", "no sinks: the results would go nowhere");
+    }
+    if (rules.isEmpty()
+        && updates.files() == null
+        && updates.kafkaTopic() == null
+        && !alerts.isEmpty()) {
+      throw yaml.error(
+          "sinks.alerts", "alert sinks without rules: add rules, or rule_updates, or drop them");
+    }
+    return new PipelineSpec(
+        yaml.file(),
+        name,
+        source,
+        mapping,
+        dedup,
+        windows,
+        rules,
+        updates,
+        stats,
+        alerts,
+        deadLetters);
+  }
+
+  // ---- sources ----
+
+  private Source source(JsonNode node) {
+    JsonNode s = map(node, "source");
+    String type = oneOf(s, "source", "type", List.of("synthetic", "file", "kafka"), null);
+    switch (type) {
+      case "synthetic":
+        allowOnly(
+            s,
+            "source",
+            "type",
+            "events",
+            "keys",
+            "seed",
+            "events_per_second",
+            "malformed_fraction",
+            "out_of_order_fraction",
+            "max_out_of_order",
+            "spike_keys");
+        return new Synthetic(
+            integer(s, "source", "events", 100_000, 1, Long.MAX_VALUE),
+            (int) integer(s, "source", "keys", 100, 1, 1_000_000),
+            integer(s, "source", "seed", 42, Long.MIN_VALUE, Long.MAX_VALUE),
+            number(s, "source", "events_per_second", 1000, 1e-3, 1e9),
+            number(s, "source", "malformed_fraction", 0.001, 0, 1),
+            number(s, "source", "out_of_order_fraction", 0.05, 0, 1),
+            duration(s, "source", "max_out_of_order", Duration.standardSeconds(10), false),
+            texts(s, "source", "spike_keys"));
+      case "file":
+        allowOnly(s, "source", "type", "path", "format");
+        return new Files(
+            requiredText(s, "source", "path"),
+            s.has("format") ? oneOf(s, "source", "format", List.of("jsonl", "csv"), null) : null);
+      default:
+        allowOnly(
+            s,
+            "source",
+            "type",
+            "bootstrap_servers",
+            "topics",
+            "group_id",
+            "properties_file",
+            "max_out_of_order",
+            "auto_offset_reset",
+            "max_records");
+        List<String> topics = texts(s, "source", "topics");
+        if (topics.isEmpty()) {
+          throw yaml.error("source.topics", "required: a list of one or more topics");
+        }
+        return new Kafka(
+            requiredText(s, "source", "bootstrap_servers"),
+            topics,
+            text(s, "source", "group_id", "sluice-" + yaml.root().path("name").asText()),
+            text(s, "source", "properties_file", null),
+            duration(s, "source", "max_out_of_order", Duration.standardSeconds(10), false),
+            oneOf(s, "source", "auto_offset_reset", List.of("earliest", "latest"), "earliest"),
+            integer(s, "source", "max_records", 0, 0, Long.MAX_VALUE));
+    }
+  }
+
+  private FieldMapping mapping(JsonNode node) {
+    JsonNode p = map(node, "parse");
+    allowOnly(
+        p,
+        "parse",
+        "event_id",
+        "key",
+        "event_time",
+        "time_format",
+        "metric",
+        "value",
+        "values",
+        "attributes");
+    try {
+      FieldMapping m = FieldMapping.contract();
+      if (p.has("event_id")) {
+        m = m.withEventIdField(requiredText(p, "parse", "event_id"));
+      }
+      if (p.has("key")) {
+        m = m.withKeyField(requiredText(p, "parse", "key"));
+      }
+      if (p.has("event_time") || p.has("time_format")) {
+        String format =
+            oneOf(
+                p,
+                "parse",
+                "time_format",
+                List.of("iso8601", "epoch_millis", "epoch_seconds"),
+                "iso8601");
+        m =
+            m.withTimeField(
+                text(p, "parse", "event_time", m.timeField()),
+                switch (format) {
+                  case "epoch_millis" -> FieldMapping.TimeFormat.EPOCH_MILLIS;
+                  case "epoch_seconds" -> FieldMapping.TimeFormat.EPOCH_SECONDS;
+                  default -> FieldMapping.TimeFormat.ISO_8601;
+                });
+      }
+      if (p.has("values")) {
+        if (p.has("metric") || p.has("value")) {
+          throw yaml.error(
+              "parse.values", "use either values (one field per metric) or metric and value");
+        }
+        JsonNode v = map(p.get("values"), "parse.values");
+        Map<String, String> values = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          values.put(e.getKey(), requiredText(v, "parse.values", e.getKey()));
+        }
+        m = m.withValueFields(values);
+      } else if (p.has("metric") || p.has("value")) {
+        m =
+            m.withMetricAndValueFields(
+                text(p, "parse", "metric", "metric"), text(p, "parse", "value", "value"));
+      }
+      if (p.has("attributes")) {
+        m = m.withAttributeFields(texts(p, "parse", "attributes"));
+      }
+      return m;
+    } catch (SpecException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw yaml.error("parse", e.getMessage());
+    }
+  }
+
+  // ---- windows and rules ----
+
+  private List<WindowSpec> windows(JsonNode node) {
+    if (!node.isArray() || node.isEmpty()) {
+      throw yaml.error(
+          "windows", "a list of one or more windows, e.g. - {type: tumbling, size: 1m}");
+    }
+    if (node.size() > 5) {
+      throw yaml.error("windows", "at most 5 windows, got " + node.size());
+    }
+    List<WindowSpec> windows = new ArrayList<>();
+    for (int i = 0; i < node.size(); i++) {
+      String path = "windows[" + i + "]";
+      JsonNode w = map(node.get(i), path);
+      String type = oneOf(w, path, "type", List.of("tumbling", "sliding", "session"), null);
+      List<String> allowed =
+          new ArrayList<>(
+              List.of("type", "allowed_lateness", "early_firings", "quantiles", "distinct_of"));
+      allowed.addAll(
+          switch (type) {
+            case "tumbling" -> List.of("size");
+            case "sliding" -> List.of("size", "every");
+            default -> List.of("gap");
+          });
+      allowOnly(w, path, allowed.toArray(new String[0]));
+      Duration size = type.equals("session") ? null : duration(w, path, "size", null, true);
+      Duration every = type.equals("sliding") ? duration(w, path, "every", null, true) : null;
+      if (every != null
+          && (every.isLongerThan(size) || size.getMillis() % every.getMillis() != 0)) {
+        throw yaml.error(
+            path + ".every",
+            DurationText.format(every)
+                + " must divide the window size "
+                + DurationText.format(size)
+                + " (e.g. size 5m, every 1m)");
+      }
+      windows.add(
+          new WindowSpec(
+              type,
+              size,
+              every,
+              type.equals("session") ? duration(w, path, "gap", null, true) : null,
+              duration(w, path, "allowed_lateness", Duration.ZERO, false),
+              duration(w, path, "early_firings", null, false),
+              bool(w, path, "quantiles", true),
+              text(w, path, "distinct_of", null)));
+    }
+    return windows;
+  }
+
+  private List<Rule> rules(JsonNode node) {
+    List<Rule> rules = new ArrayList<>();
+    if (node == null) {
+      return rules;
+    }
+    if (!node.isArray()) {
+      throw yaml.error("rules", "a list of rules, e.g. - {id: hot, condition: \"mean(t) > 80\"}");
+    }
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < node.size(); i++) {
+      String path = "rules[" + i + "]";
+      Rule rule;
+      try {
+        rule = Rule.fromTree(node.get(i));
+      } catch (IllegalArgumentException e) {
+        throw yaml.error(fieldPath(path, node.get(i), e.getMessage()), e.getMessage());
+      }
+      if (!ids.add(rule.id())) {
+        throw yaml.error(path + ".id", "duplicate rule id '" + rule.id() + "'");
+      }
+      rules.add(rule);
+    }
+    return rules;
+  }
+
+  /** The path of the field a rule error names ("... field 'x' ..."), for its line. */
+  private static String fieldPath(String path, JsonNode rule, String message) {
+    if (rule != null && rule.isObject()) {
+      for (Iterator<String> names = rule.fieldNames(); names.hasNext(); ) {
+        String name = names.next();
+        if (message.contains("'" + name + "'") || message.contains(name + " ")) {
+          return path + "." + name;
+        }
+      }
+    }
+    return path;
+  }
+
+  private RuleUpdates ruleUpdates(JsonNode node, Source source) {
+    if (node == null) {
+      return RuleUpdates.NONE;
+    }
+    JsonNode u = map(node, "rule_updates");
+    allowOnly(u, "rule_updates", "files", "kafka_topic");
+    String topic = text(u, "rule_updates", "kafka_topic", null);
+    if (topic != null && !(source instanceof Kafka)) {
+      throw yaml.error(
+          "rule_updates.kafka_topic", "needs a kafka source (its brokers are used for the topic)");
+    }
+    RuleUpdates updates = new RuleUpdates(text(u, "rule_updates", "files", null), topic);
+    if (updates.files() == null && updates.kafkaTopic() == null) {
+      throw yaml.error("rule_updates", "give files (a glob) or kafka_topic, or leave it out");
+    }
+    return updates;
+  }
+
+  // ---- sinks ----
+
+  private List<Sink> sinks(JsonNode sinks, String kind, Set<String> types, Source source) {
+    List<Sink> result = new ArrayList<>();
+    JsonNode list = sinks.get(kind);
+    if (list == null) {
+      return result;
+    }
+    String base = "sinks." + kind;
+    if (!list.isArray()) {
+      throw yaml.error(base, "a list of sinks, e.g. - {type: jsonl, path: output/" + kind + "}");
+    }
+    for (int i = 0; i < list.size(); i++) {
+      String path = base + "[" + i + "]";
+      JsonNode s = map(list.get(i), path);
+      for (String secret : SECRET_KEYS) {
+        if (s.has(secret)) {
+          throw yaml.error(
+              path + "." + secret,
+              "secrets are not allowed in a spec; use password_env (the name of an environment"
+                  + " variable), url_env or properties_file");
+        }
+      }
+      List<String> sorted = new ArrayList<>(types);
+      sorted.sort(null);
+      String type = oneOf(s, path, "type", sorted, null);
+      switch (type) {
+        case "jsonl" -> allowOnly(s, path, "type", "path");
+        case "log" -> allowOnly(s, path, "type");
+        case "embedded" -> allowOnly(s, path, "type", "data_dir", "schema");
+        case "postgres" -> allowOnly(s, path, "type", "jdbc_url", "user", "password_env", "schema");
+        case "kafka" -> allowOnly(s, path, "type", "topic", "bootstrap_servers", "properties_file");
+        default ->
+            allowOnly(
+                s,
+                path,
+                "type",
+                "url",
+                "url_env",
+                "format",
+                "allowed_hosts",
+                "allow_private_addresses");
+      }
+      String bootstrap = text(s, path, "bootstrap_servers", null);
+      if (type.equals("kafka") && bootstrap == null) {
+        if (!(source instanceof Kafka k)) {
+          throw yaml.error(
+              path + ".bootstrap_servers",
+              "required unless the source is kafka (then its brokers)");
+        }
+        bootstrap = k.bootstrapServers();
+      }
+      String passwordEnv = text(s, path, "password_env", null);
+      if (passwordEnv != null && !ENV.matcher(passwordEnv).matches()) {
+        throw yaml.error(
+            path + ".password_env",
+            "\""
+                + passwordEnv
+                + "\" is not an environment variable name (e.g. SLUICE_DB_PASSWORD)");
+      }
+      String url = text(s, path, "url", null);
+      String urlEnv = text(s, path, "url_env", null);
+      if (type.equals("webhook") && (url == null) == (urlEnv == null)) {
+        throw yaml.error(path, "a webhook needs exactly one of url and url_env");
+      }
+      String schema = text(s, path, "schema", "sluice");
+      if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
+        throw yaml.error(
+            path + ".schema", "\"" + schema + "\" is not a schema name; use [a-z_][a-z0-9_]*");
+      }
+      result.add(
+          new Sink(
+              type,
+              type.equals("jsonl") ? requiredText(s, path, "path") : null,
+              type.equals("postgres") ? requiredText(s, path, "jdbc_url") : null,
+              text(s, path, "user", null),
+              passwordEnv,
+              schema,
+              text(
+                  s, path, "data_dir", "output/" + yaml.root().path("name").asText() + "/postgres"),
+              type.equals("kafka") ? requiredText(s, path, "topic") : null,
+              bootstrap,
+              text(s, path, "properties_file", null),
+              url != null ? url : urlEnv == null ? null : "env:" + urlEnv,
+              type.equals("webhook")
+                  ? oneOf(s, path, "format", List.of("json", "slack"), "json")
+                  : null,
+              texts(s, path, "allowed_hosts"),
+              bool(s, path, "allow_private_addresses", false)));
+    }
+    return result;
+  }
+
+  // ---- helpers: every one names the path in its error ----
+
+  private JsonNode map(JsonNode node, String path) {
+    if (node == null || !node.isObject()) {
+      throw yaml.error(path, "must be a map (key: value lines), got " + describe(node));
+    }
+    return node;
+  }
+
+  private JsonNode required(JsonNode parent, String base, String key) {
+    JsonNode node = parent.get(key);
+    if (node == null || node.isNull()) {
+      throw yaml.error(join(base, key), "required");
+    }
+    return node;
+  }
+
+  private void allowOnly(JsonNode node, String base, String... keys) {
+    List<String> allowed = List.of(keys);
+    for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!allowed.contains(name)) {
+        throw yaml.error(
+            join(base, name), "unknown key; allowed here: " + String.join(", ", allowed));
+      }
+    }
+  }
+
+  private String requiredText(JsonNode parent, String base, String key) {
+    String value = text(parent, base, key, null);
+    if (value == null || value.isBlank()) {
+      throw yaml.error(join(base, key), "required (a non-empty text)");
+    }
+    return value;
+  }
+
+  private String text(JsonNode parent, String base, String key, String defaultValue) {
+    JsonNode node = parent.get(key);
+    if (node == null || node.isNull()) {
+      return defaultValue;
+    }
+    if (!node.isTextual() && !node.isNumber()) {
+      throw yaml.error(join(base, key), "must be a text, got " + describe(node));
+    }
+    return node.asText();
+  }
+
+  private List<String> texts(JsonNode parent, String base, String key) {
+    JsonNode node = parent.get(key);
+    List<String> values = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return values;
+    }
+    if (!node.isArray()) {
+      throw yaml.error(join(base, key), "must be a list, e.g. [a, b], got " + describe(node));
+    }
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode item = node.get(i);
+      if (!item.isTextual() || item.asText().isBlank()) {
+        throw yaml.error(join(base, key) + "[" + i + "]", "must be a non-empty text");
+      }
+      values.add(item.asText());
+    }
+    return values;
+  }
+
+  private String oneOf(
+      JsonNode parent, String base, String key, List<String> allowed, String defaultValue) {
+    String value = text(parent, base, key, defaultValue);
+    if (value == null) {
+      throw yaml.error(join(base, key), "required; one of " + String.join(", ", allowed));
+    }
+    if (!allowed.contains(value)) {
+      throw yaml.error(
+          join(base, key),
+          "\"" + value + "\" is not allowed; use one of " + String.join(", ", allowed));
+    }
+    return value;
+  }
+
+  private long integer(JsonNode parent, String base, String key, long def, long min, long max) {
+    JsonNode node = parent.get(key);
+    if (node == null || node.isNull()) {
+      return def;
+    }
+    if (!node.isIntegralNumber() || node.asLong() < min || node.asLong() > max) {
+      throw yaml.error(
+          join(base, key),
+          "must be a whole number from " + min + " to " + max + ", got " + describe(node));
+    }
+    return node.asLong();
+  }
+
+  private double number(
+      JsonNode parent, String base, String key, double def, double min, double max) {
+    JsonNode node = parent.get(key);
+    if (node == null || node.isNull()) {
+      return def;
+    }
+    if (!node.isNumber() || node.asDouble() < min || node.asDouble() > max) {
+      throw yaml.error(
+          join(base, key),
+          "must be a number from " + min + " to " + max + ", got " + describe(node));
+    }
+    return node.asDouble();
+  }
+
+  private boolean bool(JsonNode parent, String base, String key, boolean def) {
+    JsonNode node = parent.get(key);
+    if (node == null || node.isNull()) {
+      return def;
+    }
+    if (!node.isBoolean()) {
+      throw yaml.error(join(base, key), "must be true or false, got " + describe(node));
+    }
+    return node.asBoolean();
+  }
+
+  private Duration duration(
+      JsonNode parent, String base, String key, Duration def, boolean required) {
+    JsonNode node = parent.get(key);
+    String path = join(base, key);
+    if (node == null || node.isNull()) {
+      if (required) {
+        throw yaml.error(path, "required: a duration such as 30s, 1m, 2h");
+      }
+      return def;
+    }
+    Duration d;
+    try {
+      d = DurationText.parse("", node.isTextual() ? node.asText() : node.toString());
+    } catch (IllegalArgumentException e) {
+      throw yaml.error(path, e.getMessage().substring(2));
+    }
+    if (required && d.getMillis() == 0) {
+      throw yaml.error(path, "must be longer than 0, got " + node.asText());
+    }
+    return d;
+  }
+
+  private static String join(String base, String key) {
+    return base.isEmpty() ? key : base + "." + key;
+  }
+
+  private static String describe(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return "nothing";
+    }
+    if (node.isTextual()) {
+      return "\"" + node.asText() + "\"";
+    }
+    if (node.isObject()) {
+      return "a map";
+    }
+    if (node.isArray()) {
+      return "a list";
+    }
+    return node.toString().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,264 @@
+package dev.sluice.runners;
+
+import dev.sluice.pipelines.SpecJob;
+import dev.sluice.pipelines.spec.PipelineSpec;
+import dev.sluice.pipelines.spec.SpecException;
+import dev.sluice.pipelines.spec.SpecReader;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The {@code sluice} command line: run, validate and explain pipeline specs.
+ *
+ * <pre>{@code
+ * ./sluice validate examples/iot.yaml
+ * ./sluice explain examples/iot.yaml --runner flink
+ * ./sluice run examples/iot.yaml [--runner direct|flink|flink-cluster|dataflow] [-- beam options]
+ * }</pre>
+ *
+ * <p>Exit status: 0 ok, 2 invalid spec or arguments, 1 the job failed.
+ */
+@Command(
+    name = "sluice",
+    mixinStandardHelpOptions = true,
+    version = "sluice 0.1.0",
+    description = "Real-time monitoring pipelines on Apache Beam, described in YAML.",
+    subcommands = {SluiceCli.Run.class, SluiceCli.Validate.class, SluiceCli.Explain.class})
+public final class SluiceCli implements Callable<Integer> {
+  static final int OK = 0;
+  static final int FAILED = 1;
+  static final int INVALID = 2;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+  @Override
+  public Integer call() {
+    command.commandLine().usage(command.commandLine().getOut());
+    return INVALID;
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs the command line; returns the exit status. */
+  public static int execute(String... args) {
+    CommandLine cli = new CommandLine(new SluiceCli());
+    cli.setExitCodeExceptionMapper(e -> e instanceof SpecException ? INVALID : FAILED);
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          if (e instanceof IllegalArgumentException) {
+            commandLine.getErr().println("Invalid: " + e.getMessage());
+            return INVALID;
+          }
+          commandLine.getErr().println("Failed: " + e);
+          return FAILED;
+        });
+    cli.setParameterExceptionHandler(
+        (e, parsed) -> {
+          e.getCommandLine().getErr().println(e.getMessage());
+          e.getCommandLine().usage(e.getCommandLine().getErr());
+          return INVALID;
+        });
+    return cli.execute(args);
+  }
+
+  /** Options that choose and configure a runner (a picocli mixin of run and explain). */
+  static final class RunnerOptions {
+    @Option(
+        names = "--runner",
+        defaultValue = "direct",
+        description = "direct (default), flink (embedded), flink-cluster, dataflow")
+    String runner;
+
+    @Option(names = "--flink-master", description = "flink-cluster: host:port of its REST API")
+    String flinkMaster;
+
+    @Option(names = "--parallelism", description = "flink: parallelism (default 2)")
+    Integer parallelism;
+
+    @Option(
+        names = "--files-to-stage",
+        description = "flink-cluster, dataflow: the shaded jar to stage (default: found)")
+    String filesToStage;
+
+    @Option(names = "--project", description = "dataflow: GCP project")
+    String project;
+
+    @Option(names = "--region", description = "dataflow: region, e.g. europe-west1")
+    String region;
+
+    @Option(names = "--temp-location", description = "dataflow: gs:// (or local) temp location")
+    String tempLocation;
+
+    @Option(
+        names = "--template-file",
+        description = "dataflow: write the job graph as a classic template to this file")
+    String templateFile;
+
+    PipelineOptions toPipelineOptions(List<String> beamOptions) {
+      RunnerPreset preset = RunnerPreset.named(runner);
+      List<String> args = new ArrayList<>(beamOptions);
+      if (parallelism != null) {
+        args.add("--parallelism=" + parallelism);
+      }
+      switch (preset) {
+        case FLINK_CLUSTER -> {
+          if (flinkMaster == null) {
+            throw new IllegalArgumentException(
+                "--runner flink-cluster needs --flink-master host:port (e.g. localhost:8081)");
+          }
+          args.add("--flinkMaster=" + flinkMaster);
+        }
+        case DATAFLOW -> {
+          if (templateFile == null && (project == null || region == null)) {
+            throw new IllegalArgumentException(
+                "--runner dataflow needs --project and --region (and --temp-location gs://...),"
+                    + " or --template-file FILE to write the job graph offline");
+          }
+          if (project != null) {
+            args.add("--project=" + project);
+          }
+          if (region != null) {
+            args.add("--region=" + region);
+          }
+          if (tempLocation != null) {
+            args.add("--tempLocation=" + tempLocation);
+          }
+          if (templateFile != null) {
+            args.add("--templateLocation=" + templateFile);
+          }
+        }
+        default -> {}
+      }
+      if (filesToStage != null) {
+        args.add("--filesToStage=" + filesToStage);
+      }
+      return PipelineOptionsFactory.fromArgs(preset.mergeWith(args).toArray(new String[0]))
+          .withValidation()
+          .create();
+    }
+  }
+
+  @Command(
+      name = "run",
+      mixinStandardHelpOptions = true,
+      description = "Validate a spec and run its pipeline, printing progress and a summary.")
+  static final class Run implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
+    Path spec;
+
+    @CommandLine.Mixin RunnerOptions runnerOptions;
+
+    @Parameters(
+        index = "1..*",
+        arity = "0..*",
+        paramLabel = "BEAM_OPTION",
+        description = "more Beam pipeline options after --, e.g. -- --jobName=iot")
+    List<String> beamOptions = new ArrayList<>();
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+      PipelineSpec pipelineSpec = read(command, spec);
+      if (pipelineSpec == null) {
+        return INVALID;
+      }
+      PipelineOptions options = runnerOptions.toPipelineOptions(beamOptions);
+      PipelineResult.State state =
+          SpecJob.run(pipelineSpec, options, new java.io.PrintStream(System.out, true));
+      return state == PipelineResult.State.DONE ? OK : FAILED;
+    }
+  }
+
+  @Command(
+      name = "validate",
+      mixinStandardHelpOptions = true,
+      description = "Check specs without running anything; prints each error with file and line.")
+  static final class Validate implements Callable<Integer> {
+    @Parameters(arity = "1..*", paramLabel = "SPEC", description = "pipeline specs (YAML)")
+    List<Path> specs;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+      int status = OK;
+      for (Path file : specs) {
+        PipelineSpec spec = read(command, file);
+        if (spec == null) {
+          status = INVALID;
+        } else {
+          command
+              .commandLine()
+              .getOut()
+              .printf(
+                  "%s: valid pipeline %s: %s source, %d window(s), %d rule(s), %d sink(s)%n",
+                  file,
+                  spec.name(),
+                  spec.source().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT),
+                  spec.windows().size(),
+                  spec.rules().size(),
+                  spec.statsSinks().size()
+                      + spec.alertSinks().size()
+                      + spec.deadLetterSinks().size());
+        }
+      }
+      command.commandLine().getOut().flush();
+      return status;
+    }
+  }
+
+  @Command(
+      name = "explain",
+      mixinStandardHelpOptions = true,
+      description = "Print the transform graph of a spec's pipeline and the options in force.")
+  static final class Explain implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
+    Path spec;
+
+    @CommandLine.Mixin RunnerOptions runnerOptions;
+
+    @Parameters(
+        index = "1..*",
+        arity = "0..*",
+        paramLabel = "BEAM_OPTION",
+        description = "more Beam pipeline options after --, e.g. -- --jobName=iot")
+    List<String> beamOptions = new ArrayList<>();
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+      PipelineSpec pipelineSpec = read(command, spec);
+      if (pipelineSpec == null) {
+        return INVALID;
+      }
+      PrintWriter out = command.commandLine().getOut();
+      out.print(SpecJob.explain(pipelineSpec, runnerOptions.toPipelineOptions(beamOptions)));
+      out.flush();
+      return OK;
+    }
+  }
+
+  private static PipelineSpec read(CommandLine.Model.CommandSpec command, Path file) {
+    try {
+      return SpecReader.read(file);
+    } catch (SpecException e) {
+      command.commandLine().getErr().println(e.getMessage());
+      command.commandLine().getErr().flush();
+      return null;
+    }
+  }
+}
