@@ -1,0 +1,123 @@
+package dev.sluice.pipelines.spec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.pipelines.spec.PipelineSpec.Files;
+import java.nio.file.Path;
+import org.joda.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class SpecReaderTest {
+  /** A valid spec; each broken spec below changes one line of it. */
+  private static final String VALID =
+      String.join(
+          "\n",
+          "name: iot", // 1
+          "source:", // 2
+          "  type: file", // 3
+          "  path: data/*.jsonl", // 4
+          "windows:", // 5
+          "  - type: tumbling", // 6
+          "    size: 1m", // 7
+          "rules:", // 8
+          "  - id: hot", // 9
+          "    condition: mean(temperature) > 50", // 10
+          "sinks:", // 11
+          "  stats:", // 12
+          "    - type: jsonl", // 13
+          "      path: out/stats", // 14
+          "  alerts:", // 15
+          "    - type: log", // 16
+          "");
+
+  private static String replace(String oldLine, String newLine) {
+    assertThat(VALID).contains(oldLine);
+    return VALID.replace(oldLine, newLine);
+  }
+
+  @Test
+  void theValidBaseSpecAndTheExamplesAreValid() {
+    PipelineSpec spec = SpecReader.parse("iot.yaml", VALID);
+    assertThat(spec.name()).isEqualTo("iot");
+    assertThat(spec.source()).isEqualTo(new Files("data/*.jsonl", null));
+    assertThat(spec.windows().get(0).size()).isEqualTo(Duration.standardMinutes(1));
+    assertThat(spec.rules()).hasSize(1);
+    assertThat(spec.alertSinks().get(0).type()).isEqualTo("log");
+    for (String example : new String[] {"iot", "payments", "latency"}) {
+      PipelineSpec read = SpecReader.read(Path.of("..", "examples", example + ".yaml"));
+      assertThat(read.rules()).isNotEmpty();
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      quoteCharacter = '\'',
+      textBlock =
+          """
+          not a duration      |    size: 1m                          |    size: 1 minutes                     | iot.yaml:7: windows[0].size: "1 minutes" is not a duration; use 500ms, 30s, 5m, 2h, 1d
+          a number, no unit   |    size: 1m                          |    size: 60                            | iot.yaml:7: windows[0].size: "60" is not a duration; use 500ms, 30s, 5m, 2h, 1d
+          unknown top key     |windows:                              |window:                                 | iot.yaml:5: window: unknown key; allowed here: name, source, parse, dedup, windows, rules, rule_updates, sinks
+          bad source type     |  type: file                          |  type: mqtt                            | iot.yaml:3: source.type: "mqtt" is not allowed; use one of synthetic, file, kafka
+          bad window type     |  - type: tumbling                    |  - type: hopping                       | iot.yaml:6: windows[0].type: "hopping" is not allowed; use one of tumbling, sliding, session
+          key of other type   |    size: 1m                          |    gap: 1m                             | iot.yaml:7: windows[0].gap: unknown key; allowed here: type, allowed_lateness, early_firings, quantiles, distinct_of, size
+          bad rule condition  |    condition: mean(temperature) > 50 |    condition: avg(temperature) > 50    | iot.yaml:10: rules[0].condition: rule 'hot': condition 'avg(temperature) > 50': unknown aggregate 'avg'; use one of count, sum, min, max, mean, stddev, p50, p95, p99, distinct
+          bad name            |name: iot                             |name: IoT Sensors                       | iot.yaml:1: name: "IoT Sensors" is not a name; use lower case letters, digits and '-', e.g. iot-sensors
+          inline secret       |    - type: log                       |    - {type: webhook, url: 'https://h.example', token: abc} | iot.yaml:16: sinks.alerts[0].token: secrets are not allowed in a spec; use password_env (the name of an environment variable), url_env or properties_file
+          kafka sink, no brokers |    - type: log                    |    - {type: kafka, topic: alerts}      | iot.yaml:16: sinks.alerts[0].bootstrap_servers: required unless the source is kafka (then its brokers)
+          sink type not allowed |    - type: jsonl                    |    - type: log                         | iot.yaml:13: sinks.stats[0].type: "log" is not allowed; use one of embedded, jsonl, postgres
+          missing source path |  path: data/*.jsonl                  |  format: csv                           | iot.yaml:2: source.path: required (a non-empty text)
+          duplicate key       |  path: data/*.jsonl                  |  path: data/*.jsonl\\n  path: x.jsonl  | iot.yaml:5: source.path: duplicate key
+          YAML syntax         |  type: file                          |  type: [file                           | iot.yaml:4: not valid YAML: while parsing a flow sequence
+          """)
+  void brokenSpecsAreRejectedWithFileLineFieldAndWhatIsAllowed(
+      String what, String oldLine, String newLine, String message) {
+    String text = replace(oldLine, newLine.replace("\\n", "\n"));
+    assertThatThrownBy(() -> SpecReader.parse("iot.yaml", text))
+        .as(what)
+        .isInstanceOf(SpecException.class)
+        .message()
+        .startsWith(message);
+  }
+
+  @Test
+  void moreRejections() {
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml",
+                    replace("    size: 1m", "    size: 5m\n    every: 2m")
+                        .replace("type: tumbling", "type: sliding")))
+        .hasMessage(
+            "s.yaml:8: windows[0].every: 2m must divide the window size 5m (e.g. size 5m, every 1m)");
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml",
+                    replace(
+                        "    condition: mean(temperature) > 50",
+                        "    condition: mean(temperature) > 50\n  - id: hot\n    condition: max(t) > 1")))
+        .hasMessage("s.yaml:11: rules[1].id: duplicate rule id 'hot'");
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml",
+                    replace("rules:\n  - id: hot\n    condition: mean(temperature) > 50\n", "")))
+        .hasMessage(
+            "s.yaml:12: sinks.alerts: alert sinks without rules: add rules, or rule_updates, or"
+                + " drop them");
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml",
+                    replace(
+                        "  type: file\n  path: data/*.jsonl",
+                        "  type: synthetic\n  malformed_fraction: 2")))
+        .hasMessage("s.yaml:4: source.malformed_fraction: must be a number from 0.0 to 1.0, got 2");
+    assertThatThrownBy(() -> SpecReader.parse("s.yaml", ""))
+        .hasMessage("s.yaml:1: the file is empty; a pipeline spec is a YAML map");
+  }
+}
