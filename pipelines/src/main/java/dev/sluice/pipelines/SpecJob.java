@@ -45,6 +45,17 @@ public final class SpecJob {
     }
   }
 
+  /**
+   * Builds the pipeline without starting any server and runs it with options that produce a job
+   * graph instead of a job (e.g. Dataflow's {@code --templateLocation}); returns the result without
+   * waiting for it.
+   */
+  public static PipelineResult writeGraph(PipelineSpec spec, PipelineOptions options) {
+    Pipeline pipeline = Pipeline.create(options);
+    SpecPipeline.build(pipeline, spec, false).close();
+    return pipeline.run();
+  }
+
   private static List<String> sinks(PipelineSpec spec) {
     List<String> lines = new ArrayList<>();
     add(lines, "stats", spec.statsSinks());

@@ -121,6 +121,26 @@ public final class SluiceCli implements Callable<Integer> {
           args.add("--flinkMaster=" + flinkMaster);
         }
         case DATAFLOW -> {
+          if (templateFile != null && project == null) {
+            // Offline: the job graph only; no GCP project, credentials or network needed.
+            Path temp = createTempDir();
+            args.add("--project=sluice-offline");
+            args.add("--region=" + (region == null ? "us-central1" : region));
+            args.add("--tempLocation=" + temp);
+            args.add("--gcpTempLocation=" + temp);
+            args.add("--stagingLocation=" + temp.resolve("staging"));
+            args.add(
+                "--pathValidatorClass="
+                    + "org.apache.beam.sdk.extensions.gcp.storage.NoopPathValidator");
+            args.add(
+                "--credentialFactoryClass="
+                    + "org.apache.beam.sdk.extensions.gcp.auth.NoopCredentialFactory");
+            args.add("--templateLocation=" + templateFile);
+            if (filesToStage == null) {
+              args.add("--filesToStage=" + String.join(",", sluiceJars(temp)));
+            }
+            break;
+          }
           if (templateFile == null && (project == null || region == null)) {
             throw new IllegalArgumentException(
                 "--runner dataflow needs --project and --region (and --temp-location gs://...),"
@@ -176,10 +196,53 @@ public final class SluiceCli implements Callable<Integer> {
         return INVALID;
       }
       PipelineOptions options = runnerOptions.toPipelineOptions(beamOptions);
+      if (runnerOptions.templateFile != null) {
+        SpecJob.writeGraph(pipelineSpec, options);
+        command
+            .commandLine()
+            .getOut()
+            .printf(
+                "Wrote the job graph of %s as a Dataflow classic template to %s%n",
+                pipelineSpec.name(), runnerOptions.templateFile);
+        command.commandLine().getOut().flush();
+        return OK;
+      }
       PipelineResult.State state =
           SpecJob.run(pipelineSpec, options, new java.io.PrintStream(System.out, true));
       return state == PipelineResult.State.DONE ? OK : FAILED;
     }
+  }
+
+  private static Path createTempDir() {
+    try {
+      return java.nio.file.Files.createTempDirectory("sluice-dataflow");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The Sluice jars on the classpath (or, run from classes directories, one jar of them). */
+  private static List<String> sluiceJars(Path temp) {
+    List<String> jars = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      String name = Path.of(entry).getFileName().toString();
+      if (name.startsWith("sluice-") && name.endsWith(".jar")) {
+        jars.add(entry);
+      }
+    }
+    if (jars.isEmpty()) {
+      // Staging needs files; the graph itself does not depend on them.
+      Path placeholder = temp.resolve("sluice-placeholder.jar");
+      try (java.util.jar.JarOutputStream jar =
+          new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(placeholder))) {
+        jar.putNextEntry(new java.util.zip.ZipEntry("META-INF/sluice.txt"));
+        jar.write("offline template".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      jars.add(placeholder.toString());
+    }
+    return jars;
   }
 
   @Command(
