@@ -2,12 +2,9 @@ package dev.sluice.pipelines;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.testing.OutputFiles;
 import dev.sluice.testing.RunnerPipelines;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -21,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  * Flink, in batch and in streaming mode, gives the same stats, alerts and dead letters.
  */
 class MetricsAlertsPipelineParityTest {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   static {
     PipelineOptionsFactory.register(MetricsAlertsPipeline.Options.class);
@@ -65,24 +61,7 @@ class MetricsAlertsPipelineParityTest {
         normalised(out, "deadletters", "failed_at"));
   }
 
-  /**
-   * Lines without the fields that legitimately differ between runs: processing times, and the
-   * quantiles of windows with more values than the KLL sketch keeps (its compaction is random).
-   */
-  private static List<String> normalised(Path dir, String prefix, String... volatileFields)
-      throws Exception {
-    List<String> lines = new ArrayList<>();
-    for (String line : OutputFiles.jsonLines(dir, prefix)) {
-      ObjectNode node = (ObjectNode) MAPPER.readTree(line);
-      boolean sketched = node.has("count") && node.get("count").asLong() > 200;
-      for (String field : volatileFields) {
-        if (!field.startsWith("p") || sketched) {
-          node.remove(field);
-        }
-      }
-      lines.add(node.toString());
-    }
-    lines.sort(null);
-    return lines;
+  private static List<String> normalised(Path dir, String prefix, String... volatileFields) {
+    return OutputFiles.normalisedJsonLines(dir, prefix, volatileFields);
   }
 }

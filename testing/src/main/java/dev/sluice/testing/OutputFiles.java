@@ -37,4 +37,35 @@ public final class OutputFiles {
     }
     return lines;
   }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
+   * The JSON lines of {@code <prefix>-*.jsonl}, sorted, without the fields that legitimately differ
+   * between runs: {@code volatileFields} (processing times such as {@code emitted_at}), where
+   * quantile fields ({@code p..}) are dropped only from windows of more than 200 values, where the
+   * KLL sketch compacts at random. For comparing runs on different runners.
+   */
+  public static List<String> normalisedJsonLines(
+      Path dir, String prefix, String... volatileFields) {
+    List<String> lines = new ArrayList<>();
+    for (String line : jsonLines(dir, prefix)) {
+      com.fasterxml.jackson.databind.node.ObjectNode node;
+      try {
+        node = (com.fasterxml.jackson.databind.node.ObjectNode) MAPPER.readTree(line);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      boolean sketched = node.has("count") && node.get("count").asLong() > 200;
+      for (String field : volatileFields) {
+        if (!field.startsWith("p") || sketched) {
+          node.remove(field);
+        }
+      }
+      lines.add(node.toString());
+    }
+    lines.sort(null);
+    return lines;
+  }
 }
