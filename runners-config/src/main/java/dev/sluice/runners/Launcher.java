@@ -20,6 +20,10 @@ public final class Launcher {
       SluiceCli.main(args);
       return;
     }
+    if (args.length > 0 && args[0].equals("flink-cluster")) {
+      FlinkSessionCluster.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     if (args.length > 0 && args[0].equals("query")) {
       StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runner parity of the IoT example (bounded file input with out-of-order and malformed lines): the
- * same {@code sluice run} on the Direct runner and on embedded Flink produces the same stats,
- * alerts and dead letters (compared sorted, without processing times).
+ * same {@code sluice run} on the Direct runner, on embedded Flink and submitted to a real Flink
+ * session cluster (JobManager and TaskManager as separate JVMs) produces the same stats, alerts and
+ * dead letters (compared sorted, without processing times).
  */
 class SpecParityIT {
   private static final Path EXAMPLES = Path.of("..", "examples").toAbsolutePath().normalize();
@@ -49,14 +50,43 @@ class SpecParityIT {
   }
 
   @Test
-  void theIotExampleGivesTheSameResultsOnDirectAndEmbeddedFlink(@TempDir Path dir)
-      throws Exception {
+  void theIotExampleGivesTheSameResultsOnDirectEmbeddedFlinkAndAFlinkSessionCluster(
+      @TempDir Path dir) throws Exception {
     List<List<String>> direct = run(dir.resolve("direct"), "--runner", "direct");
     List<List<String>> flink = run(dir.resolve("flink"), "--runner", "flink");
+    List<List<String>> cluster;
+    try (FlinkSessionCluster flinkCluster = FlinkSessionCluster.start(dir.resolve("cluster"), 0)) {
+      cluster =
+          run(
+              dir.resolve("flink-cluster"),
+              "--runner",
+              "flink-cluster",
+              "--flink-master",
+              flinkCluster.flinkMaster(),
+              "--files-to-stage",
+              jobJar(dir).toString());
+      assertThat(flinkCluster.jobsOverview()).contains("\"state\":\"FINISHED\"");
+    }
 
     assertThat(direct.get(0)).hasSize(280);
     assertThat(direct.get(1)).hasSize(5);
     assertThat(direct.get(2)).hasSize(4);
     assertThat(flink).isEqualTo(direct);
+    assertThat(cluster).isEqualTo(direct);
+  }
+
+  /**
+   * The jar the runner stages. The session cluster's JVMs run on this build's classpath (see {@link
+   * FlinkSessionCluster}), which holds Sluice and its dependencies, so the jar only has to exist; a
+   * cluster started from a Flink distribution gets the shaded jar instead.
+   */
+  private static Path jobJar(Path dir) throws Exception {
+    Path jar = dir.resolve("job.jar");
+    try (java.util.jar.JarOutputStream out =
+        new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+      out.putNextEntry(new java.util.zip.ZipEntry("META-INF/sluice-job.txt"));
+      out.write("iot-sensors".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return jar;
   }
 }
