@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.ApplicationNameOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.apache.beam.sdk.transforms.display.DisplayData;
@@ -28,6 +29,7 @@ public final class SpecJob {
   public static PipelineResult.State run(
       PipelineSpec spec, PipelineOptions options, PrintStream out) {
     long started = System.nanoTime();
+    options.as(ApplicationNameOptions.class).setAppName(spec.name());
     Pipeline pipeline = Pipeline.create(options);
     try (SpecPipeline.Built built = SpecPipeline.build(pipeline, spec, true)) {
       out.printf(
@@ -51,6 +53,7 @@ public final class SpecJob {
    * waiting for it.
    */
   public static PipelineResult writeGraph(PipelineSpec spec, PipelineOptions options) {
+    options.as(ApplicationNameOptions.class).setAppName(spec.name());
     Pipeline pipeline = Pipeline.create(options);
     SpecPipeline.build(pipeline, spec, false).close();
     return pipeline.run();
@@ -85,6 +88,7 @@ public final class SpecJob {
    * transform's settings, followed by the options in force.
    */
   public static String explain(PipelineSpec spec, PipelineOptions options) {
+    options.as(ApplicationNameOptions.class).setAppName(spec.name());
     Pipeline pipeline = Pipeline.create(options);
     SpecPipeline.build(pipeline, spec, false).close();
     StringBuilder text = new StringBuilder();

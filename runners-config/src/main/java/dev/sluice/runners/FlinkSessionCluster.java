@@ -325,9 +325,9 @@ public final class FlinkSessionCluster implements AutoCloseable {
             + cluster.taskManager.pid()
             + "); logs in "
             + workDir
-            + "; stop with: java -cp CP "
-            + FlinkSessionCluster.class.getName()
-            + " stop --workDir="
+            + "\nsubmit with: ./sluice run SPEC --runner flink-cluster --flink-master "
+            + cluster.flinkMaster()
+            + "\nstop with: ./sluice flink-cluster stop --workDir="
             + workDir);
     return 0;
   }

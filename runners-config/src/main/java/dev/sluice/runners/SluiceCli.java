@@ -89,7 +89,9 @@ public final class SluiceCli implements Callable<Integer> {
 
     @Option(
         names = "--files-to-stage",
-        description = "flink-cluster, dataflow: the shaded jar to stage (default: found)")
+        description =
+            "flink-cluster, dataflow: the jar to stage (default for flink-cluster:"
+                + " runners-config/target/sluice-bundled.jar)")
     String filesToStage;
 
     @Option(names = "--project", description = "dataflow: GCP project")
@@ -119,6 +121,9 @@ public final class SluiceCli implements Callable<Integer> {
                 "--runner flink-cluster needs --flink-master host:port (e.g. localhost:8081)");
           }
           args.add("--flinkMaster=" + flinkMaster);
+          if (filesToStage == null) {
+            filesToStage = bundledJar();
+          }
         }
         case DATAFLOW -> {
           if (templateFile != null && project == null) {
@@ -211,6 +216,18 @@ public final class SluiceCli implements Callable<Integer> {
           SpecJob.run(pipelineSpec, options, new java.io.PrintStream(System.out, true));
       return state == PipelineResult.State.DONE ? OK : FAILED;
     }
+  }
+
+  /** The shaded jar the {@code bundle} profile builds, which a cluster needs staged. */
+  static String bundledJar() {
+    Path jar = Path.of("runners-config", "target", "sluice-bundled.jar");
+    if (!java.nio.file.Files.exists(jar)) {
+      throw new IllegalArgumentException(
+          "--runner flink-cluster stages the job as a shaded jar: build it with"
+              + " mvn -B -Pbundle -pl runners-config -am package -DskipTests, or give"
+              + " --files-to-stage JAR");
+    }
+    return jar.toAbsolutePath().toString();
   }
 
   private static Path createTempDir() {

@@ -26,9 +26,11 @@ import java.util.regex.Pattern;
 import org.joda.time.Duration;
 
 /**
- * Reads and validates a pipeline spec, before anything runs. Every error names the file, the line,
- * the field and what is allowed; unknown keys are errors; secrets are references ({@code
- * password_env}, {@code url_env}, {@code properties_file}), never inline values.
+ * Reads and validates a pipeline spec, before anything runs. Relative local paths (input, outputs,
+ * data directories, properties files) become absolute, so they mean the same on a cluster. Every
+ * error names the file, the line, the field and what is allowed; unknown keys are errors; secrets
+ * are references ({@code password_env}, {@code url_env}, {@code properties_file}), never inline
+ * values.
  *
  * <pre>{@code
  * name: iot-sensors
@@ -164,7 +166,7 @@ public final class SpecReader {
       case "file":
         allowOnly(s, "source", "type", "path", "format");
         return new Files(
-            requiredText(s, "source", "path"),
+            local(requiredText(s, "source", "path")),
             s.has("format") ? oneOf(s, "source", "format", List.of("jsonl", "csv"), null) : null);
       default:
         allowOnly(
@@ -186,7 +188,7 @@ public final class SpecReader {
             requiredText(s, "source", "bootstrap_servers"),
             topics,
             text(s, "source", "group_id", "sluice-" + yaml.root().path("name").asText()),
-            text(s, "source", "properties_file", null),
+            local(text(s, "source", "properties_file", null)),
             duration(s, "source", "max_out_of_order", Duration.standardSeconds(10), false),
             oneOf(s, "source", "auto_offset_reset", List.of("earliest", "latest"), "earliest"),
             integer(s, "source", "max_records", 0, 0, Long.MAX_VALUE));
@@ -358,7 +360,7 @@ public final class SpecReader {
       throw yaml.error(
           "rule_updates.kafka_topic", "needs a kafka source (its brokers are used for the topic)");
     }
-    RuleUpdates updates = new RuleUpdates(text(u, "rule_updates", "files", null), topic);
+    RuleUpdates updates = new RuleUpdates(local(text(u, "rule_updates", "files", null)), topic);
     if (updates.files() == null && updates.kafkaTopic() == null) {
       throw yaml.error("rule_updates", "give files (a glob) or kafka_topic, or leave it out");
     }
@@ -438,16 +440,20 @@ public final class SpecReader {
       result.add(
           new Sink(
               type,
-              type.equals("jsonl") ? requiredText(s, path, "path") : null,
+              type.equals("jsonl") ? local(requiredText(s, path, "path")) : null,
               type.equals("postgres") ? requiredText(s, path, "jdbc_url") : null,
               text(s, path, "user", null),
               passwordEnv,
               schema,
-              text(
-                  s, path, "data_dir", "output/" + yaml.root().path("name").asText() + "/postgres"),
+              local(
+                  text(
+                      s,
+                      path,
+                      "data_dir",
+                      "output/" + yaml.root().path("name").asText() + "/postgres")),
               type.equals("kafka") ? requiredText(s, path, "topic") : null,
               bootstrap,
-              text(s, path, "properties_file", null),
+              local(text(s, path, "properties_file", null)),
               url != null ? url : urlEnv == null ? null : "env:" + urlEnv,
               type.equals("webhook")
                   ? oneOf(s, path, "format", List.of("json", "slack"), "json")
@@ -596,6 +602,17 @@ public final class SpecReader {
       throw yaml.error(path, "must be longer than 0, got " + node.asText());
     }
     return d;
+  }
+
+  /**
+   * A local path as an absolute one (relative to the working directory of {@code validate} or
+   * {@code run}), so it means the same on a cluster's workers; URLs ({@code gs://...}) stay.
+   */
+  private static String local(String path) {
+    if (path == null || path.contains("://")) {
+      return path;
+    }
+    return Path.of(path).toAbsolutePath().normalize().toString();
   }
 
   private static String join(String base, String key) {
