@@ -15,7 +15,8 @@ public final class Launcher {
 
   public static void main(String[] args) {
     if (args.length > 0
-        && java.util.List.of("run", "validate", "explain", "--help", "-h", "--version")
+        && java.util.List.of(
+                "run", "validate", "explain", "flex-template", "--help", "-h", "--version")
             .contains(args[0])) {
       SluiceCli.main(args);
       return;

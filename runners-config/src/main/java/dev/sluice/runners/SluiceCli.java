@@ -7,7 +7,9 @@ import dev.sluice.pipelines.spec.SpecReader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -33,7 +35,12 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "sluice 0.1.0",
     description = "Real-time monitoring pipelines on Apache Beam, described in YAML.",
-    subcommands = {SluiceCli.Run.class, SluiceCli.Validate.class, SluiceCli.Explain.class})
+    subcommands = {
+      SluiceCli.Run.class,
+      SluiceCli.Validate.class,
+      SluiceCli.Explain.class,
+      SluiceCli.FlexTemplateCommand.class
+    })
 public final class SluiceCli implements Callable<Integer> {
   static final int OK = 0;
   static final int FAILED = 1;
@@ -185,6 +192,12 @@ public final class SluiceCli implements Callable<Integer> {
 
     @CommandLine.Mixin RunnerOptions runnerOptions;
 
+    @Option(
+        names = "--set",
+        paramLabel = "PATH=VALUE",
+        description = "override a setting of the spec, e.g. --set windows[0].size=5m")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
     @Parameters(
         index = "1..*",
         arity = "0..*",
@@ -196,7 +209,7 @@ public final class SluiceCli implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      PipelineSpec pipelineSpec = read(command, spec);
+      PipelineSpec pipelineSpec = read(command, spec, overrides);
       if (pipelineSpec == null) {
         return INVALID;
       }
@@ -270,13 +283,19 @@ public final class SluiceCli implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "SPEC", description = "pipeline specs (YAML)")
     List<Path> specs;
 
+    @Option(
+        names = "--set",
+        paramLabel = "PATH=VALUE",
+        description = "override a setting of the spec, e.g. --set windows[0].size=5m")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
     @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
     @Override
     public Integer call() {
       int status = OK;
       for (Path file : specs) {
-        PipelineSpec spec = read(command, file);
+        PipelineSpec spec = read(command, file, overrides);
         if (spec == null) {
           status = INVALID;
         } else {
@@ -310,6 +329,12 @@ public final class SluiceCli implements Callable<Integer> {
 
     @CommandLine.Mixin RunnerOptions runnerOptions;
 
+    @Option(
+        names = "--set",
+        paramLabel = "PATH=VALUE",
+        description = "override a setting of the spec, e.g. --set windows[0].size=5m")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
     @Parameters(
         index = "1..*",
         arity = "0..*",
@@ -321,7 +346,7 @@ public final class SluiceCli implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      PipelineSpec pipelineSpec = read(command, spec);
+      PipelineSpec pipelineSpec = read(command, spec, overrides);
       if (pipelineSpec == null) {
         return INVALID;
       }
@@ -332,9 +357,38 @@ public final class SluiceCli implements Callable<Integer> {
     }
   }
 
-  private static PipelineSpec read(CommandLine.Model.CommandSpec command, Path file) {
+  @Command(
+      name = "flex-template",
+      mixinStandardHelpOptions = true,
+      description =
+          "Write a Dataflow Flex Template for a spec: metadata.json (a parameter per deployment"
+              + " setting), Dockerfile, README.txt with the gcloud commands.")
+  static final class FlexTemplateCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
+    Path spec;
+
+    @Option(names = "--output-dir", required = true, description = "where to write the files")
+    Path outputDir;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+      if (read(command, spec, Map.of()) == null) {
+        return INVALID;
+      }
+      for (Path written : FlexTemplate.write(spec, outputDir)) {
+        command.commandLine().getOut().println("wrote " + written);
+      }
+      command.commandLine().getOut().flush();
+      return OK;
+    }
+  }
+
+  private static PipelineSpec read(
+      CommandLine.Model.CommandSpec command, Path file, Map<String, String> overrides) {
     try {
-      return SpecReader.read(file);
+      return SpecReader.read(file, overrides);
     } catch (SpecException e) {
       command.commandLine().getErr().println(e.getMessage());
       command.commandLine().getErr().flush();

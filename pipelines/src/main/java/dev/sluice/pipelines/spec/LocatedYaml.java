@@ -57,6 +57,59 @@ public final class LocatedYaml {
     }
   }
 
+  /**
+   * Sets {@code path} ({@code source.path}, {@code windows[0].size}) to {@code value}, read as a
+   * YAML scalar (so {@code 5} is a number, {@code 5m} a text); the parent must exist. For overrides
+   * from the command line or a template parameter, applied before validation.
+   */
+  public void set(String path, String value) {
+    int cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+    String parentPath = cut < 0 ? "" : path.substring(0, cut);
+    JsonNode parent = parentPath.isEmpty() ? root : find(parentPath);
+    JsonNode scalar;
+    try (JsonParser parser = YAML.createParser(value.isEmpty() ? "''" : value)) {
+      parser.nextToken();
+      scalar = read(file, parser, path, new HashMap<>());
+    } catch (IOException | SpecException e) {
+      scalar = JsonNodeFactory.instance.textNode(value);
+    }
+    if (scalar.isContainerNode()) {
+      scalar = JsonNodeFactory.instance.textNode(value);
+    }
+    if (path.endsWith("]") && parent instanceof ArrayNode array) {
+      int index = Integer.parseInt(path.substring(cut + 1, path.length() - 1));
+      if (index >= array.size()) {
+        throw new SpecException(file, 0, path, "override: no such list item");
+      }
+      array.set(index, scalar);
+    } else if (cut >= 0 && path.charAt(cut) == '.' || cut < 0) {
+      if (!(parent instanceof ObjectNode object)) {
+        throw new SpecException(file, 0, path, "override: " + parentPath + " is not a map");
+      }
+      object.set(path.substring(cut + 1), scalar);
+    } else {
+      throw new SpecException(file, 0, path, "override: not a path of the spec");
+    }
+    lines.putIfAbsent(path, line(parentPath));
+  }
+
+  private JsonNode find(String path) {
+    JsonNode node = root;
+    for (String part : path.replace("[", ".[").split("\\.")) {
+      if (part.isEmpty()) {
+        continue;
+      }
+      node =
+          part.startsWith("[")
+              ? node.path(Integer.parseInt(part.substring(1, part.length() - 1)))
+              : node.path(part);
+    }
+    if (node.isMissingNode()) {
+      throw new SpecException(file, 0, path, "override: no such key in the spec");
+    }
+    return node;
+  }
+
   private static JsonNode read(
       String file, JsonParser parser, String path, Map<String, Integer> lines) throws IOException {
     JsonToken token = parser.currentToken();

@@ -59,6 +59,14 @@ public final class SpecReader {
 
   /** Reads a spec file; the file's name (not its directory) is used in messages. */
   public static PipelineSpec read(Path file) {
+    return read(file, Map.of());
+  }
+
+  /**
+   * Reads a spec file with {@code overrides} (spec path, e.g. {@code windows[0].size}, to a YAML
+   * scalar) applied before validation: the command line's {@code --set}, a template's parameters.
+   */
+  public static PipelineSpec read(Path file, Map<String, String> overrides) {
     String text;
     try {
       text = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
@@ -66,12 +74,78 @@ public final class SpecReader {
       throw new SpecException(
           file.toString(), 0, "", "cannot read the spec (" + e.getClass().getSimpleName() + ")");
     }
-    return parse(file.getFileName().toString(), text);
+    return parse(file.getFileName().toString(), text, overrides);
   }
 
   /** Reads a spec from text; {@code file} names it in messages. */
   public static PipelineSpec parse(String file, String text) {
-    return new SpecReader(LocatedYaml.parse(file, text)).spec();
+    return parse(file, text, Map.of());
+  }
+
+  /** Reads a spec from text with overrides (see {@link #read(Path, Map)}). */
+  public static PipelineSpec parse(String file, String text, Map<String, String> overrides) {
+    LocatedYaml yaml = LocatedYaml.parse(file, text);
+    overrides.forEach(yaml::set);
+    return new SpecReader(yaml).spec();
+  }
+
+  /**
+   * The spec's settings a deployment may want to change (paths, brokers, topics, database URLs and
+   * users, window sizes): spec path to current value, in file order. Template parameters.
+   */
+  public static Map<String, String> deploymentSettings(Path file) {
+    String text;
+    try {
+      text = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new SpecException(file.toString(), 0, "", "cannot read the spec");
+    }
+    LocatedYaml yaml = LocatedYaml.parse(file.getFileName().toString(), text);
+    new SpecReader(yaml).spec(); // only a valid spec has parameters
+    Map<String, String> settings = new LinkedHashMap<>();
+    collect(yaml.root(), "", settings);
+    return settings;
+  }
+
+  private static final Set<String> DEPLOYMENT_KEYS =
+      Set.of(
+          "path",
+          "bootstrap_servers",
+          "group_id",
+          "properties_file",
+          "jdbc_url",
+          "user",
+          "password_env",
+          "schema",
+          "data_dir",
+          "topic",
+          "url_env",
+          "files",
+          "kafka_topic",
+          "size",
+          "every",
+          "gap",
+          "allowed_lateness",
+          "max_records");
+
+  private static void collect(JsonNode node, String path, Map<String, String> settings) {
+    if (node.isObject()) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        String child = join(path, e.getKey());
+        if (e.getValue().isValueNode()) {
+          if (DEPLOYMENT_KEYS.contains(e.getKey()) && !path.startsWith("rules")) {
+            settings.put(child, e.getValue().asText());
+          }
+        } else {
+          collect(e.getValue(), child, settings);
+        }
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        collect(node.get(i), path + "[" + i + "]", settings);
+      }
+    }
   }
 
   private PipelineSpec spec() {
