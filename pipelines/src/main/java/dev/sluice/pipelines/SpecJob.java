@@ -141,9 +141,11 @@ public final class SpecJob {
           }
         });
     text.append("Options:\n");
+    java.util.TreeSet<String> lines = new java.util.TreeSet<>();
     for (DisplayData.Item item : DisplayData.from(options).items()) {
-      text.append("  --").append(item.getKey()).append('=').append(item.getValue()).append('\n');
+      lines.add("  --" + item.getKey() + "=" + item.getValue() + "\n");
     }
+    lines.forEach(text::append);
     return text.toString();
   }
 }

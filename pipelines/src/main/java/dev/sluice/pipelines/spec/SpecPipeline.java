@@ -342,7 +342,9 @@ public final class SpecPipeline {
     PostgresIO.Database of(Sink sink) {
       if (sink.type().equals("embedded")) {
         if (!startServers) {
-          return PostgresIO.database("jdbc:postgresql://localhost/embedded-" + sink.dataDir());
+          // Started at run time; until then a placeholder that names the data directory.
+          return PostgresIO.database(
+              "jdbc:postgresql://localhost/embedded?data_dir=" + sink.dataDir());
         }
         EmbeddedPostgresStore store =
             embedded.computeIfAbsent(
