@@ -14,7 +14,7 @@ import java.nio.file.Path;
  *
  * <pre>{@code
  * try (EmbeddedPostgresStore store = EmbeddedPostgresStore.start(Path.of("output/postgres"))) {
- *   System.out.println("Query it: psql '" + store.jdbcUrl() + "'");
+ *   LOG.info("Query it while the job runs: {}", store.jdbcUrl());
  *   stats.apply("StoreStats", PostgresIO.writeStats().to(store.database()).withCreateTables(true));
  *   pipeline.run().waitUntilFinish();
  * }

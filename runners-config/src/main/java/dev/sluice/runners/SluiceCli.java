@@ -182,11 +182,8 @@ public final class SluiceCli implements Callable<Integer> {
     }
   }
 
-  @Command(
-      name = "run",
-      mixinStandardHelpOptions = true,
-      description = "Validate a spec and run its pipeline, printing progress and a summary.")
-  static final class Run implements Callable<Integer> {
+  /** What run and explain share: the spec, overrides, the runner and more Beam options. */
+  abstract static class SpecCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
     Path spec;
 
@@ -206,6 +203,13 @@ public final class SluiceCli implements Callable<Integer> {
     List<String> beamOptions = new ArrayList<>();
 
     @CommandLine.Spec CommandLine.Model.CommandSpec command;
+  }
+
+  @Command(
+      name = "run",
+      mixinStandardHelpOptions = true,
+      description = "Validate a spec and run its pipeline, printing progress and a summary.")
+  static final class Run extends SpecCommand {
 
     @Override
     public Integer call() {
@@ -323,26 +327,7 @@ public final class SluiceCli implements Callable<Integer> {
       name = "explain",
       mixinStandardHelpOptions = true,
       description = "Print the transform graph of a spec's pipeline and the options in force.")
-  static final class Explain implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
-    Path spec;
-
-    @CommandLine.Mixin RunnerOptions runnerOptions;
-
-    @Option(
-        names = "--set",
-        paramLabel = "PATH=VALUE",
-        description = "override a setting of the spec, e.g. --set windows[0].size=5m")
-    Map<String, String> overrides = new LinkedHashMap<>();
-
-    @Parameters(
-        index = "1..*",
-        arity = "0..*",
-        paramLabel = "BEAM_OPTION",
-        description = "more Beam pipeline options after --, e.g. -- --jobName=iot")
-    List<String> beamOptions = new ArrayList<>();
-
-    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+  static final class Explain extends SpecCommand {
 
     @Override
     public Integer call() {
