@@ -72,8 +72,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code alerts} (alert_id, status, window_end): a notification is written once; a replay of
  *       it is ignored (so {@code emitted_at} stays that of the first write).
  *   <li>{@code dead_letters} (dead_letter_id = SHA-256 of stage, reason, source and payload): once;
- *       a dead letter without a source (which a replay could not recognise anyway) is always its
- *       own row, so identical rejects are all counted.
+ *       a dead letter without a source (which a replay could not recognise anyway) is identified by
+ *       its content and the time of the rejection.
  * </ul>
  *
  * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
@@ -81,8 +81,10 @@ import org.slf4j.LoggerFactory;
  * (serialization failure, deadlock, lost or refused connection, server shutting down) are retried
  * with exponential backoff and full jitter on a fresh pooled connection; when retries run out the
  * bundle fails and the runner retries it, which the upserts make harmless. A row the database
- * refuses for good (e.g. a text with a NUL character) is found by retrying the batch row by row and
- * becomes a {@code SINK_REJECTED} dead letter on the output; the other rows are written.
+ * refuses for good (a data or constraint error, e.g. a text with a NUL character) is found by
+ * retrying the batch row by row and becomes a {@code SINK_REJECTED} dead letter on the output; the
+ * other rows are written. Any other error (authentication, missing table, privileges) fails the
+ * bundle: a misconfiguration never turns good rows into dead letters.
  *
  * <p>The DDL is checked in ({@code dev/sluice/io/postgres/*.sql}) and applied when asked ({@link
  * Write#withCreateTables}, or {@link #createTables}); schema and table names must match {@code
@@ -391,6 +393,13 @@ public final class PostgresIO {
    * server shutting down or starting (57P01, 57P02, 57P03).
    */
   public static boolean isTransient(SQLException e) {
+    // A pool that cannot connect wraps the driver's exception as its cause, without a state.
+    if (e.getCause() instanceof SQLException cause && cause != e && isTransient(cause)) {
+      return true;
+    }
+    if (e.getSQLState() == null && e.getCause() instanceof java.io.IOException) {
+      return true;
+    }
     for (SQLException x = e; x != null; x = x.getNextException()) {
       String state = x.getSQLState();
       if (state != null
@@ -402,6 +411,25 @@ public final class PostgresIO {
               || state.equals("57P01")
               || state.equals("57P02")
               || state.equals("57P03"))) {
+        return true;
+      }
+      if (x.getNextException() == x) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * True for errors about the data of a row (SQLState classes 22, data exception, and 23, integrity
+   * constraint violation): the rows the database refuses for good. Any other error (authentication,
+   * missing table, privileges, read-only, disk full) concerns the whole batch and fails the bundle,
+   * so nothing is turned into dead letters by a misconfiguration.
+   */
+  static boolean isRowError(SQLException e) {
+    for (SQLException x = e; x != null; x = x.getNextException()) {
+      String state = x.getSQLState();
+      if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
         return true;
       }
       if (x.getNextException() == x) {
@@ -588,10 +616,10 @@ public final class PostgresIO {
         }
         sha.update(d.payloadBytes());
         if (d.source() == null) {
-          // Without a source two identical rejects cannot be told apart: keep each as its own row.
+          // Without a source a replay cannot be recognised, and identical rejects at different
+          // times are distinct: the time of the rejection is part of the identity.
           sha.update((byte) 0);
           sha.update(Long.toString(d.failedAt().getMillis()).getBytes(StandardCharsets.UTF_8));
-          sha.update(Long.toString(System.identityHashCode(d)).getBytes(StandardCharsets.UTF_8));
         }
         return HexFormat.of().formatHex(sha.digest());
       } catch (NoSuchAlgorithmException e) {
@@ -808,6 +836,15 @@ public final class PostgresIO {
               e instanceof BatchUpdateException && e.getNextException() != null
                   ? e.getNextException()
                   : e;
+          if (!isTransient(e) && !isRowError(e)) {
+            throw new IllegalStateException(
+                what
+                    + " failed: SQLState "
+                    + cause.getSQLState()
+                    + ": "
+                    + firstLine(cause.getMessage()),
+                e);
+          }
           if (!isTransient(e)) {
             throw new PermanentFailure(
                 "SQLState " + cause.getSQLState() + ": " + firstLine(cause.getMessage()), e);

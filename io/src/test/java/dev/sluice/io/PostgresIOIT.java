@@ -255,16 +255,22 @@ class PostgresIOIT {
       CompletableFuture<Void> killer =
           CompletableFuture.runAsync(
               () -> {
-                await()
-                    .atMost(java.time.Duration.ofSeconds(60))
-                    .until(() -> !waitingBackends().isEmpty());
                 try {
+                  await()
+                      .atMost(java.time.Duration.ofSeconds(60))
+                      .until(() -> !waitingBackends().isEmpty());
                   query(
                       "SELECT pg_terminate_backend(pid) FROM pg_locks"
                           + " WHERE NOT granted AND relation = 'lost.window_stats'::regclass");
-                  locker.rollback();
                 } catch (SQLException e) {
                   throw new IllegalStateException(e);
+                } finally {
+                  // Always let the writer through, so a failed wait fails the test, not hangs it.
+                  try {
+                    locker.rollback();
+                  } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                  }
                 }
               });
       pipeline

@@ -138,4 +138,22 @@ class ExamplesTest {
     // 5-minute windows every minute over 20 minutes: 24 windows per endpoint, 3 endpoints.
     assertThat(OutputFiles.jsonLines(dir, "stats")).hasSize(24 * 3);
   }
+
+  @Test
+  void aSpecWithoutRulesWritesStatsOnly(@TempDir Path out) throws Exception {
+    String spec =
+        String.join(
+            "\n",
+            "name: stats-only",
+            "source: {type: file, path: " + EXAMPLES.resolve("data/latency/requests.jsonl") + "}",
+            "parse: {event_id: request_id, key: endpoint, event_time: ts,"
+                + " values: {latency_ms: latency_ms}}",
+            "windows: [{type: tumbling, size: 1m}]",
+            "sinks:",
+            "  stats: [{type: jsonl, path: " + out.resolve("stats") + "}]",
+            "");
+    run(SpecReader.parse("stats-only.yaml", spec));
+    // 20 minutes x 3 endpoints.
+    assertThat(OutputFiles.jsonLines(out, "stats")).hasSize(20 * 3);
+  }
 }

@@ -43,6 +43,7 @@ public final class FlexTemplate {
   /** Writes metadata.json, Dockerfile and README.txt for {@code spec} into {@code dir}. */
   public static List<Path> write(Path spec, Path dir) {
     PipelineSpec parsed = SpecReader.read(spec);
+    SluiceCli.checkForDataflow(parsed);
     Map<String, String> settings = SpecReader.deploymentSettings(spec);
     ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode metadata = mapper.createObjectNode();

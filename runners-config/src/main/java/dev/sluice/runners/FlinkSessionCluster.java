@@ -206,8 +206,14 @@ public final class FlinkSessionCluster implements AutoCloseable {
         // The JVM is shutting down; the hook kills the children anyway.
       }
     }
-    boolean taskManagerStopped = stop(taskManager.toHandle(), GRACEFUL_STOP);
-    boolean jobManagerStopped = stop(jobManager.toHandle(), GRACEFUL_STOP);
+    boolean taskManagerStopped = false;
+    boolean jobManagerStopped;
+    try {
+      taskManagerStopped = stop(taskManager.toHandle(), GRACEFUL_STOP);
+    } finally {
+      // The JobManager is stopped even when stopping the TaskManager failed.
+      jobManagerStopped = stop(jobManager.toHandle(), GRACEFUL_STOP);
+    }
     if (!taskManagerStopped || !jobManagerStopped) {
       throw new IllegalStateException(
           "Flink session cluster "

@@ -115,8 +115,19 @@ public final class SluiceCli implements Callable<Integer> {
         description = "dataflow: write the job graph as a classic template to this file")
     String templateFile;
 
+    RunnerPreset preset() {
+      try {
+        return RunnerPreset.named(runner);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "--runner: '"
+                + runner
+                + "' is not a runner; use direct, flink, flink-cluster or dataflow");
+      }
+    }
+
     PipelineOptions toPipelineOptions(List<String> beamOptions) {
-      RunnerPreset preset = RunnerPreset.named(runner);
+      RunnerPreset preset = preset();
       List<String> args = new ArrayList<>(beamOptions);
       if (parallelism != null) {
         args.add("--parallelism=" + parallelism);
@@ -217,6 +228,15 @@ public final class SluiceCli implements Callable<Integer> {
       if (pipelineSpec == null) {
         return INVALID;
       }
+      boolean dataflow = runnerOptions.preset() == RunnerPreset.DATAFLOW;
+      if (runnerOptions.templateFile != null && !dataflow) {
+        throw new IllegalArgumentException(
+            "--template-file writes a Dataflow template; it needs --runner dataflow, got --runner "
+                + runnerOptions.runner);
+      }
+      if (dataflow) {
+        checkForDataflow(pipelineSpec);
+      }
       PipelineOptions options = runnerOptions.toPipelineOptions(beamOptions);
       if (runnerOptions.templateFile != null) {
         SpecJob.writeGraph(pipelineSpec, options);
@@ -232,6 +252,31 @@ public final class SluiceCli implements Callable<Integer> {
       PipelineResult.State state =
           SpecJob.run(pipelineSpec, options, new java.io.PrintStream(System.out, true));
       return state == PipelineResult.State.DONE ? OK : FAILED;
+    }
+  }
+
+  /**
+   * Dataflow's workers cannot reach a PostgreSQL embedded in the launching process.
+   *
+   * @throws IllegalArgumentException naming the first embedded sink
+   */
+  static void checkForDataflow(PipelineSpec spec) {
+    List<List<PipelineSpec.Sink>> kinds =
+        List.of(spec.statsSinks(), spec.alertSinks(), spec.deadLetterSinks());
+    List<String> names = List.of("stats", "alerts", "dead_letters");
+    for (int k = 0; k < kinds.size(); k++) {
+      for (int i = 0; i < kinds.get(k).size(); i++) {
+        if (kinds.get(k).get(i).type().equals("embedded")) {
+          throw new IllegalArgumentException(
+              spec.file()
+                  + ": sinks."
+                  + names.get(k)
+                  + "["
+                  + i
+                  + "]: type embedded runs in the launching process, which Dataflow workers cannot"
+                  + " reach; use type: postgres (your database), jsonl with gs:// paths, or kafka");
+        }
+      }
     }
   }
 

@@ -16,12 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DataflowTemplateTest {
   @Test
-  void theIotExampleBecomesAJobGraphWithItsNamedSteps(@TempDir Path dir) throws Exception {
-    Path template = dir.resolve("iot-template.json");
+  void theLatencyExampleBecomesAJobGraphWithItsNamedSteps(@TempDir Path dir) throws Exception {
+    Path template = dir.resolve("latency-template.json");
     int status =
         SluiceCli.execute(
             "run",
-            Path.of("..", "examples", "iot.yaml").toString(),
+            Path.of("..", "examples", "latency.yaml").toString(),
             "--runner",
             "dataflow",
             "--template-file",
@@ -41,11 +41,22 @@ class DataflowTemplateTest {
             "AggregateWindows",
             "LateToDeadLetters",
             "EvaluateRules",
-            "StoreStats-0-embedded",
-            "StoreStats-1-jsonl",
+            "StoreStats-0-jsonl",
             "NotifyAlerts-0-log",
-            "NotifyAlerts-2-jsonl",
+            "NotifyAlerts-1-jsonl",
             "CollectDeadLetters",
-            "StoreDeadLetters-1-jsonl");
+            "StoreDeadLetters-0-jsonl");
+  }
+
+  @Test
+  void embeddedSinksAndTemplatesForOtherRunnersAreRefused(@TempDir Path dir) {
+    String iot = Path.of("..", "examples", "iot.yaml").toString();
+    String file = dir.resolve("t.json").toString();
+    assertThat(SluiceCli.execute("run", iot, "--runner", "dataflow", "--template-file", file))
+        .isEqualTo(2);
+    String latency = Path.of("..", "examples", "latency.yaml").toString();
+    assertThat(SluiceCli.execute("run", latency, "--runner", "direct", "--template-file", file))
+        .isEqualTo(2);
+    assertThat(java.nio.file.Files.exists(Path.of(file))).isFalse();
   }
 }

@@ -16,25 +16,26 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class FlexTemplateTest {
-  private static final Path IOT = Path.of("..", "examples", "iot.yaml");
+  private static final Path LATENCY = Path.of("..", "examples", "latency.yaml");
 
   @Test
   void metadataHasAParameterPerDeploymentSettingAndTheImageRunsTheLauncher(@TempDir Path dir)
       throws Exception {
-    assertThat(SluiceCli.execute("flex-template", IOT.toString(), "--output-dir", dir.toString()))
+    assertThat(
+            SluiceCli.execute("flex-template", LATENCY.toString(), "--output-dir", dir.toString()))
         .isZero();
     JsonNode metadata = new ObjectMapper().readTree(dir.resolve("metadata.json").toFile());
     List<String> names = new ArrayList<>();
     metadata.get("parameters").forEach(p -> names.add(p.get("name").asText()));
     assertThat(names)
-        .contains(
-            "source_path", "windows_0_size", "windows_0_allowed_lateness", "sinks_stats_1_path");
+        .contains("source_path", "windows_0_size", "windows_0_every", "sinks_stats_0_path");
     assertThat(metadata.get("parameters").get(0).get("helpText").asText())
-        .isEqualTo("Overrides source.path of iot.yaml (default examples/data/iot/*.jsonl)");
+        .isEqualTo(
+            "Overrides source.path of latency.yaml (default examples/data/latency/requests.jsonl)");
     assertThat(Files.readString(dir.resolve("Dockerfile")))
         .contains("FROM gcr.io/dataflow-templates-base/java17-template-launcher-base")
         .contains("ENV FLEX_TEMPLATE_JAVA_MAIN_CLASS=dev.sluice.runners.FlexTemplate")
-        .contains("ENV SLUICE_SPEC=${WORKDIR}/iot.yaml");
+        .contains("ENV SLUICE_SPEC=${WORKDIR}/latency.yaml");
   }
 
   @Test
@@ -42,18 +43,18 @@ class FlexTemplateTest {
     List<String> beam = new ArrayList<>();
     Map<String, String> overrides =
         FlexTemplate.overrides(
-            IOT,
-            List.of("--windows_0_size=5m", "--project=p", "--region=r", "--source_path=gs://b/*"),
+            LATENCY,
+            List.of("--windows_0_size=10m", "--project=p", "--region=r", "--source_path=gs://b/*"),
             beam);
     assertThat(overrides)
         .containsExactlyInAnyOrderEntriesOf(
-            Map.of("windows[0].size", "5m", "source.path", "gs://b/*"));
+            Map.of("windows[0].size", "10m", "source.path", "gs://b/*"));
     assertThat(beam).containsExactly("--project=p", "--region=r");
     // The override takes effect in the pipeline that is built.
     String explained =
         SpecJob.explain(
-            SpecReader.read(IOT, overrides),
+            SpecReader.read(LATENCY, overrides),
             PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
-    assertThat(explained).contains("windowSize=300000").contains("glob=gs://b/*");
+    assertThat(explained).contains("windowSize=600000").contains("glob=gs://b/*");
   }
 }

@@ -77,7 +77,7 @@ public final class LocatedYaml {
       scalar = JsonNodeFactory.instance.textNode(value);
     }
     if (path.endsWith("]") && parent instanceof ArrayNode array) {
-      int index = Integer.parseInt(path.substring(cut + 1, path.length() - 1));
+      int index = index(path, path.substring(cut + 1, path.length() - 1));
       if (index >= array.size()) {
         throw new SpecException(file, 0, path, "override: no such list item");
       }
@@ -93,6 +93,13 @@ public final class LocatedYaml {
     lines.putIfAbsent(path, line(parentPath));
   }
 
+  private int index(String path, String text) {
+    if (!text.matches("\\d{1,6}")) {
+      throw new SpecException(file, 0, path, "override: [" + text + "] is not a list index");
+    }
+    return Integer.parseInt(text);
+  }
+
   private JsonNode find(String path) {
     JsonNode node = root;
     for (String part : path.replace("[", ".[").split("\\.")) {
@@ -101,7 +108,7 @@ public final class LocatedYaml {
       }
       node =
           part.startsWith("[")
-              ? node.path(Integer.parseInt(part.substring(1, part.length() - 1)))
+              ? node.path(index(path, part.substring(1, part.length() - 1)))
               : node.path(part);
     }
     if (node.isMissingNode()) {

@@ -59,7 +59,10 @@ import org.joda.time.Instant;
 public final class SpecPipeline {
   private SpecPipeline() {}
 
-  /** The built pipeline's outputs and the embedded stores it started, stopped by close. */
+  /**
+   * The built pipeline's outputs ({@code alerts} is null for a spec without rules) and the embedded
+   * stores it started, stopped by close.
+   */
   public record Built(
       List<PCollection<WindowStats>> stats,
       PCollection<Alert> alerts,
@@ -184,12 +187,15 @@ public final class SpecPipeline {
         deadLetters.add(judged.deadLetters());
       }
     }
+    // Without rules there are no alerts (and validation allows no alert sinks then).
     PCollection<Alert> alerts =
-        alertsPerWindow.size() == 1
-            ? alertsPerWindow.get(0)
-            : PCollectionList.of(alertsPerWindow)
-                .apply("CollectAlerts", Flatten.pCollections())
-                .setCoder(Alert.AlertCoder.of());
+        alertsPerWindow.isEmpty()
+            ? null
+            : alertsPerWindow.size() == 1
+                ? alertsPerWindow.get(0)
+                : PCollectionList.of(alertsPerWindow)
+                    .apply("CollectAlerts", Flatten.pCollections())
+                    .setCoder(Alert.AlertCoder.of());
 
     List<PCollection<DeadLetter>> sinkRejects = new ArrayList<>();
     for (int w = 0; w < statsPerWindow.size(); w++) {
@@ -211,7 +217,7 @@ public final class SpecPipeline {
                       PostgresIO.writeStats()
                           .to(databases.of(sink))
                           .withSchema(sink.schema())
-                          .withCreateTables(databases.startServers)));
+                          .withCreateTables(true)));
         }
       }
     }
@@ -231,7 +237,7 @@ public final class SpecPipeline {
                       PostgresIO.writeAlerts()
                           .to(databases.of(sink))
                           .withSchema(sink.schema())
-                          .withCreateTables(databases.startServers)));
+                          .withCreateTables(true)));
         }
       }
     }
@@ -253,7 +259,7 @@ public final class SpecPipeline {
                 PostgresIO.writeDeadLetters()
                     .to(databases.of(sink))
                     .withSchema(sink.schema())
-                    .withCreateTables(databases.startServers));
+                    .withCreateTables(true));
       }
     }
     return new Built(
