@@ -22,11 +22,13 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.Compression;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -179,9 +181,15 @@ public final class EventFilesIO {
       TupleTag<DeadLetter> deadLettersTag = new TupleTag<DeadLetter>() {};
       PCollectionTuple tuple =
           input
+              .apply("Glob", Create.of(glob()).withCoder(StringUtf8Coder.of()))
+              // No reshuffle of the matched files: behind one, the Direct runner may advance the
+              // watermark while a file is still being read, turning a bounded replay's events
+              // late (seen as extra LATE panes). Files are still read in parallel by bundles.
               .apply(
                   "MatchFiles",
-                  FileIO.match().filepattern(glob()).withEmptyMatchTreatment(emptyMatchTreatment()))
+                  FileIO.matchAll()
+                      .withEmptyMatchTreatment(emptyMatchTreatment())
+                      .withOutputParallelization(false))
               .apply("ReadMatches", FileIO.readMatches())
               .apply(
                   "ReadLines",
