@@ -173,6 +173,7 @@ public final class SpecReader {
     }
     List<WindowSpec> windows = windows(required(root, "", "windows"));
     List<Rule> rules = rules(root.get("rules"));
+    checkRulesAgainstWindows(rules, windows);
     RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
     JsonNode sinks = map(required(root, "", "sinks"), "sinks");
     allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
@@ -410,6 +411,35 @@ public final class SpecReader {
     return rules;
   }
 
+  /**
+   * A rule on an aggregate no window computes would never fire: quantiles need a window with {@code
+   * quantiles: true}, {@code distinct(...)} a window with {@code distinct_of}.
+   */
+  private void checkRulesAgainstWindows(List<Rule> rules, List<WindowSpec> windows) {
+    boolean quantiles = windows.stream().anyMatch(WindowSpec::quantiles);
+    boolean distinct = windows.stream().anyMatch(w -> w.distinctOf() != null);
+    for (int i = 0; i < rules.size(); i++) {
+      Rule rule = rules.get(i);
+      if (rule.condition() == null || rule.condition().aggregate() == null) {
+        continue;
+      }
+      String aggregate = rule.condition().aggregate().name().toLowerCase(Locale.ROOT);
+      boolean quantile = aggregate.matches("p\\d+");
+      if ((quantile && !quantiles) || (aggregate.equals("distinct") && !distinct)) {
+        throw yaml.error(
+            "rules[" + i + "].condition",
+            "rule '"
+                + rule.id()
+                + "' uses "
+                + aggregate
+                + ", which no window computes; "
+                + (quantile
+                    ? "set quantiles: true on a window"
+                    : "set distinct_of: <attribute> on a window"));
+      }
+    }
+  }
+
   /** The path of the field a rule error names ("... field 'x' ..."), for its line. */
   private static String fieldPath(String path, JsonNode rule, String message) {
     if (rule != null && rule.isObject()) {
@@ -435,6 +465,12 @@ public final class SpecReader {
           "rule_updates.kafka_topic", "needs a kafka source (its brokers are used for the topic)");
     }
     RuleUpdates updates = new RuleUpdates(local(text(u, "rule_updates", "files", null)), topic);
+    if (updates.files() != null && !(source instanceof Kafka)) {
+      throw yaml.error(
+          "rule_updates.files",
+          "files are watched while the job runs, which needs an unbounded (kafka) source; a file"
+              + " or synthetic source ends, so put the rules in rules instead");
+    }
     if (updates.files() == null && updates.kafkaTopic() == null) {
       throw yaml.error("rule_updates", "give files (a glob) or kafka_topic, or leave it out");
     }

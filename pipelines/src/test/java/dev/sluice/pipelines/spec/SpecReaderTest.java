@@ -119,6 +119,20 @@ class SpecReaderTest {
                         "  type: file\n  path: data/*.jsonl",
                         "  type: synthetic\n  malformed_fraction: 2")))
         .hasMessage("s.yaml:4: source.malformed_fraction: must be a number from 0.0 to 1.0, got 2");
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml",
+                    replace("    size: 1m", "    size: 1m\n    quantiles: false")
+                        .replace("mean(temperature) > 50", "p99(temperature) > 50")))
+        .hasMessage(
+            "s.yaml:11: rules[0].condition: rule 'hot' uses p99, which no window computes; set"
+                + " quantiles: true on a window");
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "s.yaml", replace("sinks:", "rule_updates: {files: 'rules/*.json'}\nsinks:")))
+        .hasMessageStartingWith("s.yaml:11: rule_updates.files: files are watched while the job");
     assertThatThrownBy(() -> SpecReader.parse("s.yaml", ""))
         .hasMessage("s.yaml:1: the file is empty; a pipeline spec is a YAML map");
   }
