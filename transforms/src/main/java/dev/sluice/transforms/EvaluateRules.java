@@ -14,8 +14,10 @@ import dev.sluice.rules.Rule;
 import dev.sluice.rules.RuleEngine;
 import dev.sluice.rules.RuleEngine.Transition;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,6 +44,7 @@ import org.apache.beam.sdk.transforms.Max;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
@@ -102,7 +105,7 @@ public abstract class EvaluateRules
   public static final String RULE_UPDATES_REJECTED = "rule_updates_rejected";
   public static final String RULE_UPDATES_DUPLICATE = "rule_updates_duplicate";
   static final String STAGE = "rules";
-  static final int DEFAULT_SHARDS = 16;
+  static final int DEFAULT_SHARDS = 256;
 
   abstract List<Rule> rules();
 
@@ -157,8 +160,11 @@ public abstract class EvaluateRules
   }
 
   /**
-   * How many shards keys are spread over (default 16): the rule step's maximum parallelism, and the
-   * number of copies of each rule update.
+   * How many shards keys are spread over (default 256): the rule step's maximum parallelism, and
+   * the number of copies of each rule update and of each event-time mark. A shard buffers its keys'
+   * closed panes until the watermark passes them, and the Direct runner copies that buffer for
+   * every bundle, so more shards mean less copying: with 10,000 keys x 3 metrics, 16 shards ran at
+   * 900 events/s on the Direct runner.
    */
   public EvaluateRules withShards(int shards) {
     if (shards < 1 || shards > 4096) {
@@ -279,11 +285,33 @@ public abstract class EvaluateRules
     }
   }
 
-  /** Ends of closed windows: an early pane's window has not closed, so it proves nothing. */
+  /**
+   * Ends of closed windows: an early pane's window has not closed, so it proves nothing. One
+   * element per window is evidence enough, so an instance emits each window's end once: without
+   * this every pane of every key went through the global {@code Max}, a single-key shuffle of all
+   * stats, and on the Direct runner (which does not lift combiners) a bag copied per bundle, time
+   * quadratic in the keys (10,000 keys x 3 metrics: 270 events/s). Another instance, or this one
+   * after it was discarded with a failed bundle, emits the end again; the maximum is the same.
+   */
   private static final class ClosedWindowEndFn extends DoFn<WindowStats, Long> {
+    private static final int REMEMBERED_WINDOWS = 4096;
+    private transient Set<BoundedWindow> emitted;
+
+    @Setup
+    public void setup() {
+      emitted =
+          Collections.newSetFromMap(
+              new LinkedHashMap<BoundedWindow, Boolean>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<BoundedWindow, Boolean> eldest) {
+                  return size() > REMEMBERED_WINDOWS;
+                }
+              });
+    }
+
     @ProcessElement
-    public void process(@Element WindowStats s, OutputReceiver<Long> out) {
-      if (s.pane() != PaneTiming.EARLY) {
+    public void process(@Element WindowStats s, BoundedWindow window, OutputReceiver<Long> out) {
+      if (s.pane() != PaneTiming.EARLY && emitted.add(window)) {
         out.output(s.windowEnd().getMillis());
       }
     }

@@ -1,0 +1,401 @@
+package dev.sluice.benchmarks.compare;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.runners.RunnerPreset;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Runs the reference workload through every implementation side by side and reports throughput.
+ *
+ * <pre>{@code
+ * benchmarks/run compare                       # 10M events, 3 repetitions, all implementations
+ * benchmarks/run compare --events=2000000 --reps=5
+ * benchmarks/run compare --knobs               # Sluice on Flink with each runner option toggled
+ * }</pre>
+ *
+ * <p>Every run is a fresh JVM (same heap and flags) that first warms up on a smaller input and then
+ * runs the measured input; runs are interleaved (each repetition runs every implementation once, in
+ * a rotated order) so that a slow phase of the machine hits all of them alike. The clock covers the
+ * whole job as a user waits for it, including the Flink mini-cluster's start. Every measured run's
+ * output checksum must equal the plain-Java run's, or the run is reported invalid.
+ */
+public final class Compare {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** An implementation, and the runner options a variant adds. */
+  record Variant(String name, String impl, List<String> args, String description) {}
+
+  static final List<Variant> IMPLEMENTATIONS =
+      List.of(
+          new Variant(
+              "sluice-flink",
+              "sluice-flink",
+              SluiceFlinkTuning.BEST,
+              "Sluice transforms, FlinkRunner embedded, parallelism 2, tuned options"),
+          new Variant(
+              "native-flink",
+              "native-flink",
+              List.of(),
+              "hand-written Flink DataStream job, parallelism 2, Flink defaults"),
+          new Variant(
+              "plain-java",
+              "plain-java",
+              List.of(),
+              "one thread, Jackson data binding and hash maps"),
+          new Variant(
+              "sluice-direct",
+              "sluice-direct",
+              List.of(),
+              "Sluice transforms, Direct runner, enforcement off, bounded read"));
+
+  private Compare() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("child")) {
+      child(Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    Settings settings = Settings.parse(args);
+    List<Variant> variants = settings.knobs ? SluiceFlinkTuning.variants() : settings.selected();
+    Path work = Files.createTempDirectory("sluice-compare");
+    Workload workload = Workload.reference(settings.events);
+    System.out.printf(
+        "Workload: %s%nVariants: %s%nRepetitions: %d after a warm-up of %d events per JVM%n",
+        workload,
+        variants.stream().map(Variant::name).toList(),
+        settings.reps,
+        settings.warmupEvents);
+
+    Map<String, List<JsonNode>> runs = new LinkedHashMap<>();
+    for (Variant v : variants) {
+      runs.put(v.name(), new ArrayList<>());
+    }
+    String reference = null;
+    for (int rep = 0; rep < settings.reps; rep++) {
+      for (int k = 0; k < variants.size(); k++) {
+        Variant v = variants.get((k + rep) % variants.size());
+        JsonNode result = runChild(v, settings, work.resolve(v.name() + "-" + rep));
+        runs.get(v.name()).add(result);
+        System.out.printf(
+            "rep %d %-28s %8.1f s %,12.0f events/s  stats %d alerts %d other %d  %s%n",
+            rep + 1,
+            v.name(),
+            result.get("seconds").asDouble(),
+            result.get("events_per_second").asDouble(),
+            result.get("stats_lines").asLong(),
+            result.get("alert_lines").asLong(),
+            result.get("other_lines").asLong(),
+            result.get("sha256").asText().substring(0, 12));
+        if (v.impl().equals("plain-java") && reference == null) {
+          reference = result.get("sha256").asText();
+        }
+      }
+    }
+    if (reference == null) {
+      // No plain-Java run among the variants: the first run of the first variant is the reference.
+      reference = runs.values().iterator().next().get(0).get("sha256").asText();
+    }
+    ObjectNode report = report(settings, workload, variants, runs, reference);
+    String date = LocalDate.now(ZoneOffset.UTC).toString();
+    Path dir = Paths.get(settings.resultsDir);
+    Files.createDirectories(dir);
+    String base = date + (settings.knobs ? "-knobs" : "");
+    Files.writeString(dir.resolve(base + ".json"), JSON.writeValueAsString(report));
+    String markdown = Report.markdown(report);
+    Files.writeString(dir.resolve(base + ".md"), markdown);
+    System.out.println();
+    System.out.println(markdown);
+    System.out.println("Written: " + dir.resolve(base + ".json") + " and " + base + ".md");
+    deleteRecursively(work);
+  }
+
+  private static ObjectNode report(
+      Settings settings,
+      Workload workload,
+      List<Variant> variants,
+      Map<String, List<JsonNode>> runs,
+      String reference) {
+    ObjectNode report = JSON.createObjectNode();
+    report.put("date", LocalDate.now(ZoneOffset.UTC).toString());
+    report.put(
+        "command",
+        "benchmarks/run compare"
+            + (settings.knobs ? " --knobs" : "")
+            + " --events="
+            + settings.events
+            + " --reps="
+            + settings.reps);
+    report.put("workload", workload.toString());
+    report.put("events", settings.events);
+    report.put("warmup_events", settings.warmupEvents);
+    report.put("repetitions", settings.reps);
+    report.set("machine", machine(settings));
+    report.put("reference_sha256", reference);
+    ArrayNode results = report.putArray("results");
+    for (Variant v : variants) {
+      List<JsonNode> list = runs.get(v.name());
+      double[] rates =
+          list.stream().mapToDouble(r -> r.get("events_per_second").asDouble()).toArray();
+      double[] seconds = list.stream().mapToDouble(r -> r.get("seconds").asDouble()).toArray();
+      String finalReference = reference;
+      boolean valid = list.stream().allMatch(r -> r.get("sha256").asText().equals(finalReference));
+      ObjectNode row = results.addObject();
+      row.put("name", v.name());
+      row.put("description", v.description());
+      row.put("options", String.join(" ", v.args()));
+      row.put("valid", valid);
+      row.put("median_events_per_second", median(rates));
+      row.put("min_events_per_second", Arrays.stream(rates).min().orElse(0));
+      row.put("max_events_per_second", Arrays.stream(rates).max().orElse(0));
+      row.put("median_seconds", median(seconds));
+      row.put("stats_lines", list.get(0).get("stats_lines").asLong());
+      row.put("alert_lines", list.get(0).get("alert_lines").asLong());
+      row.put("other_lines", list.get(0).get("other_lines").asLong());
+      row.set("runs", JSON.valueToTree(list));
+    }
+    ObjectNode ratios = report.putObject("ratios");
+    double nativeFlink = medianOf(results, "native-flink");
+    double plain = medianOf(results, "plain-java");
+    for (JsonNode row : results) {
+      double m = row.get("median_events_per_second").asDouble();
+      ObjectNode r = ratios.putObject(row.get("name").asText());
+      if (nativeFlink > 0) {
+        r.put("to_native_flink", m / nativeFlink);
+      }
+      if (plain > 0) {
+        r.put("to_plain_java", m / plain);
+      }
+    }
+    return report;
+  }
+
+  static double medianOf(JsonNode results, String name) {
+    for (JsonNode row : results) {
+      if (row.get("name").asText().equals(name)) {
+        return row.get("median_events_per_second").asDouble();
+      }
+    }
+    return 0;
+  }
+
+  static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n == 0 ? 0 : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static ObjectNode machine(Settings settings) {
+    ObjectNode m = JSON.createObjectNode();
+    m.put("cores", Runtime.getRuntime().availableProcessors());
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    m.put("memory_gib", Math.round(os.getTotalMemorySize() / (1024.0 * 1024 * 1024) * 10) / 10.0);
+    m.put("cpu", cpuModel());
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+    m.put(
+        "jvm",
+        System.getProperty("java.vm.name")
+            + " "
+            + System.getProperty("java.runtime.version")
+            + " ("
+            + System.getProperty("java.vendor")
+            + ")");
+    m.put("jvm_flags", String.join(" ", settings.jvmFlags()));
+    return m;
+  }
+
+  private static String cpuModel() {
+    try (Stream<String> lines = Files.lines(Paths.get("/proc/cpuinfo"))) {
+      return lines
+          .filter(l -> l.startsWith("model name"))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim())
+          .findFirst()
+          .orElse("unknown");
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
+  private static JsonNode runChild(Variant v, Settings settings, Path dir) throws Exception {
+    Files.createDirectories(dir);
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(settings.jvmFlags());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Compare.class.getName());
+    command.add("child");
+    command.add(v.impl());
+    command.add(Long.toString(settings.events));
+    command.add(Long.toString(settings.warmupEvents));
+    command.add(dir.toString());
+    command.addAll(v.args());
+    Path log = dir.resolve("run.log");
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    int exit = process.waitFor();
+    List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+    for (String line : lines) {
+      if (line.startsWith("RESULT ")) {
+        ObjectNode result = (ObjectNode) JSON.readTree(line.substring("RESULT ".length()));
+        result.put("variant", v.name());
+        return result;
+      }
+    }
+    int from = Math.max(0, lines.size() - 40);
+    throw new IllegalStateException(
+        v.name()
+            + " exited "
+            + exit
+            + " without a result; the end of its log "
+            + log
+            + ":\n"
+            + String.join("\n", lines.subList(from, lines.size())));
+  }
+
+  /** One measured run in this JVM: warm-up, then the timed run, then its output summary. */
+  private static void child(String[] args) throws Exception {
+    String impl = args[0];
+    long events = Long.parseLong(args[1]);
+    long warmupEvents = Long.parseLong(args[2]);
+    Path dir = Paths.get(args[3]);
+    List<String> extra = List.of(args).subList(4, args.length);
+    Workload workload = Workload.reference(events);
+    if (warmupEvents > 0) {
+      runOnce(impl, workload.withEvents(warmupEvents), dir.resolve("warmup"), extra);
+    }
+    long start = System.nanoTime();
+    runOnce(impl, workload, dir.resolve("out"), extra);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Outputs.Summary summary = Outputs.summarize(dir.resolve("out"));
+    ObjectNode result = new ObjectMapper().createObjectNode();
+    result.put("impl", impl);
+    result.put("events", events);
+    result.put("seconds", seconds);
+    result.put("events_per_second", events / seconds);
+    result.put("stats_lines", summary.statsLines());
+    result.put("alert_lines", summary.alertLines());
+    result.put("other_lines", summary.otherLines());
+    result.put("sha256", summary.sha256());
+    System.out.println("RESULT " + new ObjectMapper().writeValueAsString(result));
+    System.out.flush();
+    // Flink's and Beam's non-daemon threads must not keep the JVM alive.
+    System.exit(0);
+  }
+
+  private static void runOnce(String impl, Workload workload, Path dir, List<String> extra)
+      throws Exception {
+    Files.createDirectories(dir);
+    switch (impl) {
+      case "plain-java" -> PlainJavaJob.run(workload, dir);
+      case "native-flink" -> NativeFlinkJob.run(workload, dir, 2);
+      case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, extra);
+      case "sluice-flink-bounded" ->
+          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, false, extra);
+      case "sluice-direct" -> SluiceBeamJob.run(workload, dir, RunnerPreset.DIRECT, false, extra);
+      default -> throw new IllegalArgumentException("unknown implementation '" + impl + "'");
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted((a, b) -> b.compareTo(a)).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /** The command line. */
+  static final class Settings {
+    long events = 10_000_000L;
+    long warmupEvents = -1;
+    int reps = 3;
+    boolean knobs;
+    String heap = "6g";
+    String resultsDir = "benchmarks/results";
+    List<String> only = List.of();
+
+    static Settings parse(String[] args) {
+      Settings s = new Settings();
+      for (String arg : args) {
+        String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+        String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1) : "";
+        switch (name) {
+          case "--events" -> s.events = positive(name, value);
+          case "--warmup-events" -> s.warmupEvents = Long.parseLong(value);
+          case "--reps" -> s.reps = (int) positive(name, value);
+          case "--knobs" -> s.knobs = true;
+          case "--heap" -> s.heap = value;
+          case "--results-dir" -> s.resultsDir = value;
+          case "--only" -> s.only = List.of(value.split(","));
+          default ->
+              throw new IllegalArgumentException(
+                  "unknown option '"
+                      + arg
+                      + "'; use --events=N --reps=N --warmup-events=N --only=a,b --knobs --heap=6g"
+                      + " --results-dir=DIR");
+        }
+      }
+      if (s.warmupEvents < 0) {
+        s.warmupEvents = Math.min(s.events, Math.max(100_000L, s.events / 10));
+      }
+      for (String name : s.only) {
+        if (IMPLEMENTATIONS.stream().noneMatch(v -> v.name().equals(name))) {
+          throw new IllegalArgumentException(
+              "--only: '"
+                  + name
+                  + "' is not an implementation; use "
+                  + IMPLEMENTATIONS.stream().map(Variant::name).toList());
+        }
+      }
+      return s;
+    }
+
+    List<Variant> selected() {
+      return only.isEmpty()
+          ? IMPLEMENTATIONS
+          : IMPLEMENTATIONS.stream().filter(v -> only.contains(v.name())).toList();
+    }
+
+    List<String> jvmFlags() {
+      return List.of("-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC");
+    }
+
+    private static long positive(String name, String value) {
+      long v;
+      try {
+        v = Long.parseLong(value.replace("_", ""));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(name + " must be a number, got '" + value + "'");
+      }
+      if (v < 1) {
+        throw new IllegalArgumentException(name + " must be at least 1, got " + v);
+      }
+      return v;
+    }
+  }
+
+  static String format(double v) {
+    return String.format(Locale.ROOT, "%,.0f", v);
+  }
+}

@@ -1,0 +1,72 @@
+package dev.sluice.benchmarks.compare;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
+
+/** The Markdown table of a comparison report. */
+final class Report {
+  private Report() {}
+
+  static String markdown(JsonNode report) {
+    JsonNode m = report.get("machine");
+    StringBuilder md = new StringBuilder();
+    md.append("Workload: ").append(report.get("workload").asText()).append(".\n");
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "Machine: %d cores (%s), %.1f GiB, %s, %s; each run a fresh JVM with %s.%n",
+            m.get("cores").asInt(),
+            m.get("cpu").asText(),
+            m.get("memory_gib").asDouble(),
+            m.get("os").asText(),
+            m.get("jvm").asText(),
+            m.get("jvm_flags").asText()));
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "Command: `%s` (%s); %d measured repetitions, interleaved, each after a warm-up of %,d"
+                + " events in the same JVM.%n%n",
+            report.get("command").asText(),
+            report.get("date").asText(),
+            report.get("repetitions").asInt(),
+            report.get("warmup_events").asLong()));
+    md.append(
+        "| implementation | median events/s | min – max events/s | median s | × native Flink"
+            + " | × plain Java | output |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---|\n");
+    for (JsonNode row : report.get("results")) {
+      JsonNode ratio = report.get("ratios").get(row.get("name").asText());
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s%s | %,.0f | %,.0f – %,.0f | %.1f | %s | %s | %s |%n",
+              row.get("name").asText(),
+              row.get("options").asText().isEmpty()
+                  ? ""
+                  : " (`" + row.get("options").asText() + "`)",
+              row.get("median_events_per_second").asDouble(),
+              row.get("min_events_per_second").asDouble(),
+              row.get("max_events_per_second").asDouble(),
+              row.get("median_seconds").asDouble(),
+              ratio.has("to_native_flink")
+                  ? String.format(Locale.ROOT, "%.2f", ratio.get("to_native_flink").asDouble())
+                  : "–",
+              ratio.has("to_plain_java")
+                  ? String.format(Locale.ROOT, "%.2f", ratio.get("to_plain_java").asDouble())
+                  : "–",
+              row.get("valid").asBoolean()
+                  ? String.format(
+                      Locale.ROOT,
+                      "same (%,d stats, %,d alerts)",
+                      row.get("stats_lines").asLong(),
+                      row.get("alert_lines").asLong())
+                  : "**DIFFERS: invalid**"));
+    }
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "%nOutput check: every run's stats and alert lines, sorted, hash to SHA-256 %s…%n",
+            report.get("reference_sha256").asText().substring(0, 16)));
+    return md.toString();
+  }
+}

@@ -1,0 +1,199 @@
+package dev.sluice.benchmarks.compare;
+
+import dev.sluice.model.Alert;
+import dev.sluice.model.DeadLetter;
+import dev.sluice.model.Event;
+import dev.sluice.model.LateEvent;
+import dev.sluice.model.WindowStats;
+import dev.sluice.rules.Rule;
+import dev.sluice.runners.RunnerPreset;
+import dev.sluice.transforms.EvaluateRules;
+import dev.sluice.transforms.OutputWithDeadLetters;
+import dev.sluice.transforms.ParseEvents;
+import dev.sluice.transforms.WindowedAggregate;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
+import org.apache.beam.sdk.io.Read;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * The workload as a Sluice user writes it: Sluice's own transforms ({@code ParseEvents}, {@code
+ * WindowedAggregate}, {@code EvaluateRules}) on an unbounded source, so the streaming paths run
+ * (per-key lateness state, the rule shards' event-time ordering), on whichever runner the preset
+ * names.
+ */
+final class SluiceBeamJob {
+  private SluiceBeamJob() {}
+
+  /**
+   * Runs the job. {@code unbounded} reads the workload the way Kafka delivers it; otherwise it is a
+   * bounded sequence (the Direct runner's unbounded reads evaluate a handful of elements per bundle
+   * and re-deserialize the source for the next: 300,000 events did not finish in 11 minutes).
+   */
+  static void run(
+      Workload workload,
+      Path outputDir,
+      RunnerPreset preset,
+      boolean unbounded,
+      List<String> extraArgs) {
+    PipelineOptions options =
+        PipelineOptionsFactory.fromArgs(preset.mergeWith(extraArgs).toArray(new String[0]))
+            .withValidation()
+            .create();
+    Pipeline pipeline = Pipeline.create(options);
+    build(pipeline, workload, unbounded, outputDir.toString());
+    PipelineResult result = pipeline.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("the Sluice job ended " + state);
+    }
+  }
+
+  static void build(Pipeline pipeline, Workload workload, boolean unbounded, String dir) {
+    PCollection<byte[]> payloads =
+        unbounded
+            ? pipeline.apply("ReadWorkload", Read.from(new WorkloadSource(workload)))
+            : pipeline
+                .apply("ReadWorkload", GenerateSequence.from(0).to(workload.numEvents))
+                .apply("GeneratePayloads", ParDo.of(new PayloadFn(workload)))
+                .setCoder(ByteArrayCoder.of());
+    OutputWithDeadLetters<Event> parsed =
+        payloads.apply("ParseEvents", ParseEvents.fromJsonBytes());
+    WindowedAggregate.Result aggregated =
+        parsed
+            .output()
+            .apply(
+                "AggregateWindows",
+                WindowedAggregate.tumbling(Duration.millis(Workload.WINDOW_MILLIS))
+                    .withQuantiles(false));
+    aggregated
+        .output()
+        .apply(
+            "FormatStats",
+            MapElements.into(TypeDescriptors.strings())
+                .via(
+                    (WindowStats s) ->
+                        Outputs.statsLine(
+                            s.key(),
+                            s.metric(),
+                            s.windowStart().getMillis(),
+                            s.count(),
+                            s.sum(),
+                            s.min(),
+                            s.max(),
+                            s.mean())))
+        .apply("WriteStats", ParDo.of(new WriteLinesFn(dir, "stats")));
+    OutputWithDeadLetters<Alert> alerts =
+        aggregated
+            .output()
+            .apply(
+                "EvaluateRules",
+                EvaluateRules.of(
+                    List.of(
+                        Rule.of(
+                            Workload.RULE_ID,
+                            "mean(" + Workload.RULE_METRIC + ") > " + workload.threshold))));
+    alerts
+        .output()
+        .apply(
+            "FormatAlerts",
+            MapElements.into(TypeDescriptors.strings())
+                .via(
+                    (Alert a) ->
+                        Outputs.alertLine(
+                            a.alertId(),
+                            a.ruleId(),
+                            a.key(),
+                            a.metric(),
+                            a.status().name(),
+                            a.windowStart().getMillis(),
+                            a.value())))
+        .apply("WriteAlerts", ParDo.of(new WriteLinesFn(dir, "alerts")));
+    PCollection<String> late =
+        aggregated
+            .late()
+            .apply(
+                "FormatLate",
+                MapElements.into(TypeDescriptors.strings())
+                    .via(
+                        (LateEvent e) ->
+                            "D|TOO_LATE|" + e.event().key() + '|' + e.event().metric()));
+    PCollection<String> deadLetters =
+        PCollectionList.of(parsed.deadLetters())
+            .and(alerts.deadLetters())
+            .apply("AllDeadLetters", Flatten.pCollections())
+            .apply(
+                "FormatDeadLetters",
+                MapElements.into(TypeDescriptors.strings())
+                    .via((DeadLetter d) -> "D|" + d.reason() + '|' + d.payload()));
+    PCollectionList.of(deadLetters)
+        .and(late)
+        .apply("AllRejects", Flatten.pCollections())
+        .apply("WriteDeadLetters", ParDo.of(new WriteLinesFn(dir, "dead-letters")));
+  }
+
+  /** Index to payload, timestamped with its event time. */
+  static final class PayloadFn extends DoFn<Long, byte[]> {
+    private static final long serialVersionUID = 1L;
+    private final Workload workload;
+
+    PayloadFn(Workload workload) {
+      this.workload = workload;
+    }
+
+    @ProcessElement
+    public void process(@Element Long i, OutputReceiver<byte[]> out) {
+      out.outputWithTimestamp(workload.payload(i), new Instant(workload.eventTimeMillis(i)));
+    }
+  }
+
+  /** Appends lines to a file per DoFn instance, flushed at the end of every bundle. */
+  static final class WriteLinesFn extends DoFn<String, Void> {
+    private static final long serialVersionUID = 1L;
+    private final String dir;
+    private final String prefix;
+    private transient Outputs.LineFile file;
+
+    WriteLinesFn(String dir, String prefix) {
+      this.dir = dir;
+      this.prefix = prefix;
+    }
+
+    @Setup
+    public void setup() {
+      file = new Outputs.LineFile(Paths.get(dir), prefix);
+    }
+
+    @ProcessElement
+    public void process(@Element String line) {
+      file.write(line);
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      file.flush();
+    }
+
+    @Teardown
+    public void teardown() {
+      if (file != null) {
+        file.close();
+      }
+    }
+  }
+}
