@@ -89,11 +89,18 @@ public final class Compare {
     for (Variant v : variants) {
       runs.put(v.name(), new ArrayList<>());
     }
-    String reference = null;
+    Map<Long, String> references = new LinkedHashMap<>();
     for (int rep = 0; rep < settings.reps; rep++) {
       for (int k = 0; k < variants.size(); k++) {
         Variant v = variants.get((k + rep) % variants.size());
-        JsonNode result = runChild(v, settings, work.resolve(v.name() + "-" + rep));
+        long n = settings.eventsFor(v);
+        JsonNode result =
+            runChild(
+                v,
+                settings,
+                n,
+                Math.min(settings.warmupEvents, n),
+                work.resolve(v.name() + "-" + rep));
         runs.get(v.name()).add(result);
         System.out.printf(
             "rep %d %-28s %8.1f s %,12.0f events/s  stats %d alerts %d other %d  %s%n",
@@ -105,16 +112,24 @@ public final class Compare {
             result.get("alert_lines").asLong(),
             result.get("other_lines").asLong(),
             result.get("sha256").asText().substring(0, 12));
-        if (v.impl().equals("plain-java") && reference == null) {
-          reference = result.get("sha256").asText();
+        if (v.impl().equals("plain-java")) {
+          references.putIfAbsent(result.get("events").asLong(), result.get("sha256").asText());
         }
       }
     }
-    if (reference == null) {
-      // No plain-Java run among the variants: the first run of the first variant is the reference.
-      reference = runs.values().iterator().next().get(0).get("sha256").asText();
+    // Every input size needs the plain-Java output to check against; run it where none was.
+    for (Variant v : variants) {
+      long n = settings.eventsFor(v);
+      if (!references.containsKey(n)) {
+        Variant plain = new Variant("plain-java", "plain-java", List.of(), "reference output");
+        JsonNode result = runChild(plain, settings, n, 0, work.resolve("reference-" + n));
+        references.put(n, result.get("sha256").asText());
+        System.out.printf(
+            "reference output for %d events (plain Java, not timed): %s%n",
+            n, result.get("sha256").asText().substring(0, 12));
+      }
     }
-    ObjectNode report = report(settings, workload, variants, runs, reference);
+    ObjectNode report = report(settings, workload, variants, runs, references);
     String date = LocalDate.now(ZoneOffset.UTC).toString();
     Path dir = Paths.get(settings.resultsDir);
     Files.createDirectories(dir);
@@ -133,7 +148,7 @@ public final class Compare {
       Workload workload,
       List<Variant> variants,
       Map<String, List<JsonNode>> runs,
-      String reference) {
+      Map<Long, String> references) {
     ObjectNode report = JSON.createObjectNode();
     report.put("date", LocalDate.now(ZoneOffset.UTC).toString());
     report.put(
@@ -143,25 +158,31 @@ public final class Compare {
             + " --events="
             + settings.events
             + " --reps="
-            + settings.reps);
+            + settings.reps
+            + " --direct-events="
+            + settings.directEvents);
     report.put("workload", workload.toString());
     report.put("events", settings.events);
     report.put("warmup_events", settings.warmupEvents);
     report.put("repetitions", settings.reps);
     report.set("machine", machine(settings));
-    report.put("reference_sha256", reference);
+    ObjectNode refs = report.putObject("reference_sha256");
+    references.forEach((n, sha) -> refs.put(Long.toString(n), sha));
     ArrayNode results = report.putArray("results");
     for (Variant v : variants) {
       List<JsonNode> list = runs.get(v.name());
       double[] rates =
           list.stream().mapToDouble(r -> r.get("events_per_second").asDouble()).toArray();
       double[] seconds = list.stream().mapToDouble(r -> r.get("seconds").asDouble()).toArray();
-      String finalReference = reference;
-      boolean valid = list.stream().allMatch(r -> r.get("sha256").asText().equals(finalReference));
+      boolean valid =
+          list.stream()
+              .allMatch(
+                  r -> r.get("sha256").asText().equals(references.get(r.get("events").asLong())));
       ObjectNode row = results.addObject();
       row.put("name", v.name());
       row.put("description", v.description());
       row.put("options", String.join(" ", v.args()));
+      row.put("events", settings.eventsFor(v));
       row.put("valid", valid);
       row.put("median_events_per_second", median(rates));
       row.put("min_events_per_second", Arrays.stream(rates).min().orElse(0));
@@ -236,7 +257,8 @@ public final class Compare {
     }
   }
 
-  private static JsonNode runChild(Variant v, Settings settings, Path dir) throws Exception {
+  private static JsonNode runChild(
+      Variant v, Settings settings, long events, long warmupEvents, Path dir) throws Exception {
     Files.createDirectories(dir);
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
@@ -246,8 +268,8 @@ public final class Compare {
     command.add(Compare.class.getName());
     command.add("child");
     command.add(v.impl());
-    command.add(Long.toString(settings.events));
-    command.add(Long.toString(settings.warmupEvents));
+    command.add(Long.toString(events));
+    command.add(Long.toString(warmupEvents));
     command.add(dir.toString());
     command.addAll(v.args());
     Path log = dir.resolve("run.log");
@@ -329,6 +351,7 @@ public final class Compare {
   static final class Settings {
     long events = 10_000_000L;
     long warmupEvents = -1;
+    long directEvents = -1;
     int reps = 3;
     boolean knobs;
     String heap = "6g";
@@ -343,6 +366,7 @@ public final class Compare {
         switch (name) {
           case "--events" -> s.events = positive(name, value);
           case "--warmup-events" -> s.warmupEvents = Long.parseLong(value);
+          case "--direct-events" -> s.directEvents = positive(name, value);
           case "--reps" -> s.reps = (int) positive(name, value);
           case "--knobs" -> s.knobs = true;
           case "--heap" -> s.heap = value;
@@ -352,9 +376,12 @@ public final class Compare {
               throw new IllegalArgumentException(
                   "unknown option '"
                       + arg
-                      + "'; use --events=N --reps=N --warmup-events=N --only=a,b --knobs --heap=6g"
-                      + " --results-dir=DIR");
+                      + "'; use --events=N --direct-events=N --reps=N --warmup-events=N --only=a,b --knobs"
+                      + " --heap=6g --results-dir=DIR");
         }
+      }
+      if (s.directEvents < 0) {
+        s.directEvents = Math.min(s.events, 1_000_000L);
       }
       if (s.warmupEvents < 0) {
         s.warmupEvents = Math.min(s.events, Math.max(100_000L, s.events / 10));
@@ -369,6 +396,14 @@ public final class Compare {
         }
       }
       return s;
+    }
+
+    /**
+     * The Direct runner is a test runner, two orders of magnitude slower than the others: it gets
+     * its own, smaller input (checked against plain Java on that input), or it would take hours.
+     */
+    long eventsFor(Variant v) {
+      return v.impl().equals("sluice-direct") ? directEvents : events;
     }
 
     List<Variant> selected() {

@@ -31,19 +31,20 @@ final class Report {
             report.get("repetitions").asInt(),
             report.get("warmup_events").asLong()));
     md.append(
-        "| implementation | median events/s | min – max events/s | median s | × native Flink"
-            + " | × plain Java | output |\n");
-    md.append("|---|---:|---:|---:|---:|---:|---|\n");
+        "| implementation | events | median events/s | min – max events/s | median s"
+            + " | × native Flink | × plain Java | output |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---|\n");
     for (JsonNode row : report.get("results")) {
       JsonNode ratio = report.get("ratios").get(row.get("name").asText());
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s%s | %,.0f | %,.0f – %,.0f | %.1f | %s | %s | %s |%n",
+              "| %s%s | %,d | %,.0f | %,.0f – %,.0f | %.1f | %s | %s | %s |%n",
               row.get("name").asText(),
               row.get("options").asText().isEmpty()
                   ? ""
                   : " (`" + row.get("options").asText() + "`)",
+              row.get("events").asLong(),
               row.get("median_events_per_second").asDouble(),
               row.get("min_events_per_second").asDouble(),
               row.get("max_events_per_second").asDouble(),
@@ -63,10 +64,20 @@ final class Report {
                   : "**DIFFERS: invalid**"));
     }
     md.append(
-        String.format(
-            Locale.ROOT,
-            "%nOutput check: every run's stats and alert lines, sorted, hash to SHA-256 %s…%n",
-            report.get("reference_sha256").asText().substring(0, 16)));
+        "\nOutput check: \"same\" means every run's stats and alert lines, sorted, have the SHA-256"
+            + " of the plain-Java output for the same input:");
+    report
+        .get("reference_sha256")
+        .fields()
+        .forEachRemaining(
+            e ->
+                md.append(
+                    String.format(
+                        Locale.ROOT,
+                        " %,d events → %s…",
+                        Long.parseLong(e.getKey()),
+                        e.getValue().asText().substring(0, 16))));
+    md.append(".\n");
     return md.toString();
   }
 }
