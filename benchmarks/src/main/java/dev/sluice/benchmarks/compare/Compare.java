@@ -79,7 +79,8 @@ public final class Compare {
     Path work = Files.createTempDirectory("sluice-compare");
     Workload workload = Workload.reference(settings.events);
     System.out.printf(
-        "Workload: %s%nVariants: %s%nRepetitions: %d after a warm-up of %d events per JVM%n",
+        "Workload: %s%nVariants: %s%nRepetitions: %d, each JVM warmed up on a tenth of its input"
+            + " (at most %d events)%n",
         workload,
         variants.stream().map(Variant::name).toList(),
         settings.reps,
@@ -99,7 +100,7 @@ public final class Compare {
                 v,
                 settings,
                 n,
-                Math.min(settings.warmupEvents, n),
+                Math.min(settings.warmupEvents, Math.max(1, n / 10)),
                 work.resolve(v.name() + "-" + rep));
         runs.get(v.name()).add(result);
         System.out.printf(
@@ -313,6 +314,7 @@ public final class Compare {
     ObjectNode result = new ObjectMapper().createObjectNode();
     result.put("impl", impl);
     result.put("events", events);
+    result.put("warmup_events", warmupEvents);
     result.put("seconds", seconds);
     result.put("events_per_second", events / seconds);
     result.put("stats_lines", summary.statsLines());

@@ -24,8 +24,8 @@ final class Report {
     md.append(
         String.format(
             Locale.ROOT,
-            "Command: `%s` (%s); %d measured repetitions, interleaved, each after a warm-up of %,d"
-                + " events in the same JVM.%n%n",
+            "Command: `%s` (%s); %d measured repetitions, interleaved, each in a fresh JVM after a"
+                + " warm-up run on a tenth of its input (at most %,d events).%n%n",
             report.get("command").asText(),
             report.get("date").asText(),
             report.get("repetitions").asInt(),

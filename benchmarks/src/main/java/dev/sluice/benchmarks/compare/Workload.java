@@ -87,6 +87,11 @@ public final class Workload implements Serializable {
 
   /** The UTF-8 JSON payload of event {@code i}. */
   public byte[] payload(long i) {
+    return payload(i, eventTimeMillis(i));
+  }
+
+  /** The payload of event {@code i} with another event time (the latency run's wall clock). */
+  public byte[] payload(long i, long eventTimeMillis) {
     long h = mix(i ^ 0x5DEECE66DL);
     int k = (int) (i % numKeys);
     String id = Long.toString(i);
@@ -101,7 +106,7 @@ public final class Workload implements Serializable {
         .append("\",\"value\":")
         .append(value(i))
         .append(",\"event_time\":\"")
-        .append(Instant.ofEpochMilli(eventTimeMillis(i)))
+        .append(Instant.ofEpochMilli(eventTimeMillis))
         .append("\",\"attributes\":{\"region\":\"")
         .append(REGIONS[k % REGIONS.length])
         .append("\",\"host\":\"edge-")
