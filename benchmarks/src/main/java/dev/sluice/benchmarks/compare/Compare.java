@@ -383,7 +383,7 @@ public final class Compare {
         }
       }
       if (s.directEvents < 0) {
-        s.directEvents = Math.min(s.events, 1_000_000L);
+        s.directEvents = Math.min(s.events, 500_000L);
       }
       if (s.warmupEvents < 0) {
         s.warmupEvents = Math.min(s.events, Math.max(100_000L, s.events / 10));
