@@ -9,10 +9,8 @@ import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.io.PostgresIO;
 import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
-import dev.sluice.rules.Rule;
 import dev.sluice.runners.RunnerPreset;
 import dev.sluice.testing.KafkaBroker;
-import dev.sluice.transforms.EvaluateRules;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
@@ -107,21 +105,11 @@ public final class LatencyBenchmark {
                 .withEventTimeFrom(parse));
     OutputWithDeadLetters<Event> events = payloads.apply("ParseEvents", parse);
     WindowedAggregate.Result stats =
-        events
-            .output()
-            .apply(
-                "AggregateWindows",
-                WindowedAggregate.tumbling(Duration.millis(Workload.WINDOW_MILLIS))
-                    .withQuantiles(false));
+        events.output().apply("AggregateWindows", SluiceBeamJob.aggregation());
     stats.output().apply("WriteStats", PostgresIO.writeStats().to(database).withSchema(schema));
     stats
         .output()
-        .apply(
-            "EvaluateRules",
-            EvaluateRules.of(
-                List.of(
-                    Rule.of(
-                        Workload.RULE_ID, "mean(" + Workload.RULE_METRIC + ") > " + threshold))))
+        .apply("EvaluateRules", SluiceBeamJob.rules(threshold))
         .output()
         .apply(
             "WriteAlerts",

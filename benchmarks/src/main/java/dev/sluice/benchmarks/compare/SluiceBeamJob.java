@@ -74,13 +74,7 @@ final class SluiceBeamJob {
                 .setCoder(ByteArrayCoder.of());
     OutputWithDeadLetters<Event> parsed =
         payloads.apply("ParseEvents", ParseEvents.fromJsonBytes());
-    WindowedAggregate.Result aggregated =
-        parsed
-            .output()
-            .apply(
-                "AggregateWindows",
-                WindowedAggregate.tumbling(Duration.millis(Workload.WINDOW_MILLIS))
-                    .withQuantiles(false));
+    WindowedAggregate.Result aggregated = parsed.output().apply("AggregateWindows", aggregation());
     aggregated
         .output()
         .apply(
@@ -99,15 +93,8 @@ final class SluiceBeamJob {
                             s.mean())))
         .apply("WriteStats", ParDo.of(new WriteLinesFn(dir, "stats")));
     OutputWithDeadLetters<Alert> alerts =
-        aggregated
-            .output()
-            .apply(
-                "EvaluateRules",
-                EvaluateRules.of(
-                    List.of(
-                        Rule.of(
-                            Workload.RULE_ID,
-                            "mean(" + Workload.RULE_METRIC + ") > " + workload.threshold))));
+        aggregated.output().apply("EvaluateRules", rules(workload.threshold));
+    ;
     alerts
         .output()
         .apply(
@@ -145,6 +132,17 @@ final class SluiceBeamJob {
         .and(late)
         .apply("AllRejects", Flatten.pCollections())
         .apply("WriteDeadLetters", ParDo.of(new WriteLinesFn(dir, "dead-letters")));
+  }
+
+  /** The workload's aggregation: 1-minute tumbling windows, count/sum/min/max/mean. */
+  static WindowedAggregate aggregation() {
+    return WindowedAggregate.tumbling(Duration.millis(Workload.WINDOW_MILLIS)).withQuantiles(false);
+  }
+
+  /** The workload's one threshold rule. */
+  static EvaluateRules rules(double threshold) {
+    return EvaluateRules.of(
+        List.of(Rule.of(Workload.RULE_ID, "mean(" + Workload.RULE_METRIC + ") > " + threshold)));
   }
 
   /** Index to payload, timestamped with its event time. */
