@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -430,9 +429,5 @@ public final class Compare {
       }
       return v;
     }
-  }
-
-  static String format(double v) {
-    return String.format(Locale.ROOT, "%,.0f", v);
   }
 }

@@ -65,10 +65,6 @@ public final class Workload implements Serializable {
     return eventTimeMillis - Math.floorMod(eventTimeMillis, WINDOW_MILLIS);
   }
 
-  public String key(long i) {
-    return keyName((int) (i % numKeys));
-  }
-
   public static String keyName(int k) {
     String digits = Integer.toString(k);
     return "device-" + "00000".substring(digits.length()) + digits;
