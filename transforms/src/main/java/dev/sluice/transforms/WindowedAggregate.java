@@ -5,28 +5,19 @@ import dev.sluice.model.Event;
 import dev.sluice.model.LateEvent;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.InstantCoder;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.state.StateSpec;
-import org.apache.beam.sdk.state.StateSpecs;
-import org.apache.beam.sdk.state.TimeDomain;
-import org.apache.beam.sdk.state.Timer;
-import org.apache.beam.sdk.state.TimerSpec;
-import org.apache.beam.sdk.state.TimerSpecs;
-import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.Impulse;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -37,7 +28,6 @@ import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
@@ -48,16 +38,17 @@ import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.transforms.windowing.WindowFn;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PInput;
 import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 
 /**
  * Aggregates events per (key, metric) over event-time windows into {@link WindowStats}: count, sum,
@@ -138,6 +129,9 @@ public abstract class WindowedAggregate
 
   abstract @Nullable String distinctAttribute();
 
+  /** How the late-data step reads its timer's clock; only tests simulate another runner's. */
+  abstract LateDataGate.TimerClock timerClock();
+
   abstract Builder toBuilder();
 
   /** Tumbling (fixed) windows of the given size, aligned to the epoch. */
@@ -170,7 +164,8 @@ public abstract class WindowedAggregate
         .setAllowedLateness(Duration.ZERO)
         .setLateFiringsEvery(Duration.ZERO)
         .setQuantiles(true)
-        .setKllK(StatsFn.DEFAULT_KLL_K);
+        .setKllK(StatsFn.DEFAULT_KLL_K)
+        .setTimerClock(LateDataGate.TimerClock.RUNNER);
   }
 
   /** How long after a window's end late events still update it (default 0). */
@@ -217,6 +212,14 @@ public abstract class WindowedAggregate
     return toBuilder().setDistinctAttribute(attribute).build();
   }
 
+  /**
+   * For tests: the late-data step reads its timer's clock as Beam's portable harness (Dataflow
+   * Runner v2) shows it, whatever this runner shows.
+   */
+  WindowedAggregate withSimulatedTimerClock(LateDataGate.TimerClock clock) {
+    return toBuilder().setTimerClock(clock).build();
+  }
+
   /** The window function of this aggregation. */
   WindowFn<Object, ? extends BoundedWindow> windowFn() {
     switch (kind()) {
@@ -231,13 +234,6 @@ public abstract class WindowedAggregate
     }
   }
 
-  /** How long the aggregation keeps a window beyond the allowed lateness; see the class comment. */
-  Duration grace() {
-    return allowedLateness().isLongerThan(Duration.standardMinutes(1))
-        ? allowedLateness()
-        : Duration.standardMinutes(1);
-  }
-
   @Override
   public Result expand(PCollection<Event> events) {
     if (!(events.getWindowingStrategy().getWindowFn() instanceof GlobalWindows)) {
@@ -247,36 +243,45 @@ public abstract class WindowedAggregate
     }
     KvCoder<KV<String, String>, Event> keyedCoder =
         KvCoder.of(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()), Event.EventCoder.of());
-    PCollection<KV<KV<String, String>, Event>> keyed =
-        events
-            .apply(
-                "KeyByKeyAndMetric",
-                MapElements.into(
-                        TypeDescriptors.kvs(
-                            TypeDescriptors.kvs(
-                                TypeDescriptors.strings(), TypeDescriptors.strings()),
-                            org.apache.beam.sdk.values.TypeDescriptor.of(Event.class)))
-                    .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
-            .setCoder(keyedCoder);
-
     PCollection<KV<KV<String, String>, Event>> windowed;
     PCollection<LateEvent> late;
     if (events.isBounded() == PCollection.IsBounded.BOUNDED) {
       // A bounded input's watermark does not move until all of it is read: nothing can be late,
       // so the per-key lateness state would be pure overhead.
-      windowed = keyed.apply("WindowInto", configure(Window.into(windowFn())));
+      windowed =
+          events
+              .apply(
+                  "KeyByKeyAndMetric",
+                  MapElements.into(keyedTypeDescriptor())
+                      .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
+              .setCoder(keyedCoder)
+              .apply("WindowInto", configure(Window.into(windowFn())));
       late =
           events.getPipeline().apply("NoLateEvents", Create.empty(LateEvent.LateEventCoder.of()));
     } else {
       TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag = new TupleTag<>() {};
       TupleTag<LateEvent> lateTag = new TupleTag<>() {};
+      KvCoder<Integer, Event> shardedCoder =
+          KvCoder.of(VarIntCoder.of(), NullableCoder.of(Event.EventCoder.of()));
+      PCollection<KV<Integer, Event>> sharded =
+          events
+              .apply("KeyByShard", ParDo.of(new LateDataGate.KeyByShard()))
+              .setCoder(shardedCoder);
+      PCollection<KV<Integer, Event>> seeds =
+          events
+              .getPipeline()
+              .apply("ShardSeedImpulse", Impulse.create())
+              .apply("SeedShards", ParDo.of(new LateDataGate.SeedShards()))
+              .setCoder(shardedCoder);
       PCollectionTuple split =
-          keyed.apply(
-              "SetAsideLateEvents",
-              ParDo.of(
-                      new SetAsideLateFn(
-                          windowFn(), allowedLateness(), grace(), onTimeTag, lateTag))
-                  .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
+          PCollectionList.of(seeds)
+              .and(sharded)
+              .apply("WithShardSeeds", Flatten.pCollections())
+              .setCoder(shardedCoder)
+              .apply(
+                  "SetAsideLateEvents",
+                  ParDo.of(new LateDataGate(this, timerClock(), onTimeTag, lateTag))
+                      .withOutputTags(onTimeTag, TupleTagList.of(lateTag)));
       late = split.get(lateTag).setCoder(LateEvent.LateEventCoder.of());
       windowed =
           split
@@ -290,7 +295,7 @@ public abstract class WindowedAggregate
                   configure(Window.into(new AssignedWindows<KV<String, String>>(windowFn()))))
               .apply(
                   "DropWindowTag",
-                  MapElements.into(keyed.getTypeDescriptor())
+                  MapElements.into(keyedTypeDescriptor())
                       .via(
                           (KV<KV<String, String>, WindowedEvent> kv) ->
                               KV.of(kv.getKey(), kv.getValue().event())))
@@ -308,16 +313,25 @@ public abstract class WindowedAggregate
     return new Result(events.getPipeline(), stats, late);
   }
 
-  /** Triggers, accumulation and lateness of the aggregation; see the class comment. */
+  private static TypeDescriptor<KV<KV<String, String>, Event>> keyedTypeDescriptor() {
+    return TypeDescriptors.kvs(
+        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()),
+        TypeDescriptor.of(Event.class));
+  }
+
+  /**
+   * Triggers, accumulation and lateness of the aggregation: exactly Beam's windowing with this
+   * transform's allowed lateness, and with it a closing pane when a window expires.
+   */
   private <T> Window<T> configure(Window<T> window) {
     Window<T> triggered = window.triggering(trigger()).accumulatingFiredPanes();
     return allowedLateness().equals(Duration.ZERO)
-        ? triggered.withAllowedLateness(grace())
-        : triggered.withAllowedLateness(
-            allowedLateness().plus(grace()), Window.ClosingBehavior.FIRE_ALWAYS);
+        ? triggered.withAllowedLateness(Duration.ZERO)
+        : triggered.withAllowedLateness(allowedLateness(), Window.ClosingBehavior.FIRE_ALWAYS);
   }
 
-  private Trigger trigger() {
+  /** The trigger of the aggregation (package-private for the differential test's reference). */
+  Trigger trigger() {
     if (earlyFiringsEvery() == null && lateFiringsEvery().equals(Duration.ZERO)) {
       // The same panes as the composite trigger below (on time at the watermark, then one LATE
       // pane per late event), but runners special-case the default trigger: no per-window
@@ -372,6 +386,8 @@ public abstract class WindowedAggregate
 
     abstract Builder setDistinctAttribute(@Nullable String value);
 
+    abstract Builder setTimerClock(LateDataGate.TimerClock value);
+
     abstract WindowedAggregate build();
   }
 
@@ -412,209 +428,6 @@ public abstract class WindowedAggregate
     @Override
     public void finishSpecifyingOutput(
         String transformName, PInput input, PTransform<?, ?> transform) {}
-  }
-
-  /**
-   * Per (key, metric), in the global window: assigns each event its windows, and sets aside those
-   * (event, window) pairs whose window has closed; see the class comment for what it can prove.
-   */
-  static final class SetAsideLateFn
-      extends DoFn<KV<KV<String, String>, Event>, KV<KV<String, String>, WindowedEvent>> {
-    private final WindowFn<Object, BoundedWindow> windowFn;
-    private final Duration allowedLateness;
-    private final TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag;
-    private final TupleTag<LateEvent> lateTag;
-    private final Counter lateEvents = Metrics.counter(METRICS_NAMESPACE, LATE_EVENTS);
-
-    /** Every window whose closing instant is at or before this has closed. */
-    @StateId("closedUpTo")
-    private final StateSpec<ValueState<Instant>> closedUpToSpec =
-        StateSpecs.value(InstantCoder.of());
-
-    /** Closing instants (epoch millis) of windows that have events and are still open, sorted. */
-    @StateId("pending")
-    private final StateSpec<ValueState<List<Long>>> pendingSpec =
-        StateSpecs.value(ListCoder.of(VarLongCoder.of()));
-
-    /** The latest closing instant this key has had. */
-    @StateId("lastClosing")
-    private final StateSpec<ValueState<Instant>> lastClosingSpec =
-        StateSpecs.value(InstantCoder.of());
-
-    @TimerId("close")
-    private final TimerSpec closeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
-
-    /**
-     * With no window open, the timer keeps beating every grace period for a while, so that the
-     * closedUpTo evidence stays within one grace period of the watermark on runners whose timers do
-     * not expose the watermark: an event later than that is then set aside, not dropped.
-     */
-    private final Duration heartbeat;
-
-    private final Duration heartbeatHorizon;
-
-    SetAsideLateFn(
-        WindowFn<Object, ? extends BoundedWindow> windowFn,
-        Duration allowedLateness,
-        Duration grace,
-        TupleTag<KV<KV<String, String>, WindowedEvent>> onTimeTag,
-        TupleTag<LateEvent> lateTag) {
-      @SuppressWarnings("unchecked") // Windows are only read as BoundedWindow.
-      WindowFn<Object, BoundedWindow> anyWindows = (WindowFn<Object, BoundedWindow>) windowFn;
-      this.windowFn = anyWindows;
-      this.allowedLateness = allowedLateness;
-      this.heartbeat = grace;
-      this.heartbeatHorizon = grace.multipliedBy(60);
-      this.onTimeTag = onTimeTag;
-      this.lateTag = lateTag;
-    }
-
-    @ProcessElement
-    public void process(
-        @Element KV<KV<String, String>, Event> element,
-        @Timestamp Instant timestamp,
-        @StateId("closedUpTo") ValueState<Instant> closedUpToState,
-        @StateId("pending") ValueState<List<Long>> pendingState,
-        @StateId("lastClosing") ValueState<Instant> lastClosingState,
-        @TimerId("close") Timer close,
-        MultiOutputReceiver out)
-        throws Exception {
-      // On runners that run Java DoFns directly (Flink, Spark) an event-time timer's relative time
-      // is the input watermark, which makes the check exact as soon as the watermark passes;
-      // elsewhere it is at most the element's timestamp and only the fired timers (closedUpTo)
-      // tell.
-      Instant watermark = close.getCurrentRelativeTime();
-      List<Long> pending = pendingState.read();
-      Long earliestBefore = pending == null || pending.isEmpty() ? null : pending.get(0);
-      // Most events fall in a window their key already has open: then nothing is written, and
-      // closedUpTo is not even read (one state read per event instead of two, no list copy).
-      List<Long> updated = null;
-      Instant closedUpTo = null;
-      boolean closedUpToRead = false;
-      for (BoundedWindow window : assignWindows(element, timestamp)) {
-        Instant closing = window.maxTimestamp().plus(allowedLateness);
-        // The timer removes from pending every closing it fires at or after, and nothing at or
-        // before closedUpTo is added again: a pending closing is not closed by the timer.
-        boolean known =
-            pending != null
-                && java.util.Collections.binarySearch(pending, closing.getMillis()) >= 0;
-        if (!known && !closedUpToRead) {
-          closedUpTo = closedUpToState.read();
-          closedUpToRead = true;
-        }
-        // The timer fired at closedUpTo, so the watermark is past it: a window closing at or
-        // before it is one the runner would drop data for.
-        boolean closedByTimer = !known && closedUpTo != null && !closing.isAfter(closedUpTo);
-        if (closedByTimer || closing.isBefore(watermark)) {
-          if (!closedUpToRead) {
-            closedUpTo = closedUpToState.read();
-            closedUpToRead = true;
-          }
-          lateEvents.inc();
-          IntervalWindow interval = (IntervalWindow) window;
-          Instant behind =
-              closedUpTo == null || watermark.isAfter(closedUpTo) ? watermark : closedUpTo;
-          out.get(lateTag)
-              .output(
-                  new LateEvent(
-                      element.getValue(),
-                      interval.start(),
-                      interval.end(),
-                      behind.getMillis() - timestamp.getMillis()));
-          continue;
-        }
-        IntervalWindow accepted = (IntervalWindow) window;
-        out.get(onTimeTag)
-            .output(
-                KV.of(
-                    element.getKey(),
-                    new WindowedEvent(element.getValue(), accepted.start(), accepted.end())));
-        if (!known) {
-          if (updated == null) {
-            updated = pending == null ? new ArrayList<>() : new ArrayList<>(pending);
-          }
-          insertSorted(updated, closing.getMillis());
-        }
-      }
-      if (updated != null) {
-        pendingState.write(updated);
-        Instant lastClosing = lastClosingState.read();
-        Instant latest = new Instant(updated.get(updated.size() - 1));
-        if (lastClosing == null || latest.isAfter(lastClosing)) {
-          lastClosingState.write(latest);
-        }
-        long earliest = updated.get(0);
-        // Only ever move the timer earlier here: the pending timer's hold protects older windows.
-        if (earliestBefore == null || earliest < earliestBefore) {
-          close.set(new Instant(earliest));
-        }
-      }
-    }
-
-    @OnTimer("close")
-    public void onClose(
-        OnTimerContext context,
-        @StateId("closedUpTo") ValueState<Instant> closedUpToState,
-        @StateId("pending") ValueState<List<Long>> pendingState,
-        @StateId("lastClosing") ValueState<Instant> lastClosingState,
-        @TimerId("close") Timer close) {
-      Instant fired = context.fireTimestamp();
-      Instant closedUpTo = closedUpToState.read();
-      if (closedUpTo == null || fired.isAfter(closedUpTo)) {
-        closedUpToState.write(fired);
-      }
-      List<Long> pending = pendingState.read();
-      List<Long> remaining = new ArrayList<>();
-      if (pending != null) {
-        for (long closing : pending) {
-          if (closing > fired.getMillis()) {
-            remaining.add(closing);
-          }
-        }
-      }
-      if (remaining.isEmpty()) {
-        pendingState.clear();
-        Instant lastClosing = lastClosingState.read();
-        Instant next = fired.plus(heartbeat);
-        if (lastClosing != null
-            && !next.isAfter(lastClosing.plus(heartbeatHorizon))
-            && next.isBefore(GlobalWindow.INSTANCE.maxTimestamp())) {
-          // A heartbeat holds nothing back: it only keeps closedUpTo moving.
-          close.withNoOutputTimestamp().set(next);
-        }
-      } else {
-        pendingState.write(remaining);
-        close.set(new Instant(remaining.get(0)));
-      }
-    }
-
-    private Collection<BoundedWindow> assignWindows(
-        KV<KV<String, String>, Event> element, Instant timestamp) throws Exception {
-      return windowFn.assignWindows(
-          windowFn.new AssignContext() {
-            @Override
-            public Object element() {
-              return element;
-            }
-
-            @Override
-            public Instant timestamp() {
-              return timestamp;
-            }
-
-            @Override
-            public BoundedWindow window() {
-              return GlobalWindow.INSTANCE;
-            }
-          });
-    }
-
-    private static void insertSorted(List<Long> sorted, long value) {
-      int index = java.util.Collections.binarySearch(sorted, value);
-      if (index < 0) {
-        sorted.add(-index - 1, value);
-      }
-    }
   }
 
   private static final class ToWindowStatsFn
