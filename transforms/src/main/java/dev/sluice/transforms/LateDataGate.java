@@ -82,7 +82,7 @@ final class LateDataGate
   private static final long END = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
 
   /** Evidence steps without any event or hint before the chain starts to stride. */
-  private static final int IDLE_FIRINGS_BEFORE_STRIDES = 64;
+  private static final int IDLE_FIRINGS_BEFORE_STRIDES = 16;
 
   /** The longest evidence step of session windows (they have no grid of their own). */
   private static final Duration MAX_SESSION_STEP = Duration.standardMinutes(1);

@@ -97,6 +97,80 @@ class WindowedAggregateTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * The two cases the portable harness's clock (the element's timestamp) used to get wrong: an
+   * event whose window closed long ago, of a key that has other windows open, is set aside with the
+   * runner's clock and with the portable one alike, never counted in a late pane or lost.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(LateDataGate.TimerClock.class)
+  void anEventWhoseWindowClosedIsSetAsideWhateverTheTimerClockShows(
+      LateDataGate.TimerClock clock, TestPipeline pipeline) {
+    TestStream<Event> tenSecondWindows =
+        TestStream.create(Event.EventCoder.of())
+            .advanceWatermarkTo(T0)
+            .addElements(at(5, "a", "m", 1.0))
+            .advanceWatermarkTo(T0.plus(Duration.standardSeconds(100)))
+            .addElements(at(75, "b", "m", 2.0), at(76, "a", "m", 3.0))
+            .advanceWatermarkToInfinity();
+    WindowedAggregate.Result tens =
+        pipeline
+            .apply("TenSecondScript", tenSecondWindows)
+            .apply(
+                "TenSecondWindows",
+                WindowedAggregate.tumbling(Duration.standardSeconds(10))
+                    .withQuantiles(false)
+                    .withSimulatedTimerClock(clock));
+    TestStream<Event> minuteWindows =
+        TestStream.create(Event.EventCoder.of())
+            .advanceWatermarkTo(T0)
+            .addElements(at(10, "a", "m", 1.0), at(500, "a", "m", 5.0))
+            .advanceWatermarkTo(T0.plus(Duration.standardSeconds(300)))
+            .addElements(at(100, "a", "m", 7.0))
+            .advanceWatermarkToInfinity();
+    WindowedAggregate.Result minutes =
+        pipeline
+            .apply("MinuteScript", minuteWindows)
+            .apply(
+                "MinuteWindows",
+                WindowedAggregate.tumbling(MINUTE)
+                    .withQuantiles(false)
+                    .withSimulatedTimerClock(clock));
+    PAssert.that(tens.output())
+        .satisfies(
+            all -> {
+              assertThat(all)
+                  .extracting(WindowStats::key, WindowStats::count, WindowStats::finalPane)
+                  .containsExactly(org.assertj.core.groups.Tuple.tuple("a", 1L, true));
+              return null;
+            });
+    PAssert.that(tens.late())
+        .satisfies(
+            all -> {
+              assertThat(all)
+                  .extracting(late -> late.event().eventId())
+                  .containsExactlyInAnyOrder("e-b75", "e-a76");
+              return null;
+            });
+    PAssert.that(minutes.output())
+        .satisfies(
+            all -> {
+              assertThat(all)
+                  .extracting(WindowStats::sum, WindowStats::finalPane)
+                  .containsExactlyInAnyOrder(
+                      org.assertj.core.groups.Tuple.tuple(1.0, true),
+                      org.assertj.core.groups.Tuple.tuple(5.0, true));
+              return null;
+            });
+    PAssert.that(minutes.late())
+        .satisfies(
+            all -> {
+              assertThat(all).extracting(late -> late.event().eventId()).containsExactly("e-a100");
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
   @Test
   void settingsAreCheckedAtConstructionNamingTheSettingAndValue() {
     assertThatThrownBy(

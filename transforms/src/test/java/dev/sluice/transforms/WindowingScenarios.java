@@ -109,8 +109,7 @@ enum WindowingScenarios {
   /** An event later than the allowed lateness leaves through late(), not into the stats. */
   DROPPABLY_LATE_GOES_TO_LATE_OUTPUT(
       (p, source) -> {
-        // Closing instant of [0, 1m) with 1m lateness: 1m59.999s; the aggregation keeps the
-        // window one more minute of grace, so at 2m30s it has fired on time and not yet expired.
+        // Closing instant of [0, 1m) with 1m lateness: 1m59.999s; at 2m30s it has closed.
         TestStream<Event> events =
             stream()
                 .addElements(at("a", 10, 1))
@@ -126,9 +125,9 @@ enum WindowingScenarios {
         expect(
             result,
             List.of(
-                row("a", 0, 60, PaneTiming.ON_TIME, 0, false, 1),
-                // With allowed lateness the final pane comes when the window expires.
-                row("a", 0, 60, PaneTiming.LATE, 1, true, 1)),
+                // The watermark passed the window's end and its expiry at once: as in Beam, the
+                // on-time pane is then also the final one.
+                row("a", 0, 60, PaneTiming.ON_TIME, 0, true, 1)),
             List.of(late("a", 30, 7, 0, 60)));
       }),
 
@@ -190,6 +189,54 @@ enum WindowingScenarios {
                 row("a", 0, 90, PaneTiming.ON_TIME, 0, true, 1, 3),
                 row("b", 10, 70, PaneTiming.ON_TIME, 0, true, 4),
                 row("a", 200, 260, PaneTiming.ON_TIME, 0, true, 5)),
+            List.of());
+      }),
+
+  /**
+   * A session that has closed is gone: a later on-time event of the key within its gap starts a new
+   * session instead of merging with it (and counting the first event a second time).
+   */
+  SESSION_AFTER_ITS_FINAL_PANE_IS_NOT_REOPENED(
+      (p, source) -> {
+        TestStream<Event> events =
+            stream()
+                .addElements(at("a", 0, 1))
+                .advanceWatermarkTo(Time.T0.plus(Duration.standardSeconds(30)))
+                .addElements(at("a", 10, 2))
+                .advanceWatermarkToInfinity();
+        WindowedAggregate.Result result =
+            p.apply(source.apply(events))
+                .apply(
+                    WindowedAggregate.sessions(Duration.standardSeconds(30)).withQuantiles(false));
+        expect(
+            result,
+            List.of(
+                row("a", 0, 30, PaneTiming.ON_TIME, 0, true, 1),
+                row("a", 10, 40, PaneTiming.ON_TIME, 0, true, 2)),
+            List.of());
+      }),
+
+  /** With allowed lateness, a session expires at end + lateness; a later event starts anew. */
+  SESSION_EXPIRED_WITHIN_LATENESS_IS_NOT_REOPENED(
+      (p, source) -> {
+        TestStream<Event> events =
+            stream()
+                .addElements(at("a", 0, 1))
+                .advanceWatermarkTo(Time.T0.plus(Duration.standardSeconds(50)))
+                .addElements(at("a", 25, 3))
+                .advanceWatermarkToInfinity();
+        WindowedAggregate.Result result =
+            p.apply(source.apply(events))
+                .apply(
+                    WindowedAggregate.sessions(Duration.standardSeconds(30))
+                        .withAllowedLateness(Duration.standardSeconds(20))
+                        .withQuantiles(false));
+        expect(
+            result,
+            List.of(
+                // Each session's end and expiry pass at once: one on-time pane, final.
+                row("a", 0, 30, PaneTiming.ON_TIME, 0, true, 1),
+                row("a", 25, 55, PaneTiming.ON_TIME, 0, true, 3)),
             List.of());
       });
 
