@@ -57,8 +57,13 @@ import org.joda.time.Instant;
  *       than set aside, and on-time panes can wait for the chain to catch up after a watermark
  *       jump.
  *   <li>Every shard is seeded at the start of the job by an element at the minimum timestamp: until
- *       a shard has its seed, its pending seed holds this step's input watermark at the minimum, so
- *       no event can be late yet.
+ *       a shard has its seed, the pending seed holds this step's input watermark at the minimum, so
+ *       no event can be late yet; the seed's timer then holds the output watermark until the first
+ *       firing tells which clock the runner has. On the portable harness, every shard also gets
+ *       hints (an element without an event, at the smallest event time of a bundle, at most once a
+ *       second per upstream instance), so that a shard without events of its own keeps its chain
+ *       near the data instead of walking from the minimum timestamp; after 16 firings without any
+ *       element the chain strides exponentially, so a drained job's final watermark is reached.
  * </ul>
  *
  * <p>Shards, not (key, metric)s, carry the state so that a key seen for the first time has the

@@ -65,25 +65,39 @@ import org.joda.time.Duration;
  * result.late();    // PCollection<LateEvent>: events after their window had closed
  * }</pre>
  *
- * <p>Windows: {@link #tumbling}, {@link #sliding}, {@link #sessions}. Each window emits its on-time
- * pane when the watermark passes its end; with {@link #withEarlyFiringsEvery} also speculative
- * {@code EARLY} panes, and with allowed lateness a {@code LATE} pane for late data ({@link
- * #withLateFiringsEvery}). Panes accumulate: each pane is the window's result so far, so a sink can
- * upsert it. Exactly one pane per window has {@code final=true}: the on-time pane when there is no
- * allowed lateness, else a closing pane when the window expires. (With no allowed lateness, a key's
- * very first event arriving within the grace period described below can still update a window after
- * its final pane, with one more {@code LATE} pane.)
+ * <p>Windows: {@link #tumbling}, {@link #sliding}, {@link #sessions}. The panes are exactly those
+ * of Beam's own windowing ({@code Window.into(...)} with the same trigger, accumulating panes and
+ * the allowed lateness, closing behaviour {@code FIRE_ALWAYS} when there is lateness), which the
+ * project's differential test checks pane by pane on randomized scripts: each window emits its
+ * on-time pane when the watermark passes its end; with {@link #withEarlyFiringsEvery} also
+ * speculative {@code EARLY} panes; with allowed lateness a {@code LATE} pane for late data ({@link
+ * #withLateFiringsEvery}) and a closing pane when the window expires. Panes accumulate: each is the
+ * window's result so far, so a sink can upsert it.
  *
- * <p>Late data is an output, not a loss. Before aggregating, each (key, metric) keeps, in state,
- * the event-time closing instant ({@code window end + allowed lateness}) of its windows, with a
- * timer that fires when the watermark passes it; the pending timer also holds the watermark
- * downstream, so the aggregation cannot close the window first. An event whose window the timer has
- * closed leaves through {@link Result#late()} with how late it was, and is counted in {@code
- * late_events}. The aggregation itself keeps windows for a grace period of max(allowed lateness, 1
- * minute) beyond the allowed lateness, for events of a key the state has not seen close a window
- * yet; only an event that is the first of its key and later than lateness plus grace is dropped by
- * the runner (Beam's {@code droppedDueToLateness} counter). The per-key state is one instant and
- * the closing instants of open windows.
+ * <p>What a sink can rely on ({@code final=true} is Beam's last pane of the window):
+ *
+ * <ul>
+ *   <li>Tumbling and sliding: every window that accepted an event has exactly one final pane, the
+ *       last one it emits: the on-time pane without allowed lateness (or when the watermark passed
+ *       the window's end and its expiry at once), else the closing pane.
+ *   <li>Sessions: every accepted event is counted in exactly one final pane. A session that merged
+ *       into a larger one (a later event of the key bridged the gap while the session was still
+ *       open) gets no final pane; its last pane is superseded by the final pane of the same key and
+ *       metric whose window contains it. A session that has expired is never reopened: a later
+ *       event starts a new session, as in Beam.
+ * </ul>
+ *
+ * <p>Late data is an output, not a loss: an event whose window had closed ({@code window end +
+ * allowed lateness} before the watermark) when it arrived leaves through {@link Result#late()} with
+ * how far behind the watermark it was, and is counted in {@code late_events}; these are exactly the
+ * (event, window) pairs Beam's windowing drops. The decision is made before aggregating, per shard
+ * of (key, metric)s, from evidence every runner gives (see {@code LateDataGate}): with the runner's
+ * watermark as the timer clock (Direct, Flink, Dataflow's legacy worker) it is exact; on Beam's
+ * portable harness (Dataflow Runner v2), whose timer clock shows the element's timestamp, it rests
+ * on fired timers and a watermark hold, so that the aggregation accepts every event the decision
+ * accepted: nothing is dropped there either, but an event within one evidence step (a window end or
+ * closing, or a minute for sessions) of its window's close can be counted in a pane instead of set
+ * aside.
  *
  * <p>The aggregation is one {@link StatsFn} per (key, metric), so runners combine before the
  * shuffle. Sums, mean and stddev are exact and do not depend on combining order; quantiles and
