@@ -273,6 +273,12 @@ final class LateDataGate
   }
 
   private Collection<BoundedWindow> assignWindows(Event event, Instant timestamp) throws Exception {
+    return assignWindows(windowFn, event, timestamp);
+  }
+
+  /** The windows {@code windowFn} assigns an element of the global window at {@code timestamp}. */
+  static Collection<BoundedWindow> assignWindows(
+      WindowFn<Object, BoundedWindow> windowFn, Object event, Instant timestamp) throws Exception {
     return windowFn.assignWindows(
         windowFn.new AssignContext() {
           @Override

@@ -24,7 +24,6 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
@@ -256,24 +255,7 @@ final class DifferentialScenario {
         (WindowFn<Object, BoundedWindow>) (WindowFn<?, ?>) config.aggregate.windowFn();
     Instant time = new Instant(input.time());
     try {
-      Collection<BoundedWindow> windows =
-          windowFn.assignWindows(
-              windowFn.new AssignContext() {
-                @Override
-                public Object element() {
-                  return input;
-                }
-
-                @Override
-                public Instant timestamp() {
-                  return time;
-                }
-
-                @Override
-                public BoundedWindow window() {
-                  return GlobalWindow.INSTANCE;
-                }
-              });
+      Collection<BoundedWindow> windows = LateDataGate.assignWindows(windowFn, input, time);
       List<IntervalWindow> intervals = new ArrayList<>();
       for (BoundedWindow window : windows) {
         intervals.add((IntervalWindow) window);
