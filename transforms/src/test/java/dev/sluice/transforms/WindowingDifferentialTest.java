@@ -97,16 +97,49 @@ class WindowingDifferentialTest {
     }
   }
 
+  /**
+   * Runs the script on the Direct runner. A run that Beam's Direct runner aborts with its own
+   * watermark race (see {@link #isDirectRunnerHoldRace}) is run again, at most twice: the race is
+   * in Beam, not in what this test checks, and a rerun plays the same script.
+   */
   static Map<Config, Outputs> runOnDirect(
       DifferentialScenario scenario, List<Config> configs, LateDataGate.TimerClock clock) {
-    Pipeline pipeline =
-        Pipeline.create(
-            PipelineOptionsFactory.fromArgs(
-                    "--runner=DirectRunner",
-                    "--enforceImmutability=false",
-                    "--enforceEncodability=false")
-                .create());
-    return run(scenario, configs, clock, pipeline, script -> script);
+    for (int attempt = 1; ; attempt++) {
+      Pipeline pipeline =
+          Pipeline.create(
+              PipelineOptionsFactory.fromArgs(
+                      "--runner=DirectRunner",
+                      "--enforceImmutability=false",
+                      "--enforceEncodability=false")
+                  .create());
+      try {
+        return run(scenario, configs, clock, pipeline, script -> script);
+      } catch (RuntimeException e) {
+        if (attempt == 3 || !isDirectRunnerHoldRace(e)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /**
+   * Beam's {@code ReduceFnRunner} reads the input watermark several times while it handles one
+   * timer or pane and assumes it does not change in between; the Direct runner's timer internals
+   * return the live watermark, which its watermark thread can advance meanwhile. When it passes a
+   * window's expiry between two reads, {@code onTrigger} fails with "new hold ... is before input
+   * watermark" (runners-core-java 2.70.0: {@code ReduceFnRunner} lines 653-670 and 1008-1014,
+   * {@code DirectTimerInternals.currentInputWatermarkTime()}). Seen about once in 240 runs of this
+   * test, with either clock.
+   */
+  static boolean isDirectRunnerHoldRace(Throwable e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof IllegalStateException
+          && cause.getMessage() != null
+          && cause.getMessage().matches("(?s)new hold .* is before input watermark .*")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static Map<Config, Outputs> run(
