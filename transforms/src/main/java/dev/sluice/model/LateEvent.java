@@ -18,7 +18,8 @@ import org.joda.time.Instant;
  * the allowed lateness), so it is not in that window's stats.
  *
  * <p>{@code latenessMillis} is how far the event time was behind the watermark when the event was
- * set aside; it is a lower bound, since a transform learns the watermark only from timers that have
+ * set aside: exact on runners whose timers show the watermark (Direct, Flink); on Beam's portable
+ * harness a lower bound, since the transform learns the watermark there only from timers that have
  * fired.
  */
 @DefaultCoder(LateEvent.LateEventCoder.class)
