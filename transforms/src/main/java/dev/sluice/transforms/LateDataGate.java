@@ -62,7 +62,7 @@ import org.joda.time.Instant;
  *       firing tells which clock the runner has. On the portable harness, every shard also gets
  *       hints (an element without an event, at the smallest event time of a bundle, at most once a
  *       second per upstream instance), so that a shard without events of its own keeps its chain
- *       near the data instead of walking from the minimum timestamp; after 16 firings without any
+ *       near the data instead of walking from the minimum timestamp; after 64 firings without any
  *       element the chain strides exponentially, so a drained job's final watermark is reached.
  * </ul>
  *
@@ -87,10 +87,13 @@ final class LateDataGate
   private static final long END = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
 
   /** Evidence steps without any event or hint before the chain starts to stride. */
-  private static final int IDLE_FIRINGS_BEFORE_STRIDES = 16;
+  private static final int IDLE_FIRINGS_BEFORE_STRIDES = 64;
 
   /** The longest evidence step of session windows (they have no grid of their own). */
   private static final Duration MAX_SESSION_STEP = Duration.standardMinutes(1);
+
+  /** The least margin a catching-up chain keeps before the data; see {@link Grid#jumpMargin}. */
+  private static final Duration JUMP_MARGIN = Duration.standardMinutes(2);
 
   private final WindowFn<Object, BoundedWindow> windowFn;
   private final Duration allowedLateness;
@@ -219,7 +222,7 @@ final class LateDataGate
     if (time < evidence.minSeen()) {
       updated = updated.withMinSeen(time);
     }
-    long near = grid.next(Math.max(evidence.closedUpTo(), saturatedMinus(time, grid.span())));
+    long near = grid.next(Math.max(evidence.closedUpTo(), saturatedMinus(time, grid.jumpMargin())));
     if (near < evidence.target()) {
       updated = updated.withTarget(near);
       evidenceTimer
@@ -255,7 +258,10 @@ final class LateDataGate
     long next = grid.next(closedUpTo);
     int idleFirings = 0;
     if (evidence.minSeen() != Long.MAX_VALUE) {
-      next = Math.max(next, grid.next(saturatedMinus(evidence.minSeen(), grid.span())));
+      // Far behind the data (at the start, after a quiet spell): jump to a margin before it. Data
+      // can run ahead of the watermark by the source's out-of-orderness; only beyond the margin
+      // would the jump overshoot the watermark and hold on-time panes back by the excess.
+      next = Math.max(next, grid.next(saturatedMinus(evidence.minSeen(), grid.jumpMargin())));
     } else {
       // No event or hint reached the shard since the last firing: nothing flows anywhere. After a
       // while, step exponentially so that a drained job's final watermark is reached in a few
@@ -266,10 +272,13 @@ final class LateDataGate
         next = grid.next(closedUpTo, 1L << doublings);
       }
     }
-    evidenceState.write(new Evidence(closedUpTo, Long.MAX_VALUE, false, next, idleFirings));
-    if (next < END) {
-      evidenceTimer.withOutputTimestamp(new Instant(closedUpTo + 1)).set(new Instant(next));
+    if (next >= END) {
+      // Only a drained job's final watermark gets the chain here: every window has closed.
+      evidenceState.write(new Evidence(END, Long.MAX_VALUE, false, END, idleFirings));
+      return;
     }
+    evidenceState.write(new Evidence(closedUpTo, Long.MAX_VALUE, false, next, idleFirings));
+    evidenceTimer.withOutputTimestamp(new Instant(closedUpTo + 1)).set(new Instant(next));
   }
 
   private Collection<BoundedWindow> assignWindows(Event event, Instant timestamp) throws Exception {
@@ -376,6 +385,11 @@ final class LateDataGate
         default:
           throw new AssertionError(aggregate.kind());
       }
+    }
+
+    /** How far before the data a catching-up chain jumps: max(span + period, 2 minutes). */
+    long jumpMargin() {
+      return Math.max(span + period, JUMP_MARGIN.getMillis());
     }
 
     /** The first grid instant after {@code after}. */

@@ -280,7 +280,14 @@ public abstract class WindowedAggregate
       PCollection<KV<Integer, Event>> sharded =
           events
               .apply("KeyByShard", ParDo.of(new LateDataGate.KeyByShard()))
-              .setCoder(shardedCoder);
+              .setCoder(shardedCoder)
+              // The input may carry any trigger; the seeds, and a stateful step, need none.
+              .apply(
+                  "ShardsInGlobalWindow",
+                  Window.<KV<Integer, Event>>into(new GlobalWindows())
+                      .triggering(DefaultTrigger.of())
+                      .withAllowedLateness(Duration.ZERO)
+                      .discardingFiredPanes());
       PCollection<KV<Integer, Event>> seeds =
           events
               .getPipeline()

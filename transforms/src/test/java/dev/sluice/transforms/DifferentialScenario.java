@@ -89,7 +89,8 @@ final class DifferentialScenario {
   }
 
   /** One input event, and the watermark when it was added. */
-  record Input(String id, String key, long time, double value, long watermarkAtArrival) {}
+  record Input(
+      String id, String key, long time, double value, long watermarkAtArrival, int batch) {}
 
   final long seed;
   final boolean longGaps;
@@ -118,6 +119,7 @@ final class DifferentialScenario {
     builder = builder.advanceWatermarkTo(new Instant(watermark));
     List<Input> inputs = new ArrayList<>();
     int steps = 12 + random.nextInt(14);
+    int batches = 0;
     for (int step = 0; step < steps; step++) {
       double choice = random.nextDouble();
       if (choice < 0.5) {
@@ -128,7 +130,7 @@ final class DifferentialScenario {
           long time = watermark + 1000L * (random.nextInt(56) - 35) + 250L * random.nextInt(4);
           double value = 1 + random.nextInt(9);
           String id = key + "#" + inputs.size();
-          inputs.add(new Input(id, key, time, value, watermark));
+          inputs.add(new Input(id, key, time, value, watermark, batches));
           batch.add(
               TimestampedValue.of(
                   Event.of(id, key, METRIC, value, new Instant(time)), new Instant(time)));
