@@ -30,7 +30,7 @@ public final class RunnerPipelines {
   /**
    * A test pipeline on an embedded Flink mini-cluster ({@code --flinkMaster=[local]}), parallelism
    * 2, in streaming mode so TestStream and event-time timers behave as they do on an unbounded
-   * source.
+   * source, with bundles of at most 100 ms.
    */
   public static TestPipeline embeddedFlink() {
     PipelineOptions options =
@@ -38,7 +38,10 @@ public final class RunnerPipelines {
                 "--runner=TestFlinkRunner",
                 "--flinkMaster=[local]",
                 "--parallelism=2",
-                "--streaming=true")
+                "--streaming=true",
+                // Short bundles: an operator holds its output watermark while a bundle is open,
+                // and a paced replay gives each watermark step only its settle time to arrive.
+                "--maxBundleTimeMills=100")
             .create();
     // Outside a JUnit 4 rule TestPipeline refuses to run unless enforcement is configured; with it,
     // run() still checks that every PAssert succeeded. (Only a rule would notice a missing run().)
