@@ -82,9 +82,9 @@ class FlinkParityTest {
       assertThat(onFlink.get(config).stats())
           .as("panes of %s", context)
           .isEqualTo(onDirect.get(config).stats());
-      assertThat(onFlink.get(config).lateWithoutLateness())
+      assertThat(onFlink.get(config).lateLines())
           .as("late() of %s", context)
-          .isEqualTo(onDirect.get(config).lateWithoutLateness());
+          .isEqualTo(onDirect.get(config).lateLines());
     }
   }
 

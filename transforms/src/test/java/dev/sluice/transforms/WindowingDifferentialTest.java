@@ -100,10 +100,6 @@ class WindowingDifferentialTest {
   /** What one run collected for one config. */
   record Outputs(
       List<String> stats, List<String> late, List<String> reference, List<String> members) {
-    Set<String> lateWithoutLateness() {
-      return new TreeSet<>(lateLines());
-    }
-
     /** The late lines without their lateness, sorted, duplicates kept. */
     List<String> lateLines() {
       List<String> pairs = new java.util.ArrayList<>();
