@@ -54,7 +54,7 @@ public final class PostgresSinkBenchmark {
       run("insert (empty table)", store, rows, batchSize, 0);
       run("replay (same rows again)", store, rows, batchSize, 0);
       run("newer pane (every row replaced)", store, rows, batchSize, 1);
-      try (Connection c = DriverManager.getConnection(store.jdbcUrl());
+      try (Connection c = store.connect();
           Statement s = c.createStatement();
           ResultSet r =
               s.executeQuery(

@@ -3,13 +3,20 @@ package dev.sluice.io;
 import com.google.auto.value.AutoValue;
 import dev.sluice.transforms.Checks;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.FileBasedSink;
+import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Repeatedly;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
@@ -47,11 +54,11 @@ public final class JsonLinesIO {
    * <p>Bounded input goes to a single file {@code <prefix>-00000-of-00001.jsonl}, whatever its
    * windows. Unbounded input already in event-time windows (the output of a windowed aggregation)
    * is written as one file per window and pane, {@code <prefix>-<window start>-<window
-   * end>-pane-<index>[-last]-00000-of-00001.jsonl}, when the pane fires. Unbounded input in the
-   * global window (dead letters, raw events) is written as one file per {@code fileInterval} of
-   * processing time, {@code <prefix>-GlobalWindow-pane-<index>-00000-of-00001.jsonl}: the global
-   * window never expires, so no element, however late its timestamp, is dropped on its way to a
-   * file.
+   * end>-pane-<index>-00000-of-00001.jsonl}, when the pane fires; a rerun replaces a pane's file.
+   * Unbounded input in the global window (dead letters, raw events) is written as one file per
+   * {@code fileInterval} of processing time, {@code
+   * <prefix>-GlobalWindow-pane-<index>-00000-of-00001.jsonl}: the global window never expires, so
+   * no element, however late its timestamp, is dropped on its way to a file.
    *
    * <p>With {@link #withFilePerWindow()}, bounded input in event-time windows (e.g. a replay of
    * event files through a windowed aggregation) is also written one file per window and pane, with
@@ -124,8 +131,19 @@ public final class JsonLinesIO {
                                   .plusDelayOf(fileInterval())))
                       .discardingFiredPanes())
               : lines;
+      ResourceId prefix = FileSystems.matchNewResource(outputPrefix(), false);
       panes.apply(
-          "WriteFiles", write.withWindowedWrites().withShardNameTemplate("-W-P-SSSSS-of-NNNNN"));
+          "WriteFiles",
+          TextIO.write()
+              .to(new PaneFilenames(outputPrefix()))
+              .withTempDirectory(
+                  prefix
+                      .getCurrentDirectory()
+                      .resolve(
+                          ".temp-" + prefix.getFilename(),
+                          StandardResolveOptions.RESOLVE_DIRECTORY))
+              .withNumShards(1)
+              .withWindowedWrites());
       return PDone.in(input.getPipeline());
     }
 
@@ -136,6 +154,50 @@ public final class JsonLinesIO {
           .add(DisplayData.item("outputPrefix", outputPrefix()))
           .add(DisplayData.item("fileInterval", fileInterval()))
           .add(DisplayData.item("filePerWindow", filePerWindow()));
+    }
+
+    /**
+     * {@code <prefix>-<window start>-<window end>-pane-<index>-SSSSS-of-NNNNN.jsonl}: the same name
+     * for the same pane of a window in every run, so a rerun or a replay after a restart replaces a
+     * window's file instead of adding a second one. (Beam's default names add {@code -last} to the
+     * final pane, and whether a pane is the last one can differ between runs.)
+     */
+    static final class PaneFilenames extends FileBasedSink.FilenamePolicy {
+      private final String prefix;
+
+      PaneFilenames(String prefix) {
+        this.prefix = prefix;
+      }
+
+      @Override
+      public ResourceId windowedFilename(
+          int shardNumber,
+          int numShards,
+          BoundedWindow window,
+          PaneInfo paneInfo,
+          FileBasedSink.OutputFileHints outputFileHints) {
+        String windowName =
+            window instanceof IntervalWindow interval
+                ? interval.start() + "-" + interval.end()
+                : "GlobalWindow";
+        ResourceId base = FileSystems.matchNewResource(prefix, false);
+        return base.getCurrentDirectory()
+            .resolve(
+                String.format(
+                    "%s-%s-pane-%d-%05d-of-%05d.jsonl",
+                    base.getFilename(), windowName, paneInfo.getIndex(), shardNumber, numShards),
+                StandardResolveOptions.RESOLVE_FILE);
+      }
+
+      @Override
+      public ResourceId unwindowedFilename(
+          int shardNumber, int numShards, FileBasedSink.OutputFileHints outputFileHints) {
+        ResourceId base = FileSystems.matchNewResource(prefix, false);
+        return base.getCurrentDirectory()
+            .resolve(
+                String.format("%s-%05d-of-%05d.jsonl", base.getFilename(), shardNumber, numShards),
+                StandardResolveOptions.RESOLVE_FILE);
+      }
     }
 
     @AutoValue.Builder

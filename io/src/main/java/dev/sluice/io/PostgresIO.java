@@ -68,7 +68,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code window_stats} (key, metric, window_start, window_end): a later pane of a window
  *       replaces an earlier one ({@code pane_index}), a stale pane never overwrites a newer one,
- *       whatever order the writes arrive in.
+ *       whatever order the writes arrive in, and a pane with the same index replaces the row only
+ *       if it counts at least as many events (a window recomputed from part of its events, e.g.
+ *       after a restart without state, never replaces the complete row).
  *   <li>{@code alerts} (alert_id, status, window_end): a notification is written once; a replay of
  *       it is ignored (so {@code emitted_at} stays that of the first write).
  *   <li>{@code dead_letters} (dead_letter_id = SHA-256 of stage, reason, source and payload): once;
@@ -78,13 +80,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
  * by natural key (so concurrent writers take row locks in the same order). Transient errors
- * (serialization failure, deadlock, lost or refused connection, server shutting down) are retried
- * with exponential backoff and full jitter on a fresh pooled connection; when retries run out the
- * bundle fails and the runner retries it, which the upserts make harmless. A row the database
- * refuses for good (a data or constraint error, e.g. a text with a NUL character) is found by
- * retrying the batch row by row and becomes a {@code SINK_REJECTED} dead letter on the output; the
- * other rows are written. Any other error (authentication, missing table, privileges) fails the
- * bundle: a misconfiguration never turns good rows into dead letters.
+ * (serialization failure, deadlock, lost or refused connection, server shutting down, a timeout)
+ * are retried with exponential backoff (up to 10 s) and full jitter on a fresh pooled connection
+ * for a retry budget (default 5 min, {@link Write#withRetryBudget}); when it is spent the bundle
+ * fails and the runner retries it or restarts the job from its last checkpoint, which the upserts
+ * make harmless. A row the database refuses for good (a data, constraint or limit error, e.g. a
+ * text with a NUL character or a key too long for the index, SQLState 54000) is found by retrying
+ * the batch row by row and becomes a {@code SINK_REJECTED} dead letter on the output; the other
+ * rows are written. Any other error (authentication, missing table, privileges) fails the bundle: a
+ * misconfiguration never turns good rows into dead letters.
  *
  * <p>The DDL is checked in ({@code dev/sluice/io/postgres/*.sql}) and applied when asked ({@link
  * Write#withCreateTables}, or {@link #createTables}); schema and table names must match {@code
@@ -109,7 +113,7 @@ public final class PostgresIO {
       throw new IllegalArgumentException(
           "jdbcUrl must start with jdbc:postgresql:, got " + Database.withoutQuery(jdbcUrl));
     }
-    return new AutoValue_PostgresIO_Database(jdbcUrl, null, null);
+    return new AutoValue_PostgresIO_Database(jdbcUrl, null, null, null, null);
   }
 
   /** Upserts window stats into {@code <schema>.window_stats}. */
@@ -170,27 +174,61 @@ public final class PostgresIO {
   }
 
   /**
-   * Where to connect: URL, user and password. Serializable (it travels to the workers); {@code
-   * toString} and display data never show the password or the URL's query string.
+   * Where to connect: URL, user and where the password comes from. Serializable (it travels to the
+   * workers); {@code toString} and display data never show the password or the URL's query string.
+   * A password from {@link #withPasswordEnv} or {@link #withPasswordFile} is read where the
+   * connection is opened (on the worker, at setup), so it is never part of a job graph or template;
+   * only {@link #withPassword} carries the value itself.
+   *
+   * <p>Connections time out: 10 s to connect or log in, 5 min for a statement's reply on the
+   * socket, with TCP keep-alive, so a database that stops answering fails the attempt (and the
+   * retries begin) instead of hanging the writer.
    */
   @AutoValue
   public abstract static class Database implements Serializable {
+    /** Seconds to connect and to log in. */
+    static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    /** Seconds to wait for the server's reply on an open connection. */
+    static final int SOCKET_TIMEOUT_SECONDS = 300;
+
     abstract String url();
 
     abstract @Nullable String user();
 
     abstract @Nullable String password();
 
+    abstract @Nullable String passwordEnv();
+
+    abstract @Nullable String passwordFile();
+
     /** The user to connect as. */
     public Database withUser(String user) {
       Checks.notBlank("user", user);
-      return new AutoValue_PostgresIO_Database(url(), user, password());
+      return new AutoValue_PostgresIO_Database(
+          url(), user, password(), passwordEnv(), passwordFile());
     }
 
-    /** The password; kept out of display data, logs and messages. */
+    /**
+     * The password itself; kept out of display data, logs and messages, but serialized with the
+     * transform. Prefer {@link #withPasswordEnv} or {@link #withPasswordFile}.
+     */
     public Database withPassword(String password) {
       Checks.notNull("password", password);
-      return new AutoValue_PostgresIO_Database(url(), user(), password);
+      return new AutoValue_PostgresIO_Database(url(), user(), password, null, null);
+    }
+
+    /** The password is read from this environment variable where the connection is opened. */
+    public Database withPasswordEnv(String variable) {
+      Checks.notBlank("passwordEnv", variable);
+      return new AutoValue_PostgresIO_Database(url(), user(), null, variable, null);
+    }
+
+    /** The password is the first line of this file, read where the connection is opened. */
+    public Database withPasswordFile(java.nio.file.Path file) {
+      Checks.notNull("passwordFile", file);
+      return new AutoValue_PostgresIO_Database(
+          url(), user(), null, null, file.toAbsolutePath().toString());
     }
 
     /** The URL without its query string (which may carry credentials), for display. */
@@ -203,18 +241,56 @@ public final class PostgresIO {
       return query < 0 ? url : url.substring(0, query) + "?…";
     }
 
-    /** Beam's {@code JdbcIO} data source configuration for this database. */
+    /** The password from its source, or null; read now. */
+    @Nullable String resolvePassword() {
+      if (password() != null) {
+        return password();
+      }
+      if (passwordEnv() != null) {
+        String value = System.getenv(passwordEnv());
+        if (value == null) {
+          throw new IllegalStateException(
+              "the PostgreSQL password variable " + passwordEnv() + " is not set on this worker");
+        }
+        return value;
+      }
+      if (passwordFile() != null) {
+        try {
+          List<String> lines =
+              java.nio.file.Files.readAllLines(java.nio.file.Path.of(passwordFile()));
+          return lines.isEmpty() ? "" : lines.get(0).strip();
+        } catch (IOException e) {
+          throw new IllegalStateException(
+              "cannot read the PostgreSQL password file "
+                  + passwordFile()
+                  + " ("
+                  + e.getClass().getSimpleName()
+                  + ")");
+        }
+      }
+      return null;
+    }
+
+    /** Beam's {@code JdbcIO} data source configuration for this database; reads the password. */
     public JdbcIO.DataSourceConfiguration dataSourceConfiguration() {
       JdbcIO.DataSourceConfiguration config =
           JdbcIO.DataSourceConfiguration.create("org.postgresql.Driver", url())
               // One multi-row INSERT per batch instead of one statement per row (rows with the
               // same natural key are merged before, so ON CONFLICT never meets a row twice).
-              .withConnectionProperties("reWriteBatchedInserts=true");
+              .withConnectionProperties(
+                  "reWriteBatchedInserts=true;connectTimeout="
+                      + CONNECT_TIMEOUT_SECONDS
+                      + ";loginTimeout="
+                      + CONNECT_TIMEOUT_SECONDS
+                      + ";socketTimeout="
+                      + SOCKET_TIMEOUT_SECONDS
+                      + ";tcpKeepAlive=true");
       if (user() != null) {
         config = config.withUsername(user());
       }
-      if (password() != null) {
-        config = config.withPassword(password());
+      String resolved = resolvePassword();
+      if (resolved != null) {
+        config = config.withPassword(resolved);
       }
       return config;
     }
@@ -224,12 +300,28 @@ public final class PostgresIO {
       return JdbcIO.PoolableDataSourceProvider.of(dataSourceConfiguration()).apply(null);
     }
 
+    /** Opens one connection (outside the pool), e.g. for a query. */
+    public Connection connect() throws SQLException {
+      java.util.Properties properties = new java.util.Properties();
+      if (user() != null) {
+        properties.setProperty("user", user());
+      }
+      String resolved = resolvePassword();
+      if (resolved != null) {
+        properties.setProperty("password", resolved);
+      }
+      properties.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+      return java.sql.DriverManager.getConnection(url(), properties);
+    }
+
     @Override
     public final String toString() {
       return "Database{"
           + displayUrl()
           + (user() == null ? "" : ", user=" + user())
           + (password() == null ? "" : ", password=***")
+          + (passwordEnv() == null ? "" : ", password from $" + passwordEnv())
+          + (passwordFile() == null ? "" : ", password from " + passwordFile())
           + "}";
     }
   }
@@ -257,6 +349,8 @@ public final class PostgresIO {
 
     abstract Duration initialBackoff();
 
+    abstract Duration retryBudget();
+
     abstract Builder<T> toBuilder();
 
     static <T> Write<T> create(Table<T> kind, String table) {
@@ -266,8 +360,9 @@ public final class PostgresIO {
           .setTable(table)
           .setCreateTables(false)
           .setBatchSize(1_000)
-          .setMaxRetries(5)
+          .setMaxRetries(1000)
           .setInitialBackoff(Duration.millis(100))
+          .setRetryBudget(Duration.standardMinutes(5))
           .build();
     }
 
@@ -301,19 +396,32 @@ public final class PostgresIO {
       return toBuilder().setBatchSize(batchSize).build();
     }
 
-    /** Retries of a batch after a transient error (default 5). */
+    /**
+     * Most retries of a batch after transient errors (default 1000; the {@link #withRetryBudget
+     * retry budget} usually ends them first).
+     */
     public Write<T> withMaxRetries(int maxRetries) {
-      if (maxRetries < 0 || maxRetries > 100) {
+      if (maxRetries < 0 || maxRetries > 100_000) {
         throw new IllegalArgumentException(
-            "maxRetries must be between 0 and 100, got " + maxRetries);
+            "maxRetries must be between 0 and 100000, got " + maxRetries);
       }
       return toBuilder().setMaxRetries(maxRetries).build();
     }
 
-    /** First retry delay, doubled per retry, with full jitter (default 100 ms). */
+    /** First retry delay, doubled per retry up to 10 s, with full jitter (default 100 ms). */
     public Write<T> withInitialBackoff(Duration initialBackoff) {
       Checks.positive("initialBackoff", initialBackoff);
       return toBuilder().setInitialBackoff(initialBackoff).build();
+    }
+
+    /**
+     * How long a batch is retried after transient errors (a database restarting, a lost connection)
+     * before the failure goes to the runner, which retries the bundle or restarts the job from its
+     * last checkpoint (default 5 min).
+     */
+    public Write<T> withRetryBudget(Duration retryBudget) {
+      Checks.positive("retryBudget", retryBudget);
+      return toBuilder().setRetryBudget(retryBudget).build();
     }
 
     /** {@code schema.table}. */
@@ -362,7 +470,8 @@ public final class PostgresIO {
           .add(DisplayData.item("createTables", createTables()))
           .add(DisplayData.item("batchSize", batchSize()))
           .add(DisplayData.item("maxRetries", maxRetries()))
-          .add(DisplayData.item("initialBackoff", initialBackoff()));
+          .add(DisplayData.item("initialBackoff", initialBackoff()))
+          .add(DisplayData.item("retryBudget", retryBudget()));
     }
 
     @AutoValue.Builder
@@ -382,6 +491,8 @@ public final class PostgresIO {
       abstract Builder<T> setMaxRetries(int value);
 
       abstract Builder<T> setInitialBackoff(Duration value);
+
+      abstract Builder<T> setRetryBudget(Duration value);
 
       abstract Write<T> build();
     }
@@ -421,15 +532,17 @@ public final class PostgresIO {
   }
 
   /**
-   * True for errors about the data of a row (SQLState classes 22, data exception, and 23, integrity
-   * constraint violation): the rows the database refuses for good. Any other error (authentication,
+   * True for errors about the data of a row (SQLState classes 22, data exception, 23, integrity
+   * constraint violation, and 54, program limit exceeded, e.g. 54000 for a key too long for the
+   * primary-key index): the rows the database refuses for good. Any other error (authentication,
    * missing table, privileges, read-only, disk full) concerns the whole batch and fails the bundle,
    * so nothing is turned into dead letters by a misconfiguration.
    */
   static boolean isRowError(SQLException e) {
     for (SQLException x = e; x != null; x = x.getNextException()) {
       String state = x.getSQLState();
-      if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
+      if (state != null
+          && (state.startsWith("22") || state.startsWith("23") || state.startsWith("54"))) {
         return true;
       }
       if (x.getNextException() == x) {
@@ -477,8 +590,11 @@ public final class PostgresIO {
           + " p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,"
           + " distinct_count = EXCLUDED.distinct_count, pane = EXCLUDED.pane,"
           + " pane_index = EXCLUDED.pane_index, final = EXCLUDED.final"
-          // A stale pane (lower index) never overwrites a newer one; an equal one is a replay.
-          + " WHERE t.pane_index <= EXCLUDED.pane_index";
+          // A stale pane (lower index) never overwrites a newer one; an equal one is a replay,
+          // or a recomputation, which replaces the row only if it saw at least as many events:
+          // a window recomputed from part of its events never replaces the complete one.
+          + " WHERE t.pane_index < EXCLUDED.pane_index"
+          + " OR (t.pane_index = EXCLUDED.pane_index AND t.count <= EXCLUDED.count)";
     }
 
     @Override
@@ -519,7 +635,10 @@ public final class PostgresIO {
 
     @Override
     WindowStats winner(WindowStats first, WindowStats second) {
-      return second.paneIndex() >= first.paneIndex() ? second : first;
+      if (second.paneIndex() != first.paneIndex()) {
+        return second.paneIndex() > first.paneIndex() ? second : first;
+      }
+      return second.count() >= first.count() ? second : first;
     }
 
     @Override
@@ -656,6 +775,7 @@ public final class PostgresIO {
     private final int batchSize;
     private final int maxRetries;
     private final long initialBackoffMillis;
+    private final long retryBudgetMillis;
 
     private transient DataSource dataSource;
     private transient List<Pending<T>> buffer;
@@ -672,6 +792,7 @@ public final class PostgresIO {
       this.batchSize = spec.batchSize();
       this.maxRetries = spec.maxRetries();
       this.initialBackoffMillis = spec.initialBackoff().getMillis();
+      this.retryBudgetMillis = spec.retryBudget().getMillis();
     }
 
     private record Pending<T>(T row, Instant timestamp, BoundedWindow window) {}
@@ -827,6 +948,7 @@ public final class PostgresIO {
 
     private void withRetries(String what, SqlAction action) throws Exception {
       long backoff = initialBackoffMillis;
+      long started = System.nanoTime();
       for (int attempt = 0; ; attempt++) {
         try {
           action.run();
@@ -849,19 +971,25 @@ public final class PostgresIO {
             throw new PermanentFailure(
                 "SQLState " + cause.getSQLState() + ": " + firstLine(cause.getMessage()), e);
           }
-          if (attempt >= maxRetries) {
+          long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+          if (attempt >= maxRetries || elapsedMillis >= retryBudgetMillis) {
             throw new IllegalStateException(
                 what
                     + " failed after "
                     + (attempt + 1)
-                    + " attempts with transient errors; last: SQLState "
+                    + " attempts in "
+                    + elapsedMillis / 1000
+                    + " s with transient errors; last: SQLState "
                     + cause.getSQLState()
                     + ": "
                     + firstLine(cause.getMessage()),
                 e);
           }
           retries.inc();
-          long delay = ThreadLocalRandom.current().nextLong(backoff + 1);
+          long delay =
+              Math.min(
+                  ThreadLocalRandom.current().nextLong(backoff + 1),
+                  Math.max(0, retryBudgetMillis - elapsedMillis));
           LOG.warn(
               "{} failed (SQLState {}), retry {} of {} in {} ms",
               what,
@@ -870,7 +998,7 @@ public final class PostgresIO {
               maxRetries,
               delay);
           TimeUnit.MILLISECONDS.sleep(delay);
-          backoff = Math.min(backoff * 2, 30_000);
+          backoff = Math.min(backoff * 2, 10_000);
         }
       }
     }

@@ -60,8 +60,8 @@ class JsonLinesIOTest {
     assertThat(OutputFiles.matching(dir, "live", ".jsonl"))
         .extracting(p -> p.getFileName().toString())
         .containsExactlyInAnyOrder(
-            "live-2026-01-01T00:00:00.000Z-2026-01-01T00:01:00.000Z-pane-0-last-00000-of-00001.jsonl",
-            "live-2026-01-01T00:01:00.000Z-2026-01-01T00:02:00.000Z-pane-0-last-00000-of-00001.jsonl");
+            "live-2026-01-01T00:00:00.000Z-2026-01-01T00:01:00.000Z-pane-0-00000-of-00001.jsonl",
+            "live-2026-01-01T00:01:00.000Z-2026-01-01T00:02:00.000Z-pane-0-00000-of-00001.jsonl");
     assertThat(OutputFiles.jsonLines(dir, "live"))
         .containsExactlyInAnyOrder("\"first\"", "\"second\"");
   }

@@ -11,7 +11,6 @@ import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -82,7 +81,7 @@ class PostgresIOIT {
 
   private static List<String> query(String sql) throws SQLException {
     List<String> rows = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection(store.jdbcUrl());
+    try (Connection c = store.connect();
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery(sql)) {
       int columns = r.getMetaData().getColumnCount();
@@ -246,7 +245,7 @@ class PostgresIOIT {
   void aLostConnectionIsRetriedOnAFreshConnection(TestPipeline pipeline) throws Exception {
     PostgresIO.createTables(store.database(), "lost");
     List<WindowStats> rows = List.of(stats("a", 0, 1, 0), stats("b", 0, 2, 0));
-    try (Connection locker = DriverManager.getConnection(store.jdbcUrl())) {
+    try (Connection locker = store.connect()) {
       locker.setAutoCommit(false);
       try (Statement s = locker.createStatement()) {
         s.execute("LOCK TABLE lost.window_stats IN ACCESS EXCLUSIVE MODE");

@@ -57,7 +57,7 @@ import org.joda.time.Instant;
 public final class MetricsAlertsPipeline {
 
   /** Options of the main job. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends PipelineOptions, StartingPoint.Options {
     @Description("Directory the stats, alerts and dead letters JSON-lines files are written to.")
     @Default.String("output")
     @Validation.Required
@@ -258,6 +258,13 @@ public final class MetricsAlertsPipeline {
 
     void setJdbcUser(String value);
 
+    @Description(
+        "A file whose first line is the PostgreSQL password (with --jdbcUrl), read where the"
+            + " writers connect; else the variable SLUICE_JDBC_PASSWORD, if set.")
+    String getJdbcPasswordFile();
+
+    void setJdbcPasswordFile(String value);
+
     @Description("The PostgreSQL schema of the tables window_stats, alerts and dead_letters.")
     @Default.String("sluice")
     String getDbSchema();
@@ -311,9 +318,11 @@ public final class MetricsAlertsPipeline {
             + schema
             + ", data in "
             + embedded.dataDirectory()
-            + "); query it while the job runs, e.g. psql '"
-            + embedded.jdbcUrl().replace("jdbc:", "").replace("?user=", "?user=")
-            + "', or afterwards with ./sluice query \"SELECT ...\"";
+            + "); query it while the job runs, e.g. PGPASSWORD=$(cat "
+            + embedded.passwordFile()
+            + ") psql 'postgresql://postgres@localhost:"
+            + embedded.port()
+            + "/postgres', or with ./sluice query \"SELECT ...\"";
       }
       return "PostgreSQL store: " + database.displayUrl() + " (schema " + schema + ")";
     }
@@ -339,6 +348,15 @@ public final class MetricsAlertsPipeline {
     try {
       PipelineOptionsFactory.register(Options.class);
       options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+      if (sourceKind(options).equals("kafka")) {
+        StartingPoint.checkKafka(
+            options,
+            options.getKafkaBootstrapServers(),
+            options.getKafkaGroupId(),
+            kafkaTopics(options),
+            kafkaClientProperties(options),
+            System.out);
+      }
       pipeline = Pipeline.create(options);
       job = build(pipeline, options);
     } catch (IllegalArgumentException e) {
@@ -670,9 +688,11 @@ public final class MetricsAlertsPipeline {
       if (options.getJdbcUser() != null) {
         database = database.withUser(options.getJdbcUser());
       }
-      String password = System.getenv(JDBC_PASSWORD_ENV);
-      if (password != null) {
-        database = database.withPassword(password);
+      if (options.getJdbcPasswordFile() != null) {
+        database = database.withPasswordFile(Path.of(options.getJdbcPasswordFile()));
+      } else if (System.getenv(JDBC_PASSWORD_ENV) != null) {
+        // Read again where the writers connect: the value is never part of the job graph.
+        database = database.withPasswordEnv(JDBC_PASSWORD_ENV);
       }
     }
     try {
@@ -695,6 +715,13 @@ public final class MetricsAlertsPipeline {
 
   /** The environment variable the PostgreSQL password is read from. */
   public static final String JDBC_PASSWORD_ENV = "SLUICE_JDBC_PASSWORD";
+
+  private static KafkaJsonIO.ClientProperties kafkaClientProperties(Options options) {
+    return options.getKafkaProperties() == null
+        ? KafkaJsonIO.ClientProperties.of(java.util.Map.of())
+        : KafkaJsonIO.ClientProperties.fromFile(
+            "--kafkaProperties", Path.of(options.getKafkaProperties()));
+  }
 
   /** The Kafka source of {@code --source=kafka}. */
   static KafkaJsonIO.Read kafkaSource(Options options) {

@@ -98,7 +98,11 @@ public final class StoreQuery {
           "no embedded store in " + dataDir + "; run the job first (./sluice), or give --jdbcUrl");
     }
     try (EmbeddedPostgresStore store = EmbeddedPostgresStore.start(dataDir)) {
-      return query(store.jdbcUrl(), new Properties(), sql, maxRows, out);
+      Properties props = new Properties();
+      props.setProperty("password", Files.readAllLines(store.passwordFile()).get(0).strip());
+      return query(store.jdbcUrl(), props, sql, maxRows, out);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -94,7 +93,7 @@ class ExamplesTest {
     // The embedded store holds the same rows (started again on its data directory).
     try (dev.sluice.io.EmbeddedPostgresStore store =
             dev.sluice.io.EmbeddedPostgresStore.start(dir.resolve("postgres"));
-        Connection c = DriverManager.getConnection(store.jdbcUrl());
+        Connection c = store.connect();
         Statement s = c.createStatement();
         ResultSet r =
             s.executeQuery(

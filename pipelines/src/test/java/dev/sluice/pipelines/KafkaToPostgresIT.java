@@ -11,7 +11,6 @@ import dev.sluice.testing.KafkaBroker;
 import dev.sluice.testing.RunnerPipelines;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -172,6 +171,7 @@ class KafkaToPostgresIT {
     options.setKafkaGroupId(groupId);
     options.setMaxOutOfOrderSeconds(10);
     options.setJdbcUrl(postgres.jdbcUrl());
+    options.setJdbcPasswordFile(postgres.passwordFile().toString());
     options.setDbSchema(schema);
     options.setAlertsTopic("alerts-" + runner);
     options.setDeadLettersTopic("deadletters-" + runner);
@@ -395,7 +395,7 @@ class KafkaToPostgresIT {
 
   private static List<String> query(String sql) {
     List<String> rows = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection(postgres.jdbcUrl());
+    try (Connection c = postgres.connect();
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery(sql)) {
       int columns = r.getMetaData().getColumnCount();

@@ -191,7 +191,7 @@ class MetricsAlertsPipelineTest {
               pipeline, options, job, new PrintStream(printed, true, StandardCharsets.UTF_8));
       assertThat(state).isEqualTo(PipelineResult.State.DONE);
       assertThat(job.store().embedded().dataDirectory()).isEqualTo(dir.resolve("postgres"));
-      stored = query(job.store().embedded().jdbcUrl());
+      stored = query(job.store().embedded());
     }
     assertThat(Files.exists(dir.resolve("postgres").resolve("PG_VERSION"))).isTrue();
 
@@ -297,9 +297,9 @@ class MetricsAlertsPipelineTest {
             rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate");
   }
 
-  private static List<String> query(String jdbcUrl) throws Exception {
+  private static List<String> query(dev.sluice.io.EmbeddedPostgresStore store) throws Exception {
     List<String> rows = new java.util.ArrayList<>();
-    try (java.sql.Connection c = java.sql.DriverManager.getConnection(jdbcUrl);
+    try (java.sql.Connection c = store.connect();
         java.sql.Statement st = c.createStatement()) {
       for (String table : List.of("window_stats", "alerts", "dead_letters")) {
         try (java.sql.ResultSet r = st.executeQuery("SELECT count(*) FROM sluice." + table)) {

@@ -82,12 +82,17 @@ public enum RunnerPreset {
 
   /** The preset's options that the user did not set, followed by the user's arguments. */
   public List<String> mergeWith(List<String> userArgs) {
+    return withDefaults(options, userArgs);
+  }
+
+  /** The {@code defaults} whose option the user did not set, followed by the user's arguments. */
+  static List<String> withDefaults(List<String> defaults, List<String> userArgs) {
     Set<String> userOptionNames = new HashSet<>();
     for (String arg : userArgs) {
       userOptionNames.add(optionName(arg));
     }
     List<String> merged = new ArrayList<>();
-    for (String option : options) {
+    for (String option : defaults) {
       if (!userOptionNames.contains(optionName(option))) {
         merged.add(option);
       }

@@ -442,7 +442,7 @@ public final class LatencyBenchmark {
   }
 
   private static Connection connect(EmbeddedPostgresStore postgres) throws Exception {
-    return DriverManager.getConnection(postgres.jdbcUrl());
+    return postgres.connect();
   }
 
   /** Stats rows per window end (epoch millis) for windows ending after {@code after}. */

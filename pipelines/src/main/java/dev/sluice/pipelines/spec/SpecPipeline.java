@@ -377,12 +377,12 @@ public final class SpecPipeline {
           db = db.withUser(sink.user());
         }
         if (sink.passwordEnv() != null && startServers) {
-          String password = System.getenv(sink.passwordEnv());
-          if (password == null) {
+          if (System.getenv(sink.passwordEnv()) == null) {
             throw new IllegalArgumentException(
                 "password_env: environment variable " + sink.passwordEnv() + " is not set");
           }
-          db = db.withPassword(password);
+          // Read again where the writers connect: the value is never part of the job graph.
+          db = db.withPasswordEnv(sink.passwordEnv());
         }
         external.put(id, db);
         notes.add("PostgreSQL at " + db.displayUrl());
