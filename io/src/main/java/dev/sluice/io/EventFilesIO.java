@@ -313,22 +313,58 @@ public final class EventFilesIO {
     }
   }
 
-  /** Splits a stream into lines ending in {@code \n} or {@code \r\n}, as bytes. */
+  /** Longest line read whole (1 MiB, the parse step's payload limit); longer ones are dead. */
+  static final int MAX_LINE_BYTES = 1 << 20;
+
+  /** Bytes of a too-long line kept in its dead letter. */
+  static final int TOO_LONG_PREFIX_BYTES = 64 * 1024;
+
+  /**
+   * Splits a stream into lines ending in {@code \n} or {@code \r\n}, as bytes. A line longer than
+   * {@code maxLineBytes} is not kept in memory: only its first {@link #TOO_LONG_PREFIX_BYTES} bytes
+   * are, with its length and SHA-256 ({@link #tooLong()}), so a file without newlines cannot
+   * exhaust the heap.
+   */
   static final class LineReader {
     private final InputStream in;
+    private final int maxLineBytes;
     private final byte[] buffer = new byte[64 * 1024];
     private int position;
     private int limit;
     private byte[] line = new byte[256];
     private int length;
+    private long total;
+    private java.security.MessageDigest digest;
 
     LineReader(InputStream in) {
+      this(in, MAX_LINE_BYTES);
+    }
+
+    LineReader(InputStream in, int maxLineBytes) {
       this.in = in;
+      this.maxLineBytes = maxLineBytes;
+    }
+
+    /** True when the line {@link #next} returned last was longer than the limit (a prefix). */
+    boolean tooLong() {
+      return total > maxLineBytes;
+    }
+
+    /** The full length in bytes of the last line. */
+    long lastLength() {
+      return total;
+    }
+
+    /** The SHA-256 of the full last line, when it was {@link #tooLong()}. */
+    String lastSha256() {
+      return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     /** The next line without its terminator, or {@code null} at the end of the input. */
     byte @Nullable [] next() throws IOException {
       length = 0;
+      total = 0;
+      digest = null;
       boolean any = false;
       while (true) {
         if (position == limit) {
@@ -353,11 +389,32 @@ public final class EventFilesIO {
           break;
         }
       }
+      if (tooLong()) {
+        return Arrays.copyOf(line, length);
+      }
       int end = length > 0 && line[length - 1] == '\r' ? length - 1 : length;
       return Arrays.copyOf(line, end);
     }
 
     private void append(int start, int count) {
+      total += count;
+      if (total > maxLineBytes) {
+        if (digest == null) {
+          try {
+            digest = java.security.MessageDigest.getInstance("SHA-256");
+          } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+          }
+          digest.update(line, 0, length);
+          length = Math.min(length, TOO_LONG_PREFIX_BYTES);
+        }
+        digest.update(buffer, start, count);
+        int room = Math.max(0, TOO_LONG_PREFIX_BYTES - length);
+        count = Math.min(count, room);
+        if (count == 0) {
+          return;
+        }
+      }
       if (length + count > line.length) {
         line = Arrays.copyOf(line, Math.max(line.length * 2, length + count));
       }
@@ -443,6 +500,11 @@ public final class EventFilesIO {
       int number = 0;
       for (byte[] line = lines.next(); line != null; line = lines.next()) {
         number++;
+        if (lines.tooLong()) {
+          linesRead.inc();
+          rejectTooLong(out, lines, line, path + ":" + number);
+          continue;
+        }
         if (number == 1) {
           line = withoutByteOrderMark(line);
         }
@@ -453,6 +515,25 @@ public final class EventFilesIO {
       }
     }
 
+    private void rejectTooLong(
+        MultiOutputReceiver out, LineReader lines, byte[] prefix, String source) {
+      out.get(deadLettersTag)
+          .output(
+              DeadLetter.truncated(
+                  STAGE,
+                  DeadLetter.Reason.TOO_LARGE,
+                  "line is "
+                      + lines.lastLength()
+                      + " bytes, more than the limit of "
+                      + MAX_LINE_BYTES,
+                  prefix,
+                  lines.lastLength(),
+                  lines.lastSha256(),
+                  TOO_LONG_PREFIX_BYTES,
+                  source,
+                  Instant.now()));
+    }
+
     private void readCsv(String path, LineReader lines, MultiOutputReceiver out)
         throws IOException {
       List<String> header = null;
@@ -460,6 +541,11 @@ public final class EventFilesIO {
       int number = 0;
       for (byte[] line = lines.next(); line != null; line = lines.next()) {
         number++;
+        if (lines.tooLong()) {
+          linesRead.inc();
+          rejectTooLong(out, lines, line, path + ":" + number);
+          continue;
+        }
         if (number == 1) {
           line = withoutByteOrderMark(line);
         }

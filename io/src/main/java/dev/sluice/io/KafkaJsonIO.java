@@ -161,22 +161,34 @@ public final class KafkaJsonIO {
    * Dead letters as JSON, record key = their {@code source} (topic/partition/offset, file:line).
    */
   public static Write<DeadLetter> writeDeadLetters() {
-    return write(DeadLetter::toJson, DeadLetter::source);
+    // A payload over 128 KiB is truncated (marked, with its length and SHA-256): even escaped as
+    // JSON the record stays below the producer's default max.request.size of 1 MiB.
+    return write(d -> d.withPayloadAtMost(DEAD_LETTER_PAYLOAD_LIMIT).toJson(), DeadLetter::source);
   }
+
+  /** Bytes of a dead letter's payload that go to Kafka; longer ones are truncated and marked. */
+  static final int DEAD_LETTER_PAYLOAD_LIMIT = 128 * 1024;
 
   /**
    * Kafka client properties split into the displayable ones and the secrets; serializable so it
    * travels to the workers, and its {@code toString} names the secret keys only.
    */
   public static final class ClientProperties implements Serializable {
-    static final ClientProperties EMPTY = new ClientProperties(Map.of(), Map.of());
+    static final ClientProperties EMPTY = new ClientProperties(Map.of(), Map.of(), List.of());
 
     private final TreeMap<String, String> plain;
     private final TreeMap<String, String> secret;
 
-    private ClientProperties(Map<String, String> plain, Map<String, String> secret) {
+    /** Files whose secret entries are read where the client is created, never serialized. */
+    private final List<String> secretFiles;
+
+    private final TreeSet<String> fileSecretNames = new TreeSet<>();
+
+    private ClientProperties(
+        Map<String, String> plain, Map<String, String> secret, List<String> secretFiles) {
       this.plain = new TreeMap<>(plain);
       this.secret = new TreeMap<>(secret);
+      this.secretFiles = List.copyOf(secretFiles);
     }
 
     /** Splits {@code properties} into plain settings and secrets. */
@@ -191,7 +203,7 @@ public final class KafkaJsonIO {
             }
             (isSecret(k) ? secret : plain).put(k, v);
           });
-      return new ClientProperties(plain, secret);
+      return new ClientProperties(plain, secret, List.of());
     }
 
     /**
@@ -200,6 +212,27 @@ public final class KafkaJsonIO {
      */
     public static ClientProperties fromFile(String field, Path file) {
       Checks.notNull(field, file);
+      Map<String, String> map = load(file, field);
+      Map<String, String> plain = new HashMap<>();
+      TreeSet<String> secretNames = new TreeSet<>();
+      map.forEach(
+          (k, v) -> {
+            if (isSecret(k)) {
+              secretNames.add(k);
+            } else {
+              plain.put(k, v);
+            }
+          });
+      // The secrets stay in the file: read again where the client is created (on the worker),
+      // they are never part of the job graph or a template.
+      ClientProperties properties =
+          new ClientProperties(
+              plain, Map.of(), List.of(file.toAbsolutePath().normalize().toString()));
+      properties.fileSecretNames.addAll(secretNames);
+      return properties;
+    }
+
+    private static Map<String, String> load(Path file, String field) {
       Properties properties = new Properties();
       try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
         properties.load(reader);
@@ -211,7 +244,7 @@ public final class KafkaJsonIO {
       for (String name : properties.stringPropertyNames()) {
         map.put(name, properties.getProperty(name));
       }
-      return of(map);
+      return map;
     }
 
     /** Settings that may be shown. */
@@ -221,7 +254,9 @@ public final class KafkaJsonIO {
 
     /** Names (only) of the secret settings. */
     public TreeSet<String> secretNames() {
-      return new TreeSet<>(secret.keySet());
+      TreeSet<String> names = new TreeSet<>(secret.keySet());
+      names.addAll(fileSecretNames);
+      return names;
     }
 
     ClientProperties merge(ClientProperties more) {
@@ -229,18 +264,35 @@ public final class KafkaJsonIO {
       p.putAll(more.plain);
       Map<String, String> s = new HashMap<>(secret);
       s.putAll(more.secret);
-      return new ClientProperties(p, s);
+      List<String> files = new java.util.ArrayList<>(secretFiles);
+      files.addAll(more.secretFiles);
+      ClientProperties merged = new ClientProperties(p, s, files);
+      merged.fileSecretNames.addAll(fileSecretNames);
+      merged.fileSecretNames.addAll(more.fileSecretNames);
+      return merged;
     }
 
+    /** {@code config} with the secrets added; those of files are read from them now. */
     Map<String, Object> withSecrets(Map<String, Object> config) {
       Map<String, Object> all = new HashMap<>(config);
+      for (String file : secretFiles) {
+        load(Path.of(file), "Kafka client properties file")
+            .forEach(
+                (k, v) -> {
+                  if (isSecret(k)) {
+                    all.put(k, v);
+                  }
+                });
+      }
       all.putAll(secret);
       return all;
     }
 
     @Override
     public String toString() {
-      return "ClientProperties" + plain + (secret.isEmpty() ? "" : " + secrets " + secret.keySet());
+      return "ClientProperties"
+          + plain
+          + (secretNames().isEmpty() ? "" : " + secrets " + secretNames());
     }
   }
 

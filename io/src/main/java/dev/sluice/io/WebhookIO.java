@@ -59,7 +59,8 @@ import org.joda.time.Instant;
  * <p>The body is the alert's contract JSON ({@link Alert#toJson()}), or with {@link
  * Write#withSlackFormat()} a Slack incoming-webhook message {@code {"text": "<severity> <status>
  * <rule_id> <key>: <message>"}}. Every request carries {@code Content-Type: application/json} and
- * {@code Idempotency-Key: <alert_id>}.
+ * {@code Idempotency-Key: <alert_id>:<status>:<window_end>} (the same for retries and replays of a
+ * notification, different for FIRING, RESOLVED and each re-notification of an episode).
  *
  * <p>Works on bounded and unbounded input alike: it is element-wise and keeps no state. The output
  * holds the alerts that could not be delivered, as {@code SINK_REJECTED} {@link DeadLetter}s of
@@ -160,6 +161,9 @@ public final class WebhookIO {
 
     abstract String url();
 
+    /** The environment variable the URL is read from on the worker, if set. */
+    abstract @Nullable String urlEnv();
+
     abstract Duration connectTimeout();
 
     abstract Duration readTimeout();
@@ -191,7 +195,35 @@ public final class WebhookIO {
     public Write to(String url) {
       URI uri = parseUrl(url);
       checkAllowed(uri, allowedHosts());
-      return toBuilder().setUrl(url).build();
+      return toBuilder().setUrl(url).setUrlEnv(null).build();
+    }
+
+    /**
+     * The webhook URL is read from this environment variable where the alerts are posted (on the
+     * worker, at setup), so it is never part of the job graph or a template; the same checks as for
+     * {@link #to} apply to it there, and a missing variable fails the setup.
+     */
+    public Write toUrlFromEnv(String variable) {
+      Checks.notBlank("urlEnv", variable);
+      return toBuilder().setUrl("").setUrlEnv(variable).build();
+    }
+
+    /** The URL to post to: {@link #to}'s, or the variable's value, checked. */
+    String resolveUrl() {
+      if (urlEnv() == null) {
+        return url();
+      }
+      String value = System.getenv(urlEnv());
+      if (value == null || value.isBlank()) {
+        throw new IllegalStateException(
+            "the webhook URL variable " + urlEnv() + " is not set on this worker");
+      }
+      URI uri = parseUrl(value);
+      checkAllowed(uri, allowedHosts());
+      if (!allowPrivateAddresses()) {
+        checkLiteralHost(uri.getHost());
+      }
+      return value;
     }
 
     /** How long to wait for a TCP (and TLS) connection. Default 5 s. */
@@ -311,13 +343,15 @@ public final class WebhookIO {
 
     @Override
     public PCollection<DeadLetter> expand(PCollection<Alert> alerts) {
-      if (url().isEmpty()) {
-        throw new IllegalArgumentException("url must be set with to(url)");
+      if (url().isEmpty() && urlEnv() == null) {
+        throw new IllegalArgumentException("url must be set with to(url) or toUrlFromEnv(name)");
       }
-      URI uri = parseUrl(url());
-      checkAllowed(uri, allowedHosts());
-      if (!allowPrivateAddresses()) {
-        checkLiteralHost(uri.getHost());
+      if (urlEnv() == null) {
+        URI uri = parseUrl(url());
+        checkAllowed(uri, allowedHosts());
+        if (!allowPrivateAddresses()) {
+          checkLiteralHost(uri.getHost());
+        }
       }
       if (initialBackoff().isLongerThan(maxBackoff())) {
         throw new IllegalArgumentException(
@@ -333,6 +367,7 @@ public final class WebhookIO {
       super.populateDisplayData(builder);
       builder
           .addIfNotNull(DisplayData.item("url", url().isEmpty() ? null : withoutQuery(url())))
+          .addIfNotNull(DisplayData.item("urlEnv", urlEnv()))
           .add(DisplayData.item("connectTimeout", connectTimeout()))
           .add(DisplayData.item("readTimeout", readTimeout()))
           .add(DisplayData.item("maxAttempts", maxAttempts()))
@@ -353,6 +388,8 @@ public final class WebhookIO {
     @AutoValue.Builder
     abstract static class Builder {
       abstract Builder setUrl(String value);
+
+      abstract Builder setUrlEnv(String value);
 
       abstract Builder setConnectTimeout(Duration value);
 
@@ -381,6 +418,20 @@ public final class WebhookIO {
     Map<String, String> sorted = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     sorted.putAll(headers);
     return Collections.unmodifiableMap(sorted);
+  }
+
+  /**
+   * Checks a webhook URL as a launcher or {@code validate} does, before any job runs: a valid
+   * http(s) URL without user info whose host is not a literal loopback, private, link-local or
+   * metadata address (unless {@code allowPrivateAddresses}).
+   *
+   * @throws IllegalArgumentException naming the problem (never the URL's query string)
+   */
+  public static void checkUrl(String url, boolean allowPrivateAddresses) {
+    URI uri = parseUrl(url);
+    if (!allowPrivateAddresses) {
+      checkLiteralHost(uri.getHost());
+    }
   }
 
   private static URI parseUrl(String url) {
@@ -599,7 +650,7 @@ public final class WebhookIO {
 
     @Setup
     public void setup() {
-      uri = URI.create(spec.url());
+      uri = URI.create(spec.resolveUrl());
       host = uri.getHost();
       source = "webhook:" + host.toLowerCase(Locale.ROOT);
       client =
@@ -642,13 +693,26 @@ public final class WebhookIO {
               STAGE, DeadLetter.Reason.SINK_REJECTED, error, json, source, Instant.now()));
     }
 
+    /**
+     * {@code <alert_id>:<status>:<window_end>}: the same for every retry and replay of one
+     * notification, different for the FIRING, the RESOLVED and each re-notification (a later
+     * window) of the same episode, so a receiver that de-duplicates on it drops only repeats.
+     */
+    static String idempotencyKey(Alert alert) {
+      return alert.alertId()
+          + ":"
+          + alert.status()
+          + ":"
+          + JsonSupport.formatInstant(alert.windowEnd());
+    }
+
     /** {@code null} when delivered, else why not. */
     private @Nullable String deliver(Alert alert, String body) {
       HttpRequest.Builder request =
           HttpRequest.newBuilder(uri)
               .timeout(java.time.Duration.ofMillis(spec.readTimeout().getMillis()))
               .header("Content-Type", "application/json")
-              .header("Idempotency-Key", alert.alertId())
+              .header("Idempotency-Key", idempotencyKey(alert))
               .header(
                   "X-Sluice-Notification",
                   alert.status() + " " + JsonSupport.formatInstant(alert.windowEnd()))

@@ -204,6 +204,43 @@ class EventFilesIOTest {
   }
 
   @Test
+  void aLineOverTheLengthLimitBecomesOneTruncatedDeadLetterAndTheOthersAreRead(
+      TestPipeline pipeline) throws IOException {
+    Path file = dir.resolve("long.jsonl");
+    String fileName = file.toString();
+    // 3 MiB without a newline in the middle of two good lines.
+    byte[] huge = "x".repeat(3 << 20).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Files.writeString(file, "{\"a\":1}\n" + new String(huge) + "\n{\"b\":2}\n");
+    OutputWithDeadLetters<RawPayload> read = pipeline.apply(EventFilesIO.read(fileName));
+    PAssert.that(read.output())
+        .satisfies(
+            all -> {
+              assertThat(describe(all))
+                  .containsExactlyInAnyOrder(fileName + ":1 {\"a\":1}", fileName + ":3 {\"b\":2}");
+              return null;
+            });
+    PAssert.that(read.deadLetters())
+        .satisfies(
+            all -> {
+              List<DeadLetter> letters = new java.util.ArrayList<>();
+              all.forEach(letters::add);
+              assertThat(letters).hasSize(1);
+              DeadLetter d = letters.get(0);
+              assertThat(d.reason()).isEqualTo(Reason.TOO_LARGE);
+              assertThat(d.source()).isEqualTo(fileName + ":2");
+              assertThat(d.payload()).isEqualTo("x".repeat(64 * 1024));
+              assertThat(d.error())
+                  .isEqualTo(
+                      "line is 3145728 bytes, more than the limit of 1048576 [payload truncated:"
+                          + " first 65536 of 3145728 bytes, SHA-256 "
+                          + DeadLetter.sha256(huge)
+                          + " of the original]");
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
   void aForcedFormatOverridesTheExtension(TestPipeline pipeline) throws IOException {
     Path txt = dir.resolve("export.txt");
     String txtName = txt.toString();

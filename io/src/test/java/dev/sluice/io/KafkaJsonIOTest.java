@@ -101,6 +101,41 @@ class KafkaJsonIOTest {
   }
 
   @Test
+  void secretsOfAPropertiesFileAreReadWhereTheClientIsCreatedNeverSerialized(@TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("client.properties");
+    String canary = "canary-3f9a1c-secret";
+    Files.writeString(
+        file,
+        "security.protocol=SASL_PLAINTEXT\nsasl.jaas.config=PlainLoginModule required password=\""
+            + canary
+            + "\";\n");
+    KafkaJsonIO.Read read =
+        KafkaJsonIO.read()
+            .withBootstrapServers("b:9092")
+            .withTopics(List.of("t"))
+            .withGroupId("g")
+            .withConsumerPropertiesFile(file);
+    KafkaJsonIO.Write<String> write =
+        KafkaJsonIO.write((String s) -> s, (String s) -> s)
+            .withBootstrapServers("b:9092")
+            .to("alerts")
+            .withProducerPropertiesFile(file);
+    // What a runner serializes into its job graph or template.
+    for (java.io.Serializable transform : List.<java.io.Serializable>of(read, write)) {
+      byte[] serialized =
+          org.apache.beam.sdk.util.SerializableUtils.serializeToByteArray(transform);
+      assertThat(new String(serialized, java.nio.charset.StandardCharsets.ISO_8859_1))
+          .doesNotContain(canary);
+    }
+    // On the worker, the client gets the secret from the file.
+    KafkaJsonIO.ClientProperties properties = KafkaJsonIO.ClientProperties.fromFile("f", file);
+    assertThat(properties.secretNames()).containsExactly("sasl.jaas.config");
+    assertThat(properties.withSecrets(Map.of()).get("sasl.jaas.config").toString())
+        .contains(canary);
+  }
+
+  @Test
   void invalidSettingsFailAtConstructionNamingTheSettingAndValue(@TempDir Path dir) {
     assertThatThrownBy(() -> KafkaJsonIO.read().withAutoOffsetReset("none"))
         .hasMessage("autoOffsetReset must be earliest or latest, got 'none'");

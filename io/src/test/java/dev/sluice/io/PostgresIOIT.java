@@ -208,6 +208,49 @@ class PostgresIOIT {
   }
 
   @Test
+  void aRecountOfTheSamePaneFromFewerEventsNeverReplacesTheStoredRow(TestPipeline pipeline)
+      throws SQLException {
+    write(pipeline, "recount", List.of(stats("a", 0, 10, 0), stats("b", 0, 10, 1)));
+    // A restart without state recomputes pane 0 from part of the events: the complete row stays.
+    // A pane with the same index and at least as many events (a replay) replaces it.
+    write(Pipeline.create(), "recount", List.of(stats("a", 0, 6, 0), stats("b", 0, 12, 1)));
+    assertThat(query("SELECT key, count, pane_index FROM recount.window_stats ORDER BY key"))
+        .containsExactly("a|10|0", "b|12|1");
+  }
+
+  @Test
+  void aKeyTooLongForTheIndexBecomesADeadLetterAndTheOthersAreWritten(TestPipeline pipeline)
+      throws SQLException {
+    // Random text does not compress: beyond about 2,700 bytes the primary-key index refuses it.
+    StringBuilder key = new StringBuilder();
+    java.util.Random random = new java.util.Random(1);
+    while (key.length() < 9_000) {
+      key.append((char) ('a' + random.nextInt(26)));
+    }
+    WindowStats tooLong = stats(key.toString(), 0, 1, 0);
+    PCollection<DeadLetter> rejected =
+        pipeline
+            .apply(Create.of(stats("ok", 0, 1, 0), tooLong))
+            .apply(
+                PostgresIO.writeStats()
+                    .to(store.database())
+                    .withSchema("limits")
+                    .withCreateTables(true));
+    PAssert.that(rejected)
+        .satisfies(
+            letters -> {
+              List<DeadLetter> list = new ArrayList<>();
+              letters.forEach(list::add);
+              assertThat(list).hasSize(1);
+              assertThat(list.get(0).reason()).isEqualTo(Reason.SINK_REJECTED);
+              assertThat(list.get(0).error()).contains("SQLState 54000");
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+    assertThat(query("SELECT key FROM limits.window_stats")).containsExactly("ok");
+  }
+
+  @Test
   void aRowTheDatabaseRefusesBecomesADeadLetterAndTheOthersAreWritten(TestPipeline pipeline)
       throws SQLException {
     WindowStats bad = stats("nul\u0000key", 0, 1, 0);

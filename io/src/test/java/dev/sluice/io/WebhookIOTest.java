@@ -59,7 +59,7 @@ class WebhookIOTest {
   // --- delivery ---------------------------------------------------------------------------------
 
   @Test
-  void eachAlertIsPostedOnceAsJsonWithItsIdAsIdempotencyKey(TestPipeline pipeline)
+  void eachAlertIsPostedOnceAsJsonWithAnIdempotencyKeyOfIdStatusAndWindow(TestPipeline pipeline)
       throws IOException {
     receiver = new Receiver((attempt, exchange) -> 200);
     List<Alert> alerts = List.of(alert("a1", "too hot"), alert("a2", "too cold"));
@@ -78,9 +78,27 @@ class WebhookIOTest {
     assertThat(receiver.requests)
         .extracting(Received::idempotencyKey, Received::body)
         .containsExactlyInAnyOrder(
-            tuple("a1", alerts.get(0).toJson()), tuple("a2", alerts.get(1).toJson()));
+            tuple("a1:FIRING:2026-01-01T00:01:00.000Z", alerts.get(0).toJson()),
+            tuple("a2:FIRING:2026-01-01T00:01:00.000Z", alerts.get(1).toJson()));
     assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(2);
     assertThat(counter(result, WebhookIO.REJECTED)).isZero();
+  }
+
+  @Test
+  void firingResolvedAndReNotificationOfOneEpisodeHaveDifferentIdempotencyKeys() {
+    Alert firing = alert("a1", "too hot");
+    Alert renotified =
+        Alert.fromJson(
+            firing.toJson().replace("00:01:00.000Z\",\"message", "00:05:00.000Z\",\"message"));
+    Alert resolved = Alert.fromJson(firing.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
+    assertThat(
+            java.util.Set.of(
+                WebhookIO.DeliverFn.idempotencyKey(firing),
+                WebhookIO.DeliverFn.idempotencyKey(renotified),
+                WebhookIO.DeliverFn.idempotencyKey(resolved)))
+        .hasSize(3);
+    assertThat(WebhookIO.DeliverFn.idempotencyKey(firing))
+        .isEqualTo(WebhookIO.DeliverFn.idempotencyKey(alert("a1", "another message")));
   }
 
   @Test
@@ -97,7 +115,10 @@ class WebhookIOTest {
 
     assertThat(receiver.requests)
         .extracting(Received::idempotencyKey)
-        .containsExactly("a1", "a1", "a1");
+        .containsExactly(
+            "a1:FIRING:2026-01-01T00:01:00.000Z",
+            "a1:FIRING:2026-01-01T00:01:00.000Z",
+            "a1:FIRING:2026-01-01T00:01:00.000Z");
     assertThat(counter(result, WebhookIO.RETRIES)).isEqualTo(2);
     assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(1);
   }
@@ -244,7 +265,8 @@ class WebhookIOTest {
     assertThat(receiver.requests).hasSize(1);
     JsonNode body = MAPPER.readTree(receiver.requests.get(0).body());
     assertThat(body.get("text").asText()).isEqualTo("CRITICAL FIRING hot sensor-001: too hot");
-    assertThat(receiver.requests.get(0).idempotencyKey()).isEqualTo("a1");
+    assertThat(receiver.requests.get(0).idempotencyKey())
+        .isEqualTo("a1:FIRING:2026-01-01T00:01:00.000Z");
   }
 
   @Test

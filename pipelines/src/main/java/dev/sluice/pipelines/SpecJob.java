@@ -30,6 +30,18 @@ public final class SpecJob {
       PipelineSpec spec, PipelineOptions options, PrintStream out) {
     long started = System.nanoTime();
     options.as(ApplicationNameOptions.class).setAppName(spec.name());
+    if (spec.source() instanceof PipelineSpec.Kafka k) {
+      StartingPoint.checkKafka(
+          options.as(StartingPoint.Options.class),
+          k.bootstrapServers(),
+          k.groupId(),
+          k.topics(),
+          k.propertiesFile() == null
+              ? dev.sluice.io.KafkaJsonIO.ClientProperties.of(java.util.Map.of())
+              : dev.sluice.io.KafkaJsonIO.ClientProperties.fromFile(
+                  "source.properties_file", java.nio.file.Path.of(k.propertiesFile())),
+          out);
+    }
     Pipeline pipeline = Pipeline.create(options);
     try (SpecPipeline.Built built = SpecPipeline.build(pipeline, spec, true)) {
       out.printf(

@@ -101,6 +101,30 @@ public final class SluiceCli implements Callable<Integer> {
                 + " runners-config/target/sluice-bundled.jar)")
     String filesToStage;
 
+    @Option(
+        names = "--fresh",
+        description =
+            "start over: drop the job's checkpoints and move the Kafka consumer group back to the"
+                + " earliest records")
+    boolean fresh;
+
+    @Option(
+        names = "--from-savepoint",
+        paramLabel = "PATH",
+        description = "flink, flink-cluster: restore this savepoint or retained checkpoint")
+    String fromSavepoint;
+
+    @Option(
+        names = "--checkpoint-dir",
+        paramLabel = "DIR",
+        description = "flink: where checkpoints are kept (default output/checkpoints/<spec name>)")
+    String checkpointDir;
+
+    @Option(
+        names = "--accept-state-changes",
+        description = "restore even if some saved state belongs to no step any more")
+    boolean acceptStateChanges;
+
     @Option(names = "--project", description = "dataflow: GCP project")
     String project;
 
@@ -127,8 +151,34 @@ public final class SluiceCli implements Callable<Integer> {
     }
 
     PipelineOptions toPipelineOptions(List<String> beamOptions) {
+      return toPipelineOptions(beamOptions, null, null);
+    }
+
+    /**
+     * The Beam options for {@code beamOptions} on the chosen runner; with a {@code jobName}, also
+     * the checkpoint and resume options of the Flink presets (printing where the job resumes).
+     */
+    PipelineOptions toPipelineOptions(
+        List<String> beamOptions, String jobName, java.io.PrintStream out) {
       RunnerPreset preset = preset();
-      List<String> args = new ArrayList<>(beamOptions);
+      List<String> args = new ArrayList<>();
+      if (jobName != null) {
+        Launcher.ResumeOptions resume = new Launcher.ResumeOptions();
+        resume.fresh = fresh;
+        resume.fromSavepoint = fromSavepoint;
+        resume.checkpointDir = checkpointDir;
+        resume.acceptStateChanges = acceptStateChanges;
+        String name = Launcher.optionValue(beamOptions, "--jobName");
+        if (name == null) {
+          name = jobName;
+          args.add("--jobName=" + name);
+        }
+        args.addAll(
+            RunnerPreset.withDefaults(
+                resume.optionsFor(preset, Path.of("output"), name, out), beamOptions));
+      } else {
+        args.addAll(beamOptions);
+      }
       if (parallelism != null) {
         args.add("--parallelism=" + parallelism);
       }
@@ -187,6 +237,7 @@ public final class SluiceCli implements Callable<Integer> {
       if (filesToStage != null) {
         args.add("--filesToStage=" + filesToStage);
       }
+      PipelineOptionsFactory.register(dev.sluice.pipelines.StartingPoint.Options.class);
       return PipelineOptionsFactory.fromArgs(preset.mergeWith(args).toArray(new String[0]))
           .withValidation()
           .create();
@@ -237,7 +288,11 @@ public final class SluiceCli implements Callable<Integer> {
       if (dataflow) {
         checkForDataflow(pipelineSpec);
       }
-      PipelineOptions options = runnerOptions.toPipelineOptions(beamOptions);
+      PipelineOptions options =
+          runnerOptions.templateFile != null
+              ? runnerOptions.toPipelineOptions(beamOptions)
+              : runnerOptions.toPipelineOptions(
+                  beamOptions, pipelineSpec.name(), new java.io.PrintStream(System.out, true));
       if (runnerOptions.templateFile != null) {
         SpecJob.writeGraph(pipelineSpec, options);
         command

@@ -51,7 +51,7 @@ public record DeadLetter(
     NON_FINITE_VALUE,
     /** A numeric value is finite but beyond the magnitude the aggregations can square and sum. */
     VALUE_OUT_OF_RANGE,
-    /** The payload exceeds a size, nesting depth or string length limit. */
+    /** The payload exceeds a size, nesting depth, string, key or line length limit. */
     TOO_LARGE,
     /** The event time is before the allowed minimum or too far in the future. */
     TIMESTAMP_OUT_OF_RANGE,
@@ -62,7 +62,9 @@ public record DeadLetter(
     /** A rule update is not a valid rule (syntax, unknown field, bad condition or setting). */
     INVALID_RULE,
     /** A rule update's version is older than, or conflicts with, the version in force. */
-    RULE_VERSION_CONFLICT
+    RULE_VERSION_CONFLICT,
+    /** A key or metric name contains a control character. */
+    INVALID_KEY
   }
 
   public DeadLetter {
@@ -98,6 +100,69 @@ public record DeadLetter(
             Base64.getEncoder().encodeToString(payload),
             source,
             failedAt);
+  }
+
+  /** The marker that {@link #withPayloadAtMost} appends to the error of a truncated dead letter. */
+  public static final String TRUNCATED_MARKER = "[payload truncated: ";
+
+  /**
+   * This dead letter, or, when its payload is longer than {@code maxBytes} bytes (UTF-8; base64
+   * counts as its decoded bytes), a copy whose payload is the first {@code maxBytes} bytes and
+   * whose error ends with {@code [payload truncated: first N of M bytes, SHA-256 <hex> of the
+   * original]}, so a sink with a size limit still gets the dead letter and the original can be
+   * recognised.
+   */
+  public DeadLetter withPayloadAtMost(int maxBytes) {
+    byte[] bytes = payloadBytes();
+    if (bytes.length <= maxBytes) {
+      return this;
+    }
+    return truncated(
+        stage, reason, error, bytes, bytes.length, sha256(bytes), maxBytes, source, failedAt);
+  }
+
+  /**
+   * A dead letter for a payload of which only {@code prefix} was kept (e.g. a line too long to
+   * read), marked as truncated with the original's length and SHA-256.
+   */
+  public static DeadLetter truncated(
+      String stage,
+      Reason reason,
+      String error,
+      byte[] prefix,
+      long originalLength,
+      String originalSha256,
+      int maxBytes,
+      String source,
+      Instant failedAt) {
+    int keep = (int) Math.min(maxBytes, prefix.length);
+    // Cut at a character boundary, so a UTF-8 payload stays text.
+    while (keep > 0 && keep < prefix.length && (prefix[keep] & 0xC0) == 0x80) {
+      keep--;
+    }
+    byte[] kept = java.util.Arrays.copyOf(prefix, keep);
+    String marked =
+        error
+            + " "
+            + TRUNCATED_MARKER
+            + "first "
+            + keep
+            + " of "
+            + originalLength
+            + " bytes, SHA-256 "
+            + originalSha256
+            + " of the original]";
+    return ofBytes(stage, reason, marked, kept, source, failedAt);
+  }
+
+  /** Lower-case hex SHA-256 of {@code bytes}. */
+  public static String sha256(byte[] bytes) {
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The original payload bytes. */

@@ -51,6 +51,7 @@ public final class EventParser implements Serializable {
   private final int maxPayloadBytes;
   private final int maxNestingDepth;
   private final int maxStringLength;
+  private final int maxKeyLength;
   private final Instant minEventTime;
   private final Duration maxFutureSkew;
   private final double maxAbsValue;
@@ -62,6 +63,7 @@ public final class EventParser implements Serializable {
     this.maxPayloadBytes = spec.maxPayloadBytes();
     this.maxNestingDepth = spec.maxNestingDepth();
     this.maxStringLength = spec.maxStringLength();
+    this.maxKeyLength = spec.maxKeyLength();
     this.minEventTime = spec.minEventTime();
     this.maxFutureSkew = spec.maxFutureSkew();
     this.maxAbsValue = spec.maxAbsValue();
@@ -109,12 +111,12 @@ public final class EventParser implements Serializable {
           Reason.BAD_TYPE, "payload is a JSON " + typeName(root) + ", expected an object");
     }
     String eventId = requiredText(root, mapping.eventIdField());
-    String key = requiredText(root, mapping.keyField());
+    String key = checkedName(mapping.keyField(), requiredText(root, mapping.keyField()));
     Instant eventTime = requiredTime(root, mapping.timeField(), mapping.timeFormat());
     checkRange(eventTime, elementTimestamp);
     TreeMap<String, String> attributes = attributes(root);
     if (mapping.metricField() != null) {
-      String metric = requiredText(root, mapping.metricField());
+      String metric = checkedName(mapping.metricField(), requiredText(root, mapping.metricField()));
       double value = requiredValue(root, mapping.valueField());
       return List.of(new Event(eventId, key, metric, value, eventTime, attributes));
     }
@@ -186,6 +188,35 @@ public final class EventParser implements Serializable {
       throw new Rejection(Reason.MISSING_FIELD, "field '" + path + "' is missing");
     }
     return node;
+  }
+
+  /**
+   * A key or metric name: at most {@code maxKeyLength} characters, no control characters (they
+   * break file names, logs and terminals, and make two keys look alike).
+   */
+  private String checkedName(String path, String value) throws Rejection {
+    int length = value.codePointCount(0, value.length());
+    if (length > maxKeyLength) {
+      throw new Rejection(
+          Reason.TOO_LARGE,
+          "field '"
+              + path
+              + "' is "
+              + length
+              + " characters long, more than the limit of "
+              + maxKeyLength);
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+        throw new Rejection(
+            Reason.INVALID_KEY,
+            String.format(
+                "field '%s' contains the control character U+%04X at position %d",
+                path, (int) c, i));
+      }
+    }
+    return value;
   }
 
   private static String requiredText(JsonNode root, String path) throws Rejection {

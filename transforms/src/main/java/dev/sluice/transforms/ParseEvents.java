@@ -97,6 +97,8 @@ public abstract class ParseEvents<InputT>
 
   abstract int maxStringLength();
 
+  abstract int maxKeyLength();
+
   abstract Instant minEventTime();
 
   abstract Duration maxFutureSkew();
@@ -137,6 +139,7 @@ public abstract class ParseEvents<InputT>
         .setMaxPayloadBytes(1 << 20)
         .setMaxNestingDepth(32)
         .setMaxStringLength(64 * 1024)
+        .setMaxKeyLength(256)
         .setMinEventTime(JsonSupport.parseInstant("2000-01-01T00:00:00Z"))
         .setMaxFutureSkew(Duration.standardHours(1))
         .setMaxAbsValue(1e100)
@@ -153,6 +156,15 @@ public abstract class ParseEvents<InputT>
   public ParseEvents<InputT> withMaxPayloadBytes(int maxPayloadBytes) {
     Checks.positive("maxPayloadBytes", maxPayloadBytes);
     return toBuilder().setMaxPayloadBytes(maxPayloadBytes).build();
+  }
+
+  /**
+   * Keys and metric names longer than this many characters are rejected as {@code TOO_LARGE}
+   * (default 256): a key is part of every state key, file name and primary-key index entry.
+   */
+  public ParseEvents<InputT> withMaxKeyLength(int maxKeyLength) {
+    Checks.positive("maxKeyLength", maxKeyLength);
+    return toBuilder().setMaxKeyLength(maxKeyLength).build();
   }
 
   /** Documents nested deeper than this are rejected as {@code TOO_LARGE}. */
@@ -233,6 +245,7 @@ public abstract class ParseEvents<InputT>
         .add(DisplayData.item("maxPayloadBytes", maxPayloadBytes()))
         .add(DisplayData.item("maxNestingDepth", maxNestingDepth()))
         .add(DisplayData.item("maxStringLength", maxStringLength()))
+        .add(DisplayData.item("maxKeyLength", maxKeyLength()))
         .add(DisplayData.item("minEventTime", JsonSupport.formatInstant(minEventTime())))
         .add(DisplayData.item("maxFutureSkew", maxFutureSkew()))
         .add(DisplayData.item("maxAbsValue", maxAbsValue()))
@@ -246,6 +259,8 @@ public abstract class ParseEvents<InputT>
     abstract Builder<InputT> setMaxNestingDepth(int value);
 
     abstract Builder<InputT> setMaxStringLength(int value);
+
+    abstract Builder<InputT> setMaxKeyLength(int value);
 
     abstract Builder<InputT> setMinEventTime(Instant value);
 

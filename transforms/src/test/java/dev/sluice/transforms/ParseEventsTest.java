@@ -116,6 +116,26 @@ class ParseEventsTest {
             "field 'value' -1.0E200 is beyond the allowed magnitude 1.0E100"),
         Arguments.of("too deep", deep, Reason.TOO_LARGE, "nesting depth"),
         Arguments.of(
+            "key too long",
+            GOOD.replace("\"sensor-1\"", "\"" + "k".repeat(257) + "\""),
+            Reason.TOO_LARGE,
+            "field 'key' is 257 characters long, more than the limit of 256"),
+        Arguments.of(
+            "metric too long",
+            GOOD.replace("\"temperature\"", "\"" + "m".repeat(300) + "\""),
+            Reason.TOO_LARGE,
+            "field 'metric' is 300 characters long, more than the limit of 256"),
+        Arguments.of(
+            "control character in key",
+            GOOD.replace("\"sensor-1\"", "\"sensor\\u0007-1\""),
+            Reason.INVALID_KEY,
+            "field 'key' contains the control character U+0007 at position 6"),
+        Arguments.of(
+            "line break in metric",
+            GOOD.replace("\"temperature\"", "\"temp\\nerature\""),
+            Reason.INVALID_KEY,
+            "field 'metric' contains the control character U+000A at position 4"),
+        Arguments.of(
             "too big",
             GOOD.replace("berlin", "x".repeat(2_000_000)),
             Reason.TOO_LARGE,

@@ -316,15 +316,20 @@ public final class SpecPipeline {
 
   private static WebhookIO.Write webhook(Sink sink) {
     String url = sink.url();
+    WebhookIO.Write write;
     if (url.startsWith("env:")) {
       String variable = url.substring(4);
-      url = System.getenv(variable);
-      if (url == null) {
+      String value = System.getenv(variable);
+      if (value == null) {
         throw new IllegalArgumentException(
             "webhook url_env: environment variable " + variable + " is not set");
       }
+      // Checked here, read again on the worker: the URL itself never enters the job graph.
+      WebhookIO.checkUrl(value, sink.allowPrivateAddresses());
+      write = WebhookIO.write().toUrlFromEnv(variable);
+    } else {
+      write = WebhookIO.write().to(url);
     }
-    WebhookIO.Write write = WebhookIO.write().to(url);
     if ("slack".equals(sink.format())) {
       write = write.withSlackFormat();
     }

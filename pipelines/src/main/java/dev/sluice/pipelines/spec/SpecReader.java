@@ -542,6 +542,18 @@ public final class SpecReader {
       if (type.equals("webhook") && (url == null) == (urlEnv == null)) {
         throw yaml.error(path, "a webhook needs exactly one of url and url_env");
       }
+      if (type.equals("webhook") && url != null) {
+        try {
+          dev.sluice.io.WebhookIO.checkUrl(url, bool(s, path, "allow_private_addresses", false));
+        } catch (IllegalArgumentException e) {
+          throw yaml.error(
+              path + ".url",
+              e.getMessage()
+                  + (e.getMessage().contains("address")
+                      ? " (set allow_private_addresses: true for a trusted internal receiver)"
+                      : ""));
+        }
+      }
       String schema = text(s, path, "schema", "sluice");
       if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
         throw yaml.error(

@@ -1,0 +1,105 @@
+package dev.sluice.runners;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FlinkCheckpointsTest {
+  private static Path checkpoint(Path root, String job, int id, Instant written, boolean complete)
+      throws Exception {
+    Path dir = Files.createDirectories(root.resolve(job).resolve("chk-" + id));
+    if (complete) {
+      Path metadata = Files.write(dir.resolve("_metadata"), new byte[] {1, 2, 3});
+      Files.setLastModifiedTime(metadata, FileTime.from(written));
+    }
+    return dir;
+  }
+
+  @Test
+  void theNewestCompleteCheckpointOfAnyEarlierRunIsChosen(@TempDir Path root) throws Exception {
+    Instant t = Instant.parse("2026-12-01T10:00:00Z");
+    checkpoint(root, "job-a", 7, t, true);
+    Path newest = checkpoint(root, "job-b", 2, t.plusSeconds(30), true);
+    // Written last but without _metadata: a kill -9 while it was being written.
+    checkpoint(root, "job-b", 3, t.plusSeconds(40), false);
+
+    FlinkCheckpoints.Checkpoint found = FlinkCheckpoints.under(root).newest().orElseThrow();
+
+    assertThat(found.path()).isEqualTo(newest);
+    assertThat(found.id()).isEqualTo(2);
+    assertThat(found.jobId()).isEqualTo("job-b");
+    assertThat(found.describe(t.plusSeconds(72)))
+        .isEqualTo("checkpoint 2 of Flink job job-b, written 42 s ago");
+  }
+
+  @Test
+  void noCheckpointDirectoryMeansAFirstStartAndFreshRemovesEveryCheckpoint(@TempDir Path root)
+      throws Exception {
+    assertThat(FlinkCheckpoints.under(root.resolve("missing")).newest()).isEmpty();
+    checkpoint(root, "job-a", 1, Instant.now(), true);
+    checkpoint(root, "job-a", 2, Instant.now(), true);
+
+    assertThat(FlinkCheckpoints.under(root).deleteAll()).isEqualTo(2);
+    assertThat(FlinkCheckpoints.under(root).newest()).isEmpty();
+  }
+
+  @Test
+  void theEmbeddedOptionsRestoreTheCheckpointAndConfigureRestartsAndRocksDb(@TempDir Path root)
+      throws Exception {
+    Path chk = checkpoint(root, "job-a", 4, Instant.now(), true);
+
+    List<String> options = FlinkCheckpoints.under(root).embeddedOptions(chk, false);
+
+    assertThat(options)
+        .contains(
+            "--checkpointingMode=EXACTLY_ONCE",
+            "--retainExternalizedCheckpointsOnCancellation=true",
+            "--stateBackend=rocksdb",
+            "--savepointPath=" + chk,
+            "--allowNonRestoredState=false");
+    String config = Files.readString(root.resolve("flink-conf").resolve("config.yaml"));
+    assertThat(config)
+        .contains("restart-strategy.type: exponential-delay")
+        .contains("execution.savepoint.path: '" + chk + "'");
+  }
+
+  @Test
+  void resumeOptionsAreCheckedAgainstEachOtherAndThePreset(@TempDir Path dir) {
+    PrintStream out = new PrintStream(new ByteArrayOutputStream());
+    Launcher.ResumeOptions both = new Launcher.ResumeOptions();
+    both.accept("--fresh");
+    both.accept("--from-savepoint=" + dir);
+    assertThatThrownBy(() -> both.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .hasMessage("--fresh starts over and --from-savepoint restores state: choose one");
+
+    Launcher.ResumeOptions direct = new Launcher.ResumeOptions();
+    direct.accept("--from-savepoint=" + dir);
+    assertThatThrownBy(() -> direct.optionsFor(RunnerPreset.DIRECT, dir, "j", out))
+        .hasMessageContaining("needs --preset=flink or flink-cluster, got --preset=direct");
+
+    Launcher.ResumeOptions notASavepoint = new Launcher.ResumeOptions();
+    notASavepoint.accept("--from-savepoint=" + dir);
+    assertThatThrownBy(() -> notASavepoint.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .hasMessageContaining("is not a savepoint or checkpoint directory (it has no _metadata");
+  }
+
+  @Test
+  void theMainJobGetsAStableJobNameAndTheUsersOptionsWin() {
+    List<String> args =
+        Launcher.pipelineArgs(
+            List.of("--preset=direct", "--numEvents=10", "--outputDir=/tmp/x", "--fresh"));
+    assertThat(args).contains("--jobName=sluice-main", "--fresh=true", "--numEvents=10");
+    assertThat(Launcher.pipelineArgs(List.of("--jobName=mine"))).contains("--jobName=mine");
+    assertThat(Launcher.pipelineArgs(List.of("--jobName=mine")))
+        .doesNotContain("--jobName=sluice-main");
+  }
+}
