@@ -292,6 +292,49 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
+  /** SIGKILL of the broker, as a crash: nothing is flushed or handed over. */
+  public synchronized void kill() {
+    closed = true;
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // The JVM is shutting down; the hook kills the child anyway.
+    }
+    process.destroyForcibly();
+    try {
+      process.waitFor(FORCED_STOP.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Starts the broker again after {@link #kill} or {@link #close}: the same work directory, data
+   * and ports, so clients reconnect to the same address. Waits until it serves requests.
+   */
+  public KafkaBroker restart() {
+    if (process.isAlive()) {
+      throw new IllegalStateException("the broker " + this + " is still running");
+    }
+    Path dir = logFile.getParent();
+    Path configFile = dir.resolve("server.properties");
+    Path argFile = dir.resolve("kafka-jvm.args");
+    try {
+      ProcessBuilder builder =
+          new ProcessBuilder(javaCommand(argFile, "-Xmx512m", "kafka.Kafka", configFile.toString()))
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      KafkaBroker broker =
+          new KafkaBroker(builder.start(), logFile, plaintextPort, saslPort, secret);
+      broker.process.getOutputStream().close();
+      broker.awaitReady();
+      return broker;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not restart the Kafka broker in " + dir, e);
+    }
+  }
+
   @Override
   public String toString() {
     return "KafkaBroker[" + bootstrapServers() + (saslPort < 0 ? "" : ", sasl " + saslPort) + "]";

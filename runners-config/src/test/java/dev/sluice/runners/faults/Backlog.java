@@ -52,7 +52,27 @@ final class Backlog {
 
   private final List<ProducerRecord<String, String>> records = new ArrayList<>();
 
+  /** Bad payloads mixed in (F8), and the dead-letter reason each must get. */
+  final Map<String, Long> expectedDeadLetters = new TreeMap<>();
+
   Backlog(int events, int keys, int minutes, int partitions, String topic, long seed) {
+    this(events, keys, minutes, partitions, partitions, false, topic, seed);
+  }
+
+  /**
+   * @param activePartitions events go to partitions {@code 0 .. activePartitions - 1}; the others
+   *     stay empty (idle)
+   * @param badInput mix one of each {@link #BAD_PAYLOADS} in every 1,000 events
+   */
+  Backlog(
+      int events,
+      int keys,
+      int minutes,
+      int partitions,
+      int activePartitions,
+      boolean badInput,
+      String topic,
+      long seed) {
     this.events = events;
     this.keys = keys;
     this.minutes = minutes;
@@ -80,14 +100,87 @@ final class Backlog {
               METRIC,
               Double.toString(value),
               Instant.ofEpochMilli(eventTime));
-      int partition = (i % keys) % partitions;
+      int partition = (i % keys) % activePartitions;
       records.add(new ProducerRecord<>(topic, partition, eventTime, key, json));
+      if (badInput && i % 1000 == 500) {
+        String at = Instant.ofEpochMilli(eventTime).toString();
+        for (Map.Entry<String, String> bad : BAD_PAYLOADS.entrySet()) {
+          String payload = bad.getKey().replace("@T", at).replace("@N", Integer.toString(i));
+          records.add(new ProducerRecord<>(topic, partition, eventTime, key, payload));
+          expectedDeadLetters.merge(bad.getValue(), 1L, Long::sum);
+        }
+      }
       long window = eventTime - Math.floorMod(eventTime, WINDOW_MILLIS);
       double v = value;
       expected
           .computeIfAbsent(key, k -> new TreeMap<>())
           .merge(window, new Window(1, v, v, v), (a, b) -> a.add(v));
     }
+  }
+
+  /**
+   * Bad payloads (@T: a current event time, @N: a number that makes each one unique) and the reason
+   * the parse step must give each: 22 kinds.
+   */
+  static final Map<String, String> BAD_PAYLOADS = new java.util.LinkedHashMap<>();
+
+  static {
+    String ok = "\"event_id\":\"bad-@N\",\"key\":\"k\",\"metric\":\"m\",\"value\":1,";
+    BAD_PAYLOADS.put("not json @N", "MALFORMED_JSON");
+    BAD_PAYLOADS.put("{\"event_id\":\"bad-@N\",\"key\":\"k\"", "MALFORMED_JSON");
+    BAD_PAYLOADS.put("{" + ok + "\"event_time\":\"@T\"} trailing @N", "MALFORMED_JSON");
+    BAD_PAYLOADS.put("[@N, 2]", "BAD_TYPE");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"metric\":\"m\",\"value\":1,\"event_time\":\"@T\"}",
+        "MISSING_FIELD");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"key\":\"k\",\"value\":1,\"event_time\":\"@T\"}",
+        "MISSING_FIELD");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"key\":\"k\",\"metric\":\"m\",\"event_time\":\"@T\"}",
+        "MISSING_FIELD");
+    BAD_PAYLOADS.put("{" + ok.replace(",\"value\":1,", ",") + "\"value\":1}", "MISSING_FIELD");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"key\":\"\",\"metric\":\"m\",\"value\":1,\"event_time\":\"@T\"}",
+        "MISSING_FIELD");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"key\":7,\"metric\":\"m\",\"value\":1,\"event_time\":\"@T\"}",
+        "BAD_TYPE");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"value\":1", "\"value\":\"abc\"") + "\"event_time\":\"@T\"}",
+        "BAD_TYPE");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"value\":1", "\"value\":NaN") + "\"event_time\":\"@T\"}",
+        "NON_FINITE_VALUE");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"value\":1", "\"value\":1e400") + "\"event_time\":\"@T\"}",
+        "NON_FINITE_VALUE");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"value\":1", "\"value\":1e200") + "\"event_time\":\"@T\"}",
+        "VALUE_OUT_OF_RANGE");
+    BAD_PAYLOADS.put("{" + ok + "\"event_time\":\"yesterday\"}", "BAD_TYPE");
+    BAD_PAYLOADS.put(
+        "{" + ok + "\"event_time\":\"1999-12-31T23:59:59Z\"}", "TIMESTAMP_OUT_OF_RANGE");
+    BAD_PAYLOADS.put(
+        "{" + ok + "\"event_time\":\"2999-01-01T00:00:00Z\"}", "TIMESTAMP_OUT_OF_RANGE");
+    BAD_PAYLOADS.put("{" + ok + "\"event_time\":\"@T\",\"attributes\":[1]}", "BAD_TYPE");
+    BAD_PAYLOADS.put(
+        "{"
+            + ok.replace("\"key\":\"k\"", "\"key\":\"" + "k".repeat(300) + "\"")
+            + "\"event_time\":\"@T\"}",
+        "TOO_LARGE");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"key\":\"k\"", "\"key\":\"k\\u0007\"") + "\"event_time\":\"@T\"}",
+        "INVALID_KEY");
+    BAD_PAYLOADS.put(
+        "{" + ok.replace("\"metric\":\"m\"", "\"metric\":\"m\\nx\"") + "\"event_time\":\"@T\"}",
+        "INVALID_KEY");
+    BAD_PAYLOADS.put(
+        "{\"event_id\":\"bad-@N\",\"deep\":" + "[".repeat(40) + "]".repeat(40) + "}", "TOO_LARGE");
+  }
+
+  long badRecords() {
+    return expectedDeadLetters.values().stream().mapToLong(Long::longValue).sum();
   }
 
   /** Keys 7 and 42 (when present) run hot in minutes 3–4 and 8–9 of the backlog. */

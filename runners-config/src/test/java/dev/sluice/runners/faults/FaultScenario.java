@@ -29,6 +29,9 @@ import java.util.function.BooleanSupplier;
  * @param kills SIGKILLs of the job, each at a random point between 30 % and 70 % of the backlog
  * @param postgresOutage how long an external PostgreSQL is stopped mid-run (zero: the embedded
  *     store, no outage)
+ * @param activePartitions partitions that get events; the others stay idle
+ * @param brokerRestart the Kafka broker is killed (SIGKILL) mid-run and started again
+ * @param badInput bad payloads of every kind are mixed into the backlog
  */
 record FaultScenario(
     String name,
@@ -37,11 +40,26 @@ record FaultScenario(
     int minutes,
     int partitions,
     int kills,
-    Duration postgresOutage) {
+    Duration postgresOutage,
+    int activePartitions,
+    boolean brokerRestart,
+    boolean badInput) {
+
+  FaultScenario(
+      String name,
+      int events,
+      int keys,
+      int minutes,
+      int partitions,
+      int kills,
+      Duration postgresOutage) {
+    this(name, events, keys, minutes, partitions, kills, postgresOutage, partitions, false, false);
+  }
 
   private static final String TOPIC = "events";
   private static final String GROUP = "sluice-faults";
   private static final Duration CATCH_UP = Duration.ofMinutes(6);
+  private static final Duration BROKER_DOWN = Duration.ofSeconds(20);
 
   /** What a run of the scenario measured. */
   record Row(
@@ -49,11 +67,13 @@ record FaultScenario(
       long produced,
       int expectedWindows,
       StoredResults stored,
+      Map<String, Long> expectedDeadLetters,
       List<Long> readPerRun,
       Duration recovery,
       String note) {
     boolean ok() {
-      return stored.partial() == 0
+      return stored.deadLetters().equals(expectedDeadLetters)
+          && stored.partial() == 0
           && stored.missing() == 0
           && stored.duplicateFiring() == 0
           && stored.neverResolved() == 0
@@ -72,7 +92,10 @@ record FaultScenario(
           stored.missing(),
           stored.duplicateFiring(),
           stored.neverResolved(),
-          stored.deadLetters().isEmpty() ? "0" : stored.deadLetters().toString(),
+          (stored.deadLetters().isEmpty() ? "0" : stored.deadLetters().toString())
+              + (stored.deadLetters().equals(expectedDeadLetters)
+                  ? ""
+                  : " (expected " + expectedDeadLetters + ")"),
           stored.late(),
           readPerRun.stream().map(n -> String.format(Locale.ROOT, "%,d", n)).toList(),
           recovery.toMillis() / 1000.0,
@@ -89,11 +112,15 @@ record FaultScenario(
   Row run(Path work, long seed) throws Exception {
     Files.createDirectories(work);
     Path log = work.resolve("job.log");
-    Backlog backlog = new Backlog(events, keys, minutes, partitions, TOPIC, seed);
+    Backlog backlog =
+        new Backlog(events, keys, minutes, partitions, activePartitions, badInput, TOPIC, seed);
     Random random = new Random(seed);
     EmbeddedPostgresStore external = null;
     int pgPort = freePort();
-    try (KafkaBroker kafka = KafkaBroker.start(work.resolve("kafka"))) {
+    KafkaBroker started = KafkaBroker.start(work.resolve("kafka"));
+    KafkaBroker[] broker = {started};
+    try {
+      KafkaBroker kafka = started;
       kafka.createTopic(TOPIC, partitions);
       long produced = backlog.produce(kafka.bootstrapServers());
       Path out = work.resolve("out");
@@ -132,10 +159,10 @@ record FaultScenario(
         double fraction = 0.3 + 0.4 * random.nextDouble();
         long target = Math.max(before + 1, (long) (fraction * produced));
         JobProcess job = JobProcess.start(log, args);
-        awaitOrFail(job, log, () -> committed(kafka) >= target, CATCH_UP);
+        awaitOrFail(job, log, () -> committed(broker[0]) >= target, CATCH_UP);
         job.kill();
         killedAt = System.nanoTime();
-        long at = committed(kafka);
+        long at = committed(broker[0]);
         reads.add(produced - before);
         append(log, "SIGKILL with " + at + " of " + produced + " records committed");
       }
@@ -144,7 +171,7 @@ record FaultScenario(
       long started = System.nanoTime();
       if (external != null) {
         EmbeddedPostgresStore db = external;
-        awaitOrFail(job, log, () -> committed(kafka) >= produced * 4 / 10, CATCH_UP);
+        awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
         append(log, "PostgreSQL stopped for " + postgresOutage.toSeconds() + " s");
         db.close();
         long stoppedAt = System.nanoTime();
@@ -153,6 +180,16 @@ record FaultScenario(
         external = EmbeddedPostgresStore.start(work.resolve("postgres"), pgPort);
         append(log, "PostgreSQL started again");
         killedAt = stoppedAt;
+      }
+      if (brokerRestart) {
+        awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
+        append(log, "Kafka broker killed (SIGKILL)");
+        broker[0].kill();
+        killedAt = System.nanoTime();
+        long killed = killedAt;
+        awaitOrFail(job, log, () -> System.nanoTime() - killed >= BROKER_DOWN.toNanos(), CATCH_UP);
+        broker[0] = broker[0].restart();
+        append(log, "Kafka broker started again");
       }
       StoredResults[] last = {null};
       String url = jdbcUrl;
@@ -166,6 +203,7 @@ record FaultScenario(
                   return false;
                 }
                 return last[0].allExact(backlog)
+                    && last[0].deadLetters().equals(backlog.expectedDeadLetters)
                     && last[0].firing()
                         >= backlog.expectedEpisodes().values().stream().mapToInt(List::size).sum()
                     && last[0].neverResolved() == 0;
@@ -184,6 +222,7 @@ record FaultScenario(
           produced,
           backlog.expectedWindows(),
           last[0],
+          backlog.expectedDeadLetters,
           reads,
           Duration.ofNanos(end - from),
           note);
@@ -191,6 +230,7 @@ record FaultScenario(
       if (external != null) {
         external.close();
       }
+      broker[0].close();
     }
   }
 

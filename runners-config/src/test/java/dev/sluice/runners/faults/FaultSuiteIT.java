@@ -24,14 +24,49 @@ class FaultSuiteIT {
       return List.of(
           new FaultScenario("F1 kill -9 of the job x3", 300_000, 100, 15, 2, 3, Duration.ZERO),
           new FaultScenario(
+              "F3 Kafka broker killed, restarted after 20 s",
+              300_000,
+              100,
+              15,
+              2,
+              0,
+              Duration.ZERO,
+              2,
+              true,
+              false),
+          new FaultScenario(
               "F4 PostgreSQL stopped 60 s", 300_000, 100, 15, 2, 0, Duration.ofSeconds(60)),
           new FaultScenario(
-              "F6 cold start, no committed offsets", 300_000, 100, 15, 2, 0, Duration.ZERO));
+              "F6 cold start, no committed offsets", 300_000, 100, 15, 2, 0, Duration.ZERO),
+          new FaultScenario(
+              "F7 3 partitions, one idle", 300_000, 100, 15, 3, 0, Duration.ZERO, 2, false, false),
+          new FaultScenario(
+              "F8 22 kinds of bad input mixed in",
+              300_000,
+              100,
+              15,
+              2,
+              0,
+              Duration.ZERO,
+              2,
+              false,
+              true));
     }
     return List.of(
         new FaultScenario("F1 kill -9 of the job x1", 60_000, 20, 12, 2, 1, Duration.ZERO),
         new FaultScenario(
-            "F4 PostgreSQL stopped 15 s", 60_000, 20, 12, 2, 0, Duration.ofSeconds(15)));
+            "F4 PostgreSQL stopped 15 s", 60_000, 20, 12, 2, 0, Duration.ofSeconds(15)),
+        new FaultScenario(
+            "F8 22 kinds of bad input mixed in",
+            60_000,
+            20,
+            12,
+            2,
+            0,
+            Duration.ZERO,
+            2,
+            false,
+            true));
   }
 
   @Test
