@@ -117,10 +117,10 @@ record FaultScenario(
     Random random = new Random(seed);
     EmbeddedPostgresStore external = null;
     int pgPort = freePort();
-    KafkaBroker started = KafkaBroker.start(work.resolve("kafka"));
-    KafkaBroker[] broker = {started};
+    KafkaBroker firstBroker = KafkaBroker.start(work.resolve("kafka"));
+    KafkaBroker[] broker = {firstBroker};
     try {
-      KafkaBroker kafka = started;
+      KafkaBroker kafka = firstBroker;
       kafka.createTopic(TOPIC, partitions);
       long produced = backlog.produce(kafka.bootstrapServers());
       Path out = work.resolve("out");
