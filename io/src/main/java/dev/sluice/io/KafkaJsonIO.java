@@ -665,7 +665,21 @@ public final class KafkaJsonIO {
 
     abstract ClientProperties clientProperties();
 
+    abstract @Nullable String exactlyOnceGroup();
+
     abstract Builder<T> toBuilder();
+
+    /**
+     * Exactly-once delivery with Kafka transactions (Beam's {@code KafkaIO} EOS sink, one shard): a
+     * record becomes visible to {@code read_committed} consumers once, even across runner retries
+     * and restarts. Needs a runner that supports {@code @RequiresStableInput} with checkpoints (the
+     * Flink presets, Dataflow) and brokers with a transaction log; {@code sinkGroupId} names the
+     * sink's transactional state and must stay the same across restarts of the job. Without it the
+     * write is at-least-once, with the keys that let a consumer drop repeats.
+     */
+    public Write<T> withExactlyOnce(String sinkGroupId) {
+      return toBuilder().setExactlyOnceGroup(Checks.notBlank("sinkGroupId", sinkGroupId)).build();
+    }
 
     /** {@code host:port[,host:port]} of the brokers (required). */
     public Write<T> withBootstrapServers(String bootstrapServers) {
@@ -717,6 +731,20 @@ public final class KafkaJsonIO {
       config.putAll(clientProperties().plain());
       SerializableFunction<T, String> toJson = toJson();
       SerializableFunction<T, String> keyFn = keyFn();
+      KafkaIO.Write<String, String> write =
+          KafkaIO.<String, String>write()
+              .withBootstrapServers(bootstrapServers())
+              .withTopic(topic())
+              .withKeySerializer(StringSerializer.class)
+              .withValueSerializer(StringSerializer.class)
+              .withProducerConfigUpdates(config)
+              .withProducerFactoryFn(new ProducerFactory(clientProperties()));
+      if (exactlyOnceGroup() != null) {
+        write =
+            write
+                .withEOS(1, exactlyOnceGroup())
+                .withConsumerFactoryFn(new ConsumerFactory(clientProperties()));
+      }
       return input
           .apply(
               "ToRecord",
@@ -724,15 +752,7 @@ public final class KafkaJsonIO {
                       TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
                   .via((T element) -> KV.of(keyFn.apply(element), toJson.apply(element))))
           .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
-          .apply(
-              "WriteKafka",
-              KafkaIO.<String, String>write()
-                  .withBootstrapServers(bootstrapServers())
-                  .withTopic(topic())
-                  .withKeySerializer(StringSerializer.class)
-                  .withValueSerializer(StringSerializer.class)
-                  .withProducerConfigUpdates(config)
-                  .withProducerFactoryFn(new ProducerFactory(clientProperties())));
+          .apply("WriteKafka", write);
     }
 
     @Override
@@ -740,7 +760,10 @@ public final class KafkaJsonIO {
       super.populateDisplayData(builder);
       builder
           .addIfNotNull(DisplayData.item("bootstrapServers", bootstrapServers()))
-          .addIfNotNull(DisplayData.item("topic", topic()));
+          .addIfNotNull(DisplayData.item("topic", topic()))
+          .add(
+              DisplayData.item(
+                  "delivery", exactlyOnceGroup() == null ? "at-least-once" : "exactly-once"));
       clientProperties().plain().forEach((k, v) -> builder.add(DisplayData.item(k, v)));
       if (!clientProperties().secretNames().isEmpty()) {
         builder.add(
@@ -751,6 +774,8 @@ public final class KafkaJsonIO {
 
     @AutoValue.Builder
     abstract static class Builder<T> {
+      abstract Builder<T> setExactlyOnceGroup(String value);
+
       abstract Builder<T> setToJson(SerializableFunction<T, String> value);
 
       abstract Builder<T> setKeyFn(SerializableFunction<T, String> value);

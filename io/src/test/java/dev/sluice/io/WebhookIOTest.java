@@ -431,7 +431,7 @@ class WebhookIOTest {
     PCollection<Alert> alerts =
         pipeline.apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()));
     assertThatThrownBy(() -> alerts.apply(WebhookIO.write()))
-        .hasMessage("url must be set with to(url)");
+        .hasMessage("url must be set with to(url) or toUrlFromEnv(name)");
   }
 
   @Test

@@ -233,6 +233,14 @@ public final class MetricsAlertsPipeline {
 
     void setAlertsTopic(String value);
 
+    @Description(
+        "With --alertsTopic: exactly-once alert output (Kafka transactions; needs checkpoints, as"
+            + " the Flink presets have). Default false: at-least-once, record key = alert_id.")
+    @Default.Boolean(false)
+    boolean getAlertsExactlyOnce();
+
+    void setAlertsExactlyOnce(boolean value);
+
     @Description("Publish dead letters to this Kafka topic as JSON, record key = source.")
     String getDeadLettersTopic();
 
@@ -603,9 +611,14 @@ public final class MetricsAlertsPipeline {
           .apply(
               "PublishAlerts",
               kafkaProperties(
-                  KafkaJsonIO.writeAlerts()
-                      .withBootstrapServers(options.getKafkaBootstrapServers())
-                      .to(options.getAlertsTopic()),
+                  options.getAlertsExactlyOnce()
+                      ? KafkaJsonIO.writeAlerts()
+                          .withBootstrapServers(options.getKafkaBootstrapServers())
+                          .to(options.getAlertsTopic())
+                          .withExactlyOnce(options.getJobName() + "-alerts")
+                      : KafkaJsonIO.writeAlerts()
+                          .withBootstrapServers(options.getKafkaBootstrapServers())
+                          .to(options.getAlertsTopic()),
                   options));
     }
     Store store = startStore(options);

@@ -119,6 +119,7 @@ public final class FlinkSessionCluster implements AutoCloseable {
   private final int slots;
   private final Process jobManager;
   private final Process taskManager;
+  private final List<Process> moreTaskManagers = new ArrayList<>();
   private final HttpClient http;
   private Thread shutdownHook;
   private boolean closed;
@@ -182,6 +183,53 @@ public final class FlinkSessionCluster implements AutoCloseable {
     return workDir.resolve("jobmanager.log");
   }
 
+  /**
+   * Starts one more TaskManager (same configuration, log {@code taskmanager-N.log}) and waits until
+   * the JobManager counts it and its slots.
+   *
+   * @return the new TaskManager's process, e.g. to kill it in a fault test
+   */
+  public synchronized ProcessHandle addTaskManager() {
+    Path confDir = workDir.resolve("conf");
+    Map<String, String> config = readConfig(confDir.resolve("config.yaml"));
+    int n = moreTaskManagers.size() + 2;
+    try {
+      Process process =
+          startChild(
+              workDir,
+              confDir.resolve("classpath.args"),
+              taskManagerJvmOptions(config),
+              TASK_MANAGER_CLASS,
+              confDir,
+              "taskmanager-" + n + ".log");
+      moreTaskManagers.add(process);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not start TaskManager " + n, e);
+    }
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (true) {
+      try {
+        JsonNode overview = JSON.readTree(overview());
+        if (overview.path("taskmanagers").asInt() >= n
+            && overview.path("slots-total").asInt() >= n * slots) {
+          return moreTaskManagers.get(n - 2).toHandle();
+        }
+      } catch (IOException | RuntimeException e) {
+        // Not answering yet.
+      }
+      if (System.nanoTime() >= deadline) {
+        throw new IllegalStateException(
+            "TaskManager " + n + " did not register within " + READY_TIMEOUT.toSeconds() + " s");
+      }
+      LockSupport.parkNanos(POLL_INTERVAL.toNanos());
+    }
+  }
+
+  /** The first TaskManager's process. */
+  public ProcessHandle taskManager() {
+    return taskManager.toHandle();
+  }
+
   /** The console output (standard output and error) of the TaskManager. */
   public Path taskManagerLog() {
     return workDir.resolve("taskmanager.log");
@@ -208,6 +256,9 @@ public final class FlinkSessionCluster implements AutoCloseable {
     }
     boolean taskManagerStopped = false;
     boolean jobManagerStopped;
+    for (Process more : moreTaskManagers) {
+      stop(more.toHandle(), GRACEFUL_STOP);
+    }
     try {
       taskManagerStopped = stop(taskManager.toHandle(), GRACEFUL_STOP);
     } finally {
@@ -245,6 +296,9 @@ public final class FlinkSessionCluster implements AutoCloseable {
     if (args.length == 1 && List.of("--help", "-h", "help").contains(args[0])) {
       System.out.println(usage());
       return 0;
+    }
+    if (args.length > 0 && args[0].equals("savepoint")) {
+      return savepointCommand(java.util.Arrays.copyOfRange(args, 1, args.length));
     }
     if (args.length == 0 || !List.of("start", "stop", "status").contains(args[0])) {
       System.err.println(
@@ -289,8 +343,57 @@ public final class FlinkSessionCluster implements AutoCloseable {
     }
   }
 
+  /** {@code savepoint JOB_ID [--stop] [--workDir=DIR] [--restPort=PORT] [--target=DIR]}. */
+  private static int savepointCommand(String[] args) {
+    String jobId = null;
+    boolean stop = false;
+    Path workDir = DEFAULT_WORK_DIR;
+    Integer restPort = null;
+    Path target = null;
+    for (String arg : args) {
+      if (arg.equals("--stop")) {
+        stop = true;
+      } else if (arg.startsWith("--workDir=")) {
+        workDir = Paths.get(arg.substring("--workDir=".length()));
+      } else if (arg.startsWith("--restPort=")) {
+        restPort = Integer.parseInt(arg.substring("--restPort=".length()));
+      } else if (arg.startsWith("--target=")) {
+        target = Paths.get(arg.substring("--target=".length()));
+      } else if (!arg.startsWith("--") && jobId == null) {
+        jobId = arg;
+      } else {
+        System.err.println("Unknown argument for savepoint: " + arg + "\n" + usage());
+        return 2;
+      }
+    }
+    if (jobId == null) {
+      System.err.println("savepoint needs the JOB_ID (see ./sluice flink-cluster status)");
+      return 2;
+    }
+    workDir = workDir.toAbsolutePath();
+    if (restPort == null) {
+      Path config = workDir.resolve("conf").resolve("config.yaml");
+      restPort = Integer.parseInt(readConfig(config).getOrDefault("rest.port", "8081"));
+    }
+    try {
+      Path savepoint =
+          FlinkSavepoints.write(
+              restPort, jobId, target == null ? workDir.resolve("savepoints") : target, stop);
+      System.out.println(
+          (stop ? "Job " + jobId + " stopped with savepoint " : "Savepoint of job " + jobId + ": ")
+              + savepoint
+              + "\nrestore with: ./sluice ... --preset=flink-cluster --from-savepoint="
+              + savepoint);
+      return 0;
+    } catch (RuntimeException e) {
+      System.err.println("Savepoint failed: " + e.getMessage());
+      return 1;
+    }
+  }
+
   private static String usage() {
     return "Usage: FlinkSessionCluster start [--workDir=DIR] [--restPort=8081]\n"
+        + "       FlinkSessionCluster savepoint JOB_ID [--stop] [--workDir=DIR] [--target=DIR]\n"
         + "       FlinkSessionCluster status [--workDir=DIR] [--restPort=PORT]\n"
         + "       FlinkSessionCluster stop [--workDir=DIR]\n"
         + "DIR defaults to "
@@ -468,6 +571,10 @@ public final class FlinkSessionCluster implements AutoCloseable {
       overrides.put("jobmanager.rpc.port", String.valueOf(ports[0]));
       overrides.put("io.tmp.dirs", yamlQuote(tmpDir.toString()));
       overrides.put("web.tmpdir", yamlQuote(tmpDir.toString()));
+      overrides.put(
+          "state.checkpoints.dir", yamlQuote(dir.resolve("checkpoints").toUri().toString()));
+      overrides.put(
+          "state.savepoints.dir", yamlQuote(dir.resolve("savepoints").toUri().toString()));
       Path configFile = confDir.resolve("config.yaml");
       Files.writeString(configFile, withOverrides(readResource(), overrides), UTF_8);
       Map<String, String> config = readConfig(configFile);
@@ -656,6 +763,7 @@ public final class FlinkSessionCluster implements AutoCloseable {
 
   /** Kills both children at once; for shutdown hooks, which must not wait long. */
   private void killNow() {
+    moreTaskManagers.forEach(Process::destroyForcibly);
     taskManager.destroyForcibly();
     jobManager.destroyForcibly();
   }

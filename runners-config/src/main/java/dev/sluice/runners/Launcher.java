@@ -19,6 +19,22 @@ import java.util.Optional;
  * restores a savepoint (also on a session cluster).
  */
 public final class Launcher {
+  /**
+   * The main job's options its saved state depends on: a resume with another value of one of them
+   * is refused, naming it.
+   */
+  static final List<String> MAIN_JOB_STATE_OPTIONS =
+      List.of(
+          "--source",
+          "--kafkaTopics",
+          "--kafkaGroupId",
+          "--windowSeconds",
+          "--allowedLatenessSeconds",
+          "--maxOutOfOrderSeconds",
+          "--temperatureThreshold",
+          "--rulesFile",
+          "--alertsExactlyOnce");
+
   /** The job name of the main job unless {@code --jobName} says otherwise. */
   static final String DEFAULT_JOB_NAME = "sluice-main";
 
@@ -69,6 +85,10 @@ public final class Launcher {
     if (optionValue(userArgs, "--jobName") == null) {
       userArgs.add("--jobName=" + DEFAULT_JOB_NAME);
     }
+    for (String name : MAIN_JOB_STATE_OPTIONS) {
+      String value = optionValue(userArgs, name);
+      resume.stateSettings.put(name, value == null ? "(default)" : value);
+    }
     String outputDir = optionValue(userArgs, "--outputDir");
     List<String> resumeArgs =
         resume.optionsFor(
@@ -100,6 +120,12 @@ public final class Launcher {
     String fromSavepoint;
     String checkpointDir;
     boolean acceptStateChanges;
+
+    /**
+     * What the job's saved state depends on (windows, lateness, rules, source, step set), by name;
+     * kept beside the checkpoints and compared when the job resumes.
+     */
+    java.util.SortedMap<String, String> stateSettings = new java.util.TreeMap<>();
 
     /** Takes {@code arg} if it is one of these options. */
     boolean accept(String arg) {
@@ -152,6 +178,7 @@ public final class Launcher {
           } else {
             Optional<FlinkCheckpoints.Checkpoint> newest = checkpoints.newest();
             if (newest.isPresent()) {
+              checkStateSettings(checkpoints.root(), newest.get(), jobName);
               restoreFrom = newest.get().path();
               out.printf(
                   "Resuming job %s from %s (%s); --fresh starts over%n",
@@ -161,6 +188,7 @@ public final class Launcher {
                   "Starting job %s: no checkpoint under %s yet%n", jobName, checkpoints.root());
             }
           }
+          writeStateSettings(checkpoints.root());
           options.addAll(checkpoints.embeddedOptions(restoreFrom, acceptStateChanges));
           if (restoreFrom != null) {
             options.add("--restoredState=" + restoreFrom);
@@ -186,6 +214,64 @@ public final class Launcher {
         }
       }
       return options;
+    }
+
+    private static final String SETTINGS_FILE = "state-settings.properties";
+
+    /**
+     * Refuses to resume when a setting the state depends on changed since the checkpoints were
+     * written, naming each change (unless {@code --accept-state-changes}).
+     */
+    private void checkStateSettings(
+        Path root, FlinkCheckpoints.Checkpoint checkpoint, String jobName) {
+      Path file = root.resolve(SETTINGS_FILE);
+      if (acceptStateChanges || stateSettings.isEmpty() || !java.nio.file.Files.exists(file)) {
+        return;
+      }
+      java.util.Properties saved = new java.util.Properties();
+      try (var in = java.nio.file.Files.newBufferedReader(file)) {
+        saved.load(in);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot read " + file, e);
+      }
+      List<String> changes = new ArrayList<>();
+      java.util.Set<String> names = new java.util.TreeSet<>(stateSettings.keySet());
+      names.addAll(saved.stringPropertyNames());
+      for (String name : names) {
+        String before = saved.getProperty(name, "(unset)");
+        String now = stateSettings.getOrDefault(name, "(unset)");
+        if (!before.equals(now)) {
+          changes.add(name + " was " + before + ", is now " + now);
+        }
+      }
+      if (!changes.isEmpty()) {
+        throw new IllegalArgumentException(
+            "cannot resume job "
+                + jobName
+                + " from "
+                + checkpoint.path()
+                + ": its state was written with other settings ("
+                + String.join("; ", changes)
+                + "). Run with --fresh to start over (every window is recomputed), use another"
+                + " --jobName or --outputDir, or --accept-state-changes to restore the state"
+                + " anyway (state of steps that no longer exist is dropped)");
+      }
+    }
+
+    private void writeStateSettings(Path root) {
+      if (stateSettings.isEmpty()) {
+        return;
+      }
+      java.util.Properties properties = new java.util.Properties();
+      properties.putAll(stateSettings);
+      try {
+        java.nio.file.Files.createDirectories(root);
+        try (var out = java.nio.file.Files.newBufferedWriter(root.resolve(SETTINGS_FILE))) {
+          properties.store(out, "What the saved state of this job depends on");
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot write " + root.resolve(SETTINGS_FILE), e);
+      }
     }
 
     private static Path savepoint(String path) {

@@ -151,7 +151,7 @@ public final class SluiceCli implements Callable<Integer> {
     }
 
     PipelineOptions toPipelineOptions(List<String> beamOptions) {
-      return toPipelineOptions(beamOptions, null, null);
+      return toPipelineOptions(beamOptions, null, null, Map.of());
     }
 
     /**
@@ -159,7 +159,10 @@ public final class SluiceCli implements Callable<Integer> {
      * the checkpoint and resume options of the Flink presets (printing where the job resumes).
      */
     PipelineOptions toPipelineOptions(
-        List<String> beamOptions, String jobName, java.io.PrintStream out) {
+        List<String> beamOptions,
+        String jobName,
+        java.io.PrintStream out,
+        Map<String, String> stateSettings) {
       RunnerPreset preset = preset();
       List<String> args = new ArrayList<>();
       if (jobName != null) {
@@ -168,6 +171,7 @@ public final class SluiceCli implements Callable<Integer> {
         resume.fromSavepoint = fromSavepoint;
         resume.checkpointDir = checkpointDir;
         resume.acceptStateChanges = acceptStateChanges;
+        resume.stateSettings.putAll(stateSettings);
         String name = Launcher.optionValue(beamOptions, "--jobName");
         if (name == null) {
           name = jobName;
@@ -292,7 +296,21 @@ public final class SluiceCli implements Callable<Integer> {
           runnerOptions.templateFile != null
               ? runnerOptions.toPipelineOptions(beamOptions)
               : runnerOptions.toPipelineOptions(
-                  beamOptions, pipelineSpec.name(), new java.io.PrintStream(System.out, true));
+                  beamOptions,
+                  pipelineSpec.name(),
+                  new java.io.PrintStream(System.out, true),
+                  Map.of(
+                      "source",
+                      String.valueOf(pipelineSpec.source()),
+                      "windows",
+                      String.valueOf(pipelineSpec.windows()),
+                      "rules",
+                      pipelineSpec.rules().stream()
+                          .map(dev.sluice.rules.Rule::toJson)
+                          .toList()
+                          .toString(),
+                      "dedup",
+                      String.valueOf(pipelineSpec.dedupHorizon())));
       if (runnerOptions.templateFile != null) {
         SpecJob.writeGraph(pipelineSpec, options);
         command

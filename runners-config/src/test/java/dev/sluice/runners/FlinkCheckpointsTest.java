@@ -93,6 +93,36 @@ class FlinkCheckpointsTest {
   }
 
   @Test
+  void aResumeWhoseStateSettingsChangedIsRefusedNamingTheChange(@TempDir Path dir)
+      throws Exception {
+    PrintStream out = new PrintStream(new ByteArrayOutputStream());
+    Path root = dir.resolve("checkpoints").resolve("j");
+    Launcher.ResumeOptions first = new Launcher.ResumeOptions();
+    first.stateSettings.put("--windowSeconds", "60");
+    assertThat(first.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .noneMatch(o -> o.startsWith("--savepointPath="));
+    Path chk = checkpoint(root, "job-a", 1, Instant.now(), true);
+
+    Launcher.ResumeOptions changed = new Launcher.ResumeOptions();
+    changed.stateSettings.put("--windowSeconds", "30");
+    assertThatThrownBy(() -> changed.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .hasMessageContaining(
+            "its state was written with other settings (--windowSeconds was 60," + " is now 30)")
+        .hasMessageContaining("--fresh");
+
+    Launcher.ResumeOptions same = new Launcher.ResumeOptions();
+    same.stateSettings.put("--windowSeconds", "60");
+    assertThat(same.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .contains("--savepointPath=" + chk, "--restoredState=" + chk);
+
+    Launcher.ResumeOptions accepted = new Launcher.ResumeOptions();
+    accepted.accept("--accept-state-changes");
+    accepted.stateSettings.put("--windowSeconds", "30");
+    assertThat(accepted.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .contains("--savepointPath=" + chk, "--allowNonRestoredState=true");
+  }
+
+  @Test
   void theMainJobGetsAStableJobNameAndTheUsersOptionsWin() {
     List<String> args =
         Launcher.pipelineArgs(

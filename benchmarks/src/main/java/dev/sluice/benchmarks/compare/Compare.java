@@ -28,6 +28,7 @@ import java.util.stream.Stream;
  * benchmarks/run compare                       # 10M events, 3 repetitions, all implementations
  * benchmarks/run compare --events=2000000 --reps=5
  * benchmarks/run compare --knobs               # Sluice on Flink with each runner option toggled
+ * benchmarks/run compare --state-backends      # checkpoints every 10 s: RocksDB vs heap
  * }</pre>
  *
  * <p>Every run is a fresh JVM (same heap and flags) that first warms up on a smaller input and then
@@ -74,7 +75,10 @@ public final class Compare {
       return;
     }
     Settings settings = Settings.parse(args);
-    List<Variant> variants = settings.knobs ? SluiceFlinkTuning.variants() : settings.selected();
+    List<Variant> variants =
+        settings.stateBackends
+            ? SluiceFlinkTuning.stateBackends()
+            : settings.knobs ? SluiceFlinkTuning.variants() : settings.selected();
     Path work = Files.createTempDirectory("sluice-compare");
     Workload workload = Workload.reference(settings.events);
     System.out.printf(
@@ -133,7 +137,8 @@ public final class Compare {
     String date = LocalDate.now(ZoneOffset.UTC).toString();
     Path dir = Paths.get(settings.resultsDir);
     Files.createDirectories(dir);
-    String base = date + (settings.knobs ? "-knobs" : "");
+    String base =
+        date + (settings.knobs ? "-knobs" : "") + (settings.stateBackends ? "-state-backends" : "");
     Files.writeString(dir.resolve(base + ".json"), JSON.writeValueAsString(report));
     String markdown = Report.markdown(report);
     Files.writeString(dir.resolve(base + ".md"), markdown);
@@ -155,6 +160,7 @@ public final class Compare {
         "command",
         "benchmarks/run compare"
             + (settings.knobs ? " --knobs" : "")
+            + (settings.stateBackends ? " --state-backends" : "")
             + " --events="
             + settings.events
             + " --reps="
@@ -355,6 +361,7 @@ public final class Compare {
     long directEvents = -1;
     int reps = 3;
     boolean knobs;
+    boolean stateBackends;
     String heap = "6g";
     String resultsDir = "benchmarks/results";
     List<String> only = List.of();
@@ -370,6 +377,7 @@ public final class Compare {
           case "--direct-events" -> s.directEvents = positive(name, value);
           case "--reps" -> s.reps = (int) positive(name, value);
           case "--knobs" -> s.knobs = true;
+          case "--state-backends" -> s.stateBackends = true;
           case "--heap" -> s.heap = value;
           case "--results-dir" -> s.resultsDir = value;
           case "--only" -> s.only = List.of(value.split(","));
@@ -377,7 +385,7 @@ public final class Compare {
               throw new IllegalArgumentException(
                   "unknown option '"
                       + arg
-                      + "'; use --events=N --direct-events=N --reps=N --warmup-events=N --only=a,b --knobs"
+                      + "'; use --events=N --direct-events=N --reps=N --warmup-events=N --only=a,b --knobs --state-backends"
                       + " --heap=6g --results-dir=DIR");
         }
       }

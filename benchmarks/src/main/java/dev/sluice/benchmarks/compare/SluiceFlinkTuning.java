@@ -32,6 +32,36 @@ final class SluiceFlinkTuning {
         new Compare.Variant("tuned", "sluice-flink", BEST, "all of the above"));
   }
 
+  /**
+   * The state-backend study behind the Flink presets' choice ({@code --state-backends}): no
+   * checkpoints (the ceiling), checkpoints every 10 s with RocksDB and faster copy (the preset),
+   * and with the heap backend, which needs faster copy off (a snapshot serializes state while the
+   * task updates it in place; with faster copy Flink gets the live object instead of a copy).
+   */
+  static List<Compare.Variant> stateBackends() {
+    String dir =
+        java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "sluice-bench-checkpoints")
+            .toUri()
+            .toString();
+    List<String> checkpoints =
+        List.of(
+            "--checkpointingInterval=10000",
+            "--checkpointingMode=EXACTLY_ONCE",
+            "--stateBackendStoragePath=" + dir);
+    List<String> rocksdb = new java.util.ArrayList<>(BEST);
+    rocksdb.addAll(checkpoints);
+    rocksdb.add("--stateBackend=rocksdb");
+    List<String> heap =
+        new java.util.ArrayList<>(
+            List.of("--fasterCopy=false", "--objectReuse=true", "--maxBundleSize=5000"));
+    heap.addAll(checkpoints);
+    heap.add("--stateBackend=filesystem");
+    return List.of(
+        new Compare.Variant("no-checkpoints", "sluice-flink", BEST, "no checkpoints (ceiling)"),
+        new Compare.Variant("rocksdb", "sluice-flink", rocksdb, "RocksDB, faster copy (preset)"),
+        new Compare.Variant("heap", "sluice-flink", heap, "heap backend, faster copy off"));
+  }
+
   /** One option changed from the runner's defaults (the preset's copy options switched off). */
   private static Compare.Variant knob(String option, String description) {
     List<String> args = new java.util.ArrayList<>(OFF);

@@ -18,42 +18,96 @@ import java.util.function.BooleanSupplier;
 
 /**
  * One row of the fault-injection suite: a real Kafka broker with a backlog, the main job on
- * embedded Flink into PostgreSQL, real faults (SIGKILL of the job, PostgreSQL stopped), and the
- * stored results compared with the offline computation.
+ * embedded Flink (or a session cluster) into PostgreSQL, real faults (SIGKILL of the job or of a
+ * TaskManager, PostgreSQL stopped, the broker killed, stop with savepoint), and the stored results
+ * compared with the offline computation.
  *
- * @param name e.g. {@code F1 kill -9 x3}
- * @param events backlog size
- * @param keys distinct keys
- * @param minutes event-time span, one window per minute
- * @param partitions partitions of the topic
- * @param kills SIGKILLs of the job, each at a random point between 30 % and 70 % of the backlog
- * @param postgresOutage how long an external PostgreSQL is stopped mid-run (zero: the embedded
- *     store, no outage)
- * @param activePartitions partitions that get events; the others stay idle
- * @param brokerRestart the Kafka broker is killed (SIGKILL) mid-run and started again
- * @param badInput bad payloads of every kind are mixed into the backlog
+ * <pre>{@code
+ * new FaultScenario("F1 kill -9 x3", 300_000, 100, 15, 2).kills(3).run(workDir, seed);
+ * }</pre>
  */
-record FaultScenario(
-    String name,
-    int events,
-    int keys,
-    int minutes,
-    int partitions,
-    int kills,
-    Duration postgresOutage,
-    int activePartitions,
-    boolean brokerRestart,
-    boolean badInput) {
+final class FaultScenario {
+  private final String name;
+  private final int events;
+  private final int keys;
+  private final int minutes;
+  private final int partitions;
+  private int activePartitions;
+  private int kills;
+  private Duration postgresOutage = Duration.ZERO;
+  private boolean brokerRestart;
+  private boolean badInput;
+  private String clusterFault;
+  private long checkpointMillis = 2000;
 
-  FaultScenario(
-      String name,
-      int events,
-      int keys,
-      int minutes,
-      int partitions,
-      int kills,
-      Duration postgresOutage) {
-    this(name, events, keys, minutes, partitions, kills, postgresOutage, partitions, false, false);
+  /**
+   * @param name e.g. {@code F1 kill -9 x3}
+   * @param events backlog size
+   * @param keys distinct keys
+   * @param minutes event-time span, one window per minute
+   * @param partitions partitions of the topic
+   */
+  FaultScenario(String name, int events, int keys, int minutes, int partitions) {
+    this.name = name;
+    this.events = events;
+    this.keys = keys;
+    this.minutes = minutes;
+    this.partitions = partitions;
+    this.activePartitions = partitions;
+  }
+
+  /** SIGKILLs of the job, each at a random point between 30 % and 70 % of the backlog. */
+  FaultScenario kills(int kills) {
+    this.kills = kills;
+    return this;
+  }
+
+  /** An external PostgreSQL is stopped this long mid-run (default: the embedded store). */
+  FaultScenario postgresOutage(Duration outage) {
+    this.postgresOutage = outage;
+    return this;
+  }
+
+  /** Only the first {@code active} partitions get events; the others stay idle. */
+  FaultScenario activePartitions(int active) {
+    this.activePartitions = active;
+    return this;
+  }
+
+  /** The Kafka broker is killed (SIGKILL) mid-run and started again. */
+  FaultScenario brokerRestart() {
+    this.brokerRestart = true;
+    return this;
+  }
+
+  /** Bad payloads of every kind ({@link Backlog#BAD_PAYLOADS}) are mixed into the backlog. */
+  FaultScenario badInput() {
+    this.badInput = true;
+    return this;
+  }
+
+  /**
+   * On a Flink session cluster with two TaskManagers: {@code kill-taskmanager} (SIGKILL of one
+   * TaskManager mid-run; the job restarts by itself) or {@code savepoint} (stop with savepoint
+   * mid-run, then the same command with {@code --from-savepoint}).
+   */
+  FaultScenario onSessionCluster(String fault) {
+    this.clusterFault = fault;
+    return this;
+  }
+
+  /** Checkpoints every {@code millis} ms (default 2000). */
+  FaultScenario checkpointEvery(long millis) {
+    this.checkpointMillis = millis;
+    return this;
+  }
+
+  String name() {
+    return name;
+  }
+
+  int kills() {
+    return kills;
   }
 
   private static final String TOPIC = "events";
@@ -116,6 +170,8 @@ record FaultScenario(
         new Backlog(events, keys, minutes, partitions, activePartitions, badInput, TOPIC, seed);
     Random random = new Random(seed);
     EmbeddedPostgresStore external = null;
+    dev.sluice.runners.FlinkSessionCluster cluster = null;
+    ProcessHandle extraTaskManager = null;
     int pgPort = freePort();
     KafkaBroker firstBroker = KafkaBroker.start(work.resolve("kafka"));
     KafkaBroker[] broker = {firstBroker};
@@ -124,19 +180,28 @@ record FaultScenario(
       kafka.createTopic(TOPIC, partitions);
       long produced = backlog.produce(kafka.bootstrapServers());
       Path out = work.resolve("out");
+      if (clusterFault != null) {
+        cluster = dev.sluice.runners.FlinkSessionCluster.start(work.resolve("cluster"), 0);
+        extraTaskManager = cluster.addTaskManager();
+      }
       List<String> args =
           new ArrayList<>(
               List.of(
-                  "--preset=flink",
+                  clusterFault == null ? "--preset=flink" : "--preset=flink-cluster",
                   "--source=kafka",
                   "--kafkaBootstrapServers=" + kafka.bootstrapServers(),
                   "--kafkaTopics=" + TOPIC,
                   "--kafkaGroupId=" + GROUP,
                   "--outputDir=" + out,
                   "--windowSeconds=60",
-                  // Checkpoints every 2 s: the kills land between several of them.
-                  "--checkpointingInterval=2000",
+                  // Checkpoints every 2 s (100 ms in the fast F1, so state coders are snapshot at
+                  // any moment): the kills land between several of them.
+                  "--checkpointingInterval=" + checkpointMillis,
                   "--progressSeconds=1"));
+      if (cluster != null) {
+        args.add("--flinkMaster=" + cluster.flinkMaster());
+        args.add("--filesToStage=" + jobJar(work));
+      }
       Path passwordFile;
       String jdbcUrl;
       if (postgresOutage.isZero()) {
@@ -167,7 +232,8 @@ record FaultScenario(
         append(log, "SIGKILL with " + at + " of " + produced + " records committed");
       }
       long resumedAt = committed(kafka);
-      JobProcess job = JobProcess.start(log, args);
+      JobProcess first = JobProcess.start(log, args);
+      JobProcess job = first;
       long started = System.nanoTime();
       if (external != null) {
         EmbeddedPostgresStore db = external;
@@ -180,6 +246,29 @@ record FaultScenario(
         external = EmbeddedPostgresStore.start(work.resolve("postgres"), pgPort);
         append(log, "PostgreSQL started again");
         killedAt = stoppedAt;
+      }
+      if ("kill-taskmanager".equals(clusterFault)) {
+        awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
+        append(log, "TaskManager 2 killed (SIGKILL, pid " + extraTaskManager.pid() + ")");
+        extraTaskManager.destroyForcibly();
+        killedAt = System.nanoTime();
+      }
+      if ("savepoint".equals(clusterFault)) {
+        awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
+        String jobId = runningJob(cluster);
+        Path savepoint =
+            dev.sluice.runners.FlinkSavepoints.write(
+                cluster.restPort(), jobId, work.resolve("savepoints"), true);
+        append(log, "stopped with savepoint " + savepoint);
+        killedAt = System.nanoTime();
+        job.await(Duration.ofMinutes(2));
+        job.stop();
+        long before = committed(broker[0]);
+        List<String> restore = new ArrayList<>(args);
+        restore.add("--from-savepoint=" + savepoint);
+        reads.add(produced - resumedAt);
+        resumedAt = before;
+        job = JobProcess.start(log, restore);
       }
       if (brokerRestart) {
         awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
@@ -230,8 +319,35 @@ record FaultScenario(
       if (external != null) {
         external.close();
       }
+      if (cluster != null) {
+        cluster.close();
+      }
       broker[0].close();
     }
+  }
+
+  private static String runningJob(dev.sluice.runners.FlinkSessionCluster cluster)
+      throws IOException {
+    for (com.fasterxml.jackson.databind.JsonNode job :
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(cluster.jobsOverview())
+            .path("jobs")) {
+      if (job.path("state").asText().equals("RUNNING")) {
+        return job.path("jid").asText();
+      }
+    }
+    throw new IllegalStateException("no running job: " + cluster.jobsOverview());
+  }
+
+  /** The jar a session cluster stages; its JVMs already run on this build's classpath. */
+  private static Path jobJar(Path dir) throws IOException {
+    Path jar = dir.resolve("job.jar");
+    try (java.util.jar.JarOutputStream out =
+        new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+      out.putNextEntry(new java.util.zip.ZipEntry("META-INF/sluice-job.txt"));
+      out.write("fault suite".getBytes(UTF_8));
+    }
+    return jar;
   }
 
   private static long committed(KafkaBroker kafka) {

@@ -22,51 +22,26 @@ class FaultSuiteIT {
   static List<FaultScenario> scenarios() {
     if (FULL) {
       return List.of(
-          new FaultScenario("F1 kill -9 of the job x3", 300_000, 100, 15, 2, 3, Duration.ZERO),
-          new FaultScenario(
-              "F3 Kafka broker killed, restarted after 20 s",
-              300_000,
-              100,
-              15,
-              2,
-              0,
-              Duration.ZERO,
-              2,
-              true,
-              false),
-          new FaultScenario(
-              "F4 PostgreSQL stopped 60 s", 300_000, 100, 15, 2, 0, Duration.ofSeconds(60)),
-          new FaultScenario(
-              "F6 cold start, no committed offsets", 300_000, 100, 15, 2, 0, Duration.ZERO),
-          new FaultScenario(
-              "F7 3 partitions, one idle", 300_000, 100, 15, 3, 0, Duration.ZERO, 2, false, false),
-          new FaultScenario(
-              "F8 22 kinds of bad input mixed in",
-              300_000,
-              100,
-              15,
-              2,
-              0,
-              Duration.ZERO,
-              2,
-              false,
-              true));
+          new FaultScenario("F1 kill -9 of the job x3", 300_000, 100, 15, 2).kills(3),
+          new FaultScenario("F2 kill -9 of one of two TaskManagers", 300_000, 100, 15, 2)
+              .onSessionCluster("kill-taskmanager"),
+          new FaultScenario("F3 Kafka broker killed, restarted after 20 s", 300_000, 100, 15, 2)
+              .brokerRestart(),
+          new FaultScenario("F4 PostgreSQL stopped 60 s", 300_000, 100, 15, 2)
+              .postgresOutage(Duration.ofSeconds(60)),
+          new FaultScenario("F5 stop with savepoint, restore from it", 300_000, 100, 15, 2)
+              .onSessionCluster("savepoint"),
+          new FaultScenario("F6 cold start, no committed offsets", 300_000, 100, 15, 2),
+          new FaultScenario("F7 3 partitions, one idle", 300_000, 100, 15, 3).activePartitions(2),
+          new FaultScenario("F8 22 kinds of bad input mixed in", 300_000, 100, 15, 2).badInput());
     }
     return List.of(
-        new FaultScenario("F1 kill -9 of the job x1", 60_000, 20, 12, 2, 1, Duration.ZERO),
-        new FaultScenario(
-            "F4 PostgreSQL stopped 15 s", 60_000, 20, 12, 2, 0, Duration.ofSeconds(15)),
-        new FaultScenario(
-            "F8 22 kinds of bad input mixed in",
-            60_000,
-            20,
-            12,
-            2,
-            0,
-            Duration.ZERO,
-            2,
-            false,
-            true));
+        new FaultScenario("F1 kill -9 of the job x1, checkpoints every 100 ms", 60_000, 20, 12, 2)
+            .kills(1)
+            .checkpointEvery(100),
+        new FaultScenario("F4 PostgreSQL stopped 15 s", 60_000, 20, 12, 2)
+            .postgresOutage(Duration.ofSeconds(15)),
+        new FaultScenario("F8 22 kinds of bad input mixed in", 60_000, 20, 12, 2).badInput());
   }
 
   @Test
