@@ -381,12 +381,13 @@ public final class SpecPipeline {
         if (sink.user() != null) {
           db = db.withUser(sink.user());
         }
-        if (sink.passwordEnv() != null && startServers) {
-          if (System.getenv(sink.passwordEnv()) == null) {
+        if (sink.passwordEnv() != null) {
+          if (startServers && System.getenv(sink.passwordEnv()) == null) {
             throw new IllegalArgumentException(
                 "password_env: environment variable " + sink.passwordEnv() + " is not set");
           }
-          // Read again where the writers connect: the value is never part of the job graph.
+          // Read where the writers connect (on the workers, also from a template): the value is
+          // never part of the job graph.
           db = db.withPasswordEnv(sink.passwordEnv());
         }
         external.put(id, db);
