@@ -69,6 +69,9 @@ class SpecReaderTest {
           bad rule condition  |    condition: mean(temperature) > 50 |    condition: avg(temperature) > 50    | iot.yaml:10: rules[0].condition: rule 'hot': condition 'avg(temperature) > 50': unknown aggregate 'avg'; use one of count, sum, min, max, mean, stddev, p50, p95, p99, distinct
           bad name            |name: iot                             |name: IoT Sensors                       | iot.yaml:1: name: "IoT Sensors" is not a name; use lower case letters, digits and '-', e.g. iot-sensors
           inline secret       |    - type: log                       |    - {type: webhook, url: 'https://h.example', token: abc} | iot.yaml:16: sinks.alerts[0].token: secrets are not allowed in a spec; use password_env (the name of an environment variable), url_env or properties_file
+          loopback webhook    |    - type: log                       |    - {type: webhook, url: 'http://127.0.0.1:9000/hook'} | iot.yaml:16: sinks.alerts[0].url: url host 127.0.0.1 is a loopback address
+          metadata webhook    |    - type: log                       |    - {type: webhook, url: 'http://169.254.169.254/latest'} | iot.yaml:16: sinks.alerts[0].url: url host 169.254.169.254 is a cloud metadata address
+          private webhook     |    - type: log                       |    - {type: webhook, url: 'https://10.1.2.3/hook'} | iot.yaml:16: sinks.alerts[0].url: url host 10.1.2.3 is
           kafka sink, no brokers |    - type: log                    |    - {type: kafka, topic: alerts}      | iot.yaml:16: sinks.alerts[0].bootstrap_servers: required unless the source is kafka (then its brokers)
           sink type not allowed |    - type: jsonl                    |    - type: log                         | iot.yaml:13: sinks.stats[0].type: "log" is not allowed; use one of embedded, jsonl, postgres
           missing source path |  path: data/*.jsonl                  |  format: csv                           | iot.yaml:2: source.path: required (a non-empty text)
@@ -83,6 +86,24 @@ class SpecReaderTest {
         .isInstanceOf(SpecException.class)
         .message()
         .startsWith(message);
+  }
+
+  @Test
+  void aPrivateWebhookAddressIsAcceptedOnlyWhenAllowedOnPurpose() {
+    PipelineSpec spec =
+        SpecReader.parse(
+            "iot.yaml",
+            replace(
+                "    - type: log",
+                "    - {type: webhook, url: 'http://127.0.0.1:9000/hook',"
+                    + " allow_private_addresses: true}"));
+    assertThat(spec.alertSinks().get(0).allowPrivateAddresses()).isTrue();
+    assertThatThrownBy(
+            () ->
+                SpecReader.parse(
+                    "iot.yaml",
+                    replace("    - type: log", "    - {type: webhook, url: 'http://127.0.0.1/x'}")))
+        .hasMessageContaining("set allow_private_addresses: true for a trusted internal receiver");
   }
 
   @Test

@@ -39,6 +39,7 @@ final class FaultScenario {
   private boolean badInput;
   private String clusterFault;
   private long checkpointMillis = 2000;
+  private boolean spec;
 
   /**
    * @param name e.g. {@code F1 kill -9 x3}
@@ -56,7 +57,7 @@ final class FaultScenario {
     this.activePartitions = partitions;
   }
 
-  /** SIGKILLs of the job, each at a random point between 30 % and 70 % of the backlog. */
+  /** SIGKILLs of the job, each 30 % to 70 % into what is left of the backlog at its start. */
   FaultScenario kills(int kills) {
     this.kills = kills;
     return this;
@@ -93,6 +94,15 @@ final class FaultScenario {
    */
   FaultScenario onSessionCluster(String fault) {
     this.clusterFault = fault;
+    return this;
+  }
+
+  /**
+   * The job is a pipeline spec run with {@code ./sluice run SPEC --runner flink} (Kafka source,
+   * embedded PostgreSQL sinks) instead of the main job.
+   */
+  FaultScenario asSpec() {
+    this.spec = true;
     return this;
   }
 
@@ -185,26 +195,32 @@ final class FaultScenario {
         extraTaskManager = cluster.addTaskManager();
       }
       List<String> args =
-          new ArrayList<>(
-              List.of(
-                  clusterFault == null ? "--preset=flink" : "--preset=flink-cluster",
-                  "--source=kafka",
-                  "--kafkaBootstrapServers=" + kafka.bootstrapServers(),
-                  "--kafkaTopics=" + TOPIC,
-                  "--kafkaGroupId=" + GROUP,
-                  "--outputDir=" + out,
-                  "--windowSeconds=60",
-                  // Checkpoints every 2 s (100 ms in the fast F1, so state coders are snapshot at
-                  // any moment): the kills land between several of them.
-                  "--checkpointingInterval=" + checkpointMillis,
-                  "--progressSeconds=1"));
+          spec
+              ? specArgs(work, kafka.bootstrapServers(), out)
+              : new ArrayList<>(
+                  List.of(
+                      clusterFault == null ? "--preset=flink" : "--preset=flink-cluster",
+                      "--source=kafka",
+                      "--kafkaBootstrapServers=" + kafka.bootstrapServers(),
+                      "--kafkaTopics=" + TOPIC,
+                      "--kafkaGroupId=" + GROUP,
+                      "--outputDir=" + out,
+                      "--windowSeconds=60",
+                      // Checkpoints every 2 s (100 ms in the fast F1, so state coders are snapshot
+                      // at
+                      // any moment): the kills land between several of them.
+                      "--checkpointingInterval=" + checkpointMillis,
+                      "--progressSeconds=1"));
       if (cluster != null) {
         args.add("--flinkMaster=" + cluster.flinkMaster());
         args.add("--filesToStage=" + jobJar(work));
       }
       Path passwordFile;
       String jdbcUrl;
-      if (postgresOutage.isZero()) {
+      if (spec) {
+        passwordFile = out.resolve("postgres").resolve(EmbeddedPostgresStore.PASSWORD_FILE);
+        jdbcUrl = null; // a new port each run: read from the server's postmaster.pid
+      } else if (postgresOutage.isZero()) {
         args.add("--embeddedPostgresPort=" + pgPort);
         passwordFile = out.resolve("postgres").resolve(EmbeddedPostgresStore.PASSWORD_FILE);
         jdbcUrl = "jdbc:postgresql://localhost:" + pgPort + "/postgres";
@@ -221,8 +237,9 @@ final class FaultScenario {
       // a checkpoint once it is complete, so a kill lands after the job durably got that far.
       for (int k = 0; k < kills; k++) {
         long before = committed(kafka);
+        // 30 % to 70 % into what is left to read, so every run gets somewhere before its kill.
         double fraction = 0.3 + 0.4 * random.nextDouble();
-        long target = Math.max(before + 1, (long) (fraction * produced));
+        long target = before + Math.max(1, (long) (fraction * (produced - before)));
         JobProcess job = JobProcess.start(log, args);
         awaitOrFail(job, log, () -> committed(broker[0]) >= target, CATCH_UP);
         job.kill();
@@ -281,13 +298,16 @@ final class FaultScenario {
         append(log, "Kafka broker started again");
       }
       StoredResults[] last = {null};
-      String url = jdbcUrl;
+      String fixedUrl = jdbcUrl;
+      Path dataDir = out.resolve("postgres");
+      java.util.function.Supplier<String> url =
+          () -> fixedUrl != null ? fixedUrl : jdbcUrlOf(dataDir);
       boolean caughtUp =
           await(
               job,
               () -> {
                 try {
-                  last[0] = StoredResults.read(url, passwordFile, backlog);
+                  last[0] = StoredResults.read(url.get(), passwordFile, backlog);
                 } catch (Exception e) {
                   return false;
                 }
@@ -302,7 +322,7 @@ final class FaultScenario {
       reads.add(produced - resumedAt);
       job.stop();
       if (last[0] == null) {
-        last[0] = StoredResults.read(url, passwordFile, backlog);
+        last[0] = StoredResults.read(url.get(), passwordFile, backlog);
       }
       long from = killedAt == 0 ? started : killedAt;
       String note = caughtUp ? "" : "did not catch up within " + CATCH_UP.toMinutes() + " min";
@@ -324,6 +344,51 @@ final class FaultScenario {
       }
       broker[0].close();
     }
+  }
+
+  /** {@code jdbc:postgresql://localhost:PORT/postgres} of the server running on {@code dir}. */
+  private static String jdbcUrlOf(Path dir) {
+    try {
+      List<String> lines = Files.readAllLines(dir.resolve("postmaster.pid"));
+      return "jdbc:postgresql://localhost:" + lines.get(3).trim() + "/postgres";
+    } catch (IOException | IndexOutOfBoundsException e) {
+      throw new IllegalStateException("no PostgreSQL running on " + dir, e);
+    }
+  }
+
+  /** The spec (written into {@code work}) and the {@code ./sluice run} arguments for it. */
+  private List<String> specArgs(Path work, String bootstrapServers, Path out) throws IOException {
+    Path specFile = work.resolve("faults.yaml");
+    String store = "{type: embedded, data_dir: " + out.resolve("postgres") + "}";
+    Files.writeString(
+        specFile,
+        String.join(
+            "\n",
+            "name: faults-spec",
+            "source:",
+            "  type: kafka",
+            "  bootstrap_servers: " + bootstrapServers,
+            "  topics: [" + TOPIC + "]",
+            "  group_id: " + GROUP,
+            "windows:",
+            "  - {type: tumbling, size: 1m}",
+            "rules:",
+            "  - {id: temperature-high, condition: mean(temperature) > 50, severity: CRITICAL}",
+            "sinks:",
+            "  stats: [" + store + "]",
+            "  alerts: [" + store + "]",
+            "  dead_letters: [" + store + "]",
+            ""));
+    return new ArrayList<>(
+        List.of(
+            "run",
+            specFile.toString(),
+            "--runner",
+            "flink",
+            "--checkpoint-dir",
+            out.resolve("checkpoints").toString(),
+            "--",
+            "--checkpointingInterval=" + checkpointMillis));
   }
 
   private static String runningJob(dev.sluice.runners.FlinkSessionCluster cluster)
