@@ -43,7 +43,12 @@ final class FlinkCheckpoints {
           "--externalizedCheckpointsEnabled=true",
           "--retainExternalizedCheckpointsOnCancellation=true",
           "--minPauseBetweenCheckpoints=1000",
-          "--checkpointTimeoutMillis=600000");
+          "--checkpointTimeoutMillis=600000",
+          // With checkpoints on, Beam keeps a source that has read everything (a bounded Kafka
+          // replay, a synthetic run of fixed duration) alive forever, so the job never ends;
+          // Flink 1.19 checkpoints past finished tasks, so it may finish once a last checkpoint
+          // has had the time to commit the final offsets.
+          "--shutdownSourcesAfterIdleMs=" + (DEFAULT_INTERVAL.toMillis() + 5_000));
 
   /**
    * The restart strategy of embedded and session-cluster jobs: a failure (a lost connection, a

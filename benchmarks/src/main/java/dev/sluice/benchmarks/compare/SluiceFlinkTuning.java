@@ -47,6 +47,7 @@ final class SluiceFlinkTuning {
         List.of(
             "--checkpointingInterval=10000",
             "--checkpointingMode=EXACTLY_ONCE",
+            "--shutdownSourcesAfterIdleMs=15000",
             "--stateBackendStoragePath=" + dir);
     List<String> rocksdb = new java.util.ArrayList<>(BEST);
     rocksdb.addAll(checkpoints);

@@ -40,6 +40,7 @@ final class FaultScenario {
   private String clusterFault;
   private long checkpointMillis = 2000;
   private boolean spec;
+  private boolean exactlyOnceAlerts;
 
   /**
    * @param name e.g. {@code F1 kill -9 x3}
@@ -106,6 +107,15 @@ final class FaultScenario {
     return this;
   }
 
+  /**
+   * Alerts also go to a Kafka topic with {@code --alertsExactlyOnce=true}; a {@code read_committed}
+   * consumer must then see each notification exactly once, across the kills.
+   */
+  FaultScenario exactlyOnceAlerts() {
+    this.exactlyOnceAlerts = true;
+    return this;
+  }
+
   /** Checkpoints every {@code millis} ms (default 2000). */
   FaultScenario checkpointEvery(long millis) {
     this.checkpointMillis = millis;
@@ -122,6 +132,7 @@ final class FaultScenario {
 
   private static final String TOPIC = "events";
   private static final String GROUP = "sluice-faults";
+  private static final String ALERTS_TOPIC = "alerts";
   private static final Duration CATCH_UP = Duration.ofMinutes(6);
   private static final Duration BROKER_DOWN = Duration.ofSeconds(20);
 
@@ -136,7 +147,8 @@ final class FaultScenario {
       Duration recovery,
       String note) {
     boolean ok() {
-      return stored.deadLetters().equals(expectedDeadLetters)
+      return !note.contains("NOT exactly once")
+          && stored.deadLetters().equals(expectedDeadLetters)
           && stored.partial() == 0
           && stored.missing() == 0
           && stored.duplicateFiring() == 0
@@ -214,6 +226,11 @@ final class FaultScenario {
       if (cluster != null) {
         args.add("--flinkMaster=" + cluster.flinkMaster());
         args.add("--filesToStage=" + jobJar(work));
+      }
+      if (exactlyOnceAlerts) {
+        kafka.createTopic(ALERTS_TOPIC, 1);
+        args.add("--alertsTopic=" + ALERTS_TOPIC);
+        args.add("--alertsExactlyOnce=true");
       }
       Path passwordFile;
       String jdbcUrl;
@@ -320,12 +337,32 @@ final class FaultScenario {
               CATCH_UP);
       long end = System.nanoTime();
       reads.add(produced - resumedAt);
+      String kafkaAlerts = "";
+      boolean kafkaAlertsOk = true;
+      if (exactlyOnceAlerts) {
+        int expected = 2 * backlog.expectedEpisodes().values().stream().mapToInt(List::size).sum();
+        Map<String, Integer> seen = committedAlerts(broker[0], expected);
+        int records = seen.values().stream().mapToInt(Integer::intValue).sum();
+        long repeats = seen.values().stream().filter(n -> n > 1).count();
+        kafkaAlertsOk = records == expected && repeats == 0;
+        kafkaAlerts =
+            "Kafka alerts (read_committed, exactly-once sink): "
+                + records
+                + " records for "
+                + expected
+                + " notifications, "
+                + repeats
+                + " repeated";
+      }
       job.stop();
       if (last[0] == null) {
         last[0] = StoredResults.read(url.get(), passwordFile, backlog);
       }
       long from = killedAt == 0 ? started : killedAt;
-      String note = caughtUp ? "" : "did not catch up within " + CATCH_UP.toMinutes() + " min";
+      String note =
+          (caughtUp ? "" : "did not catch up within " + CATCH_UP.toMinutes() + " min; ")
+              + kafkaAlerts
+              + (kafkaAlertsOk ? "" : " (NOT exactly once)");
       return new Row(
           this,
           produced,
@@ -344,6 +381,49 @@ final class FaultScenario {
       }
       broker[0].close();
     }
+  }
+
+  /**
+   * The alerts a {@code read_committed} consumer sees on the alerts topic, counted by alert id and
+   * status; waits up to a minute for {@code expected} of them.
+   */
+  private static Map<String, Integer> committedAlerts(KafkaBroker kafka, int expected) {
+    java.util.Properties props = new java.util.Properties();
+    props.put("bootstrap.servers", kafka.bootstrapServers());
+    props.put("isolation.level", "read_committed");
+    props.put("enable.auto.commit", "false");
+    props.put("key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class);
+    props.put("value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class);
+    Map<String, Integer> seen = new java.util.TreeMap<>();
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    try (var consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(props)) {
+      var partition = new org.apache.kafka.common.TopicPartition(ALERTS_TOPIC, 0);
+      consumer.assign(List.of(partition));
+      consumer.seekToBeginning(List.of(partition));
+      long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+      int records = 0;
+      while (System.nanoTime() < deadline && records < expected) {
+        for (var record : consumer.poll(Duration.ofMillis(500))) {
+          var alert = json.readTree(record.value());
+          seen.merge(
+              alert.path("alert_id").asText() + " " + alert.path("status").asText(),
+              1,
+              Integer::sum);
+          records++;
+        }
+      }
+      // Anything beyond the expected count shows up as a repeat.
+      for (var record : consumer.poll(Duration.ofSeconds(2))) {
+        var alert = json.readTree(record.value());
+        seen.merge(
+            alert.path("alert_id").asText() + " " + alert.path("status").asText(), 1, Integer::sum);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return seen;
   }
 
   /** {@code jdbc:postgresql://localhost:PORT/postgres} of the server running on {@code dir}. */

@@ -23,6 +23,10 @@ class FaultSuiteIT {
     if (FULL) {
       return List.of(
           new FaultScenario("F1 kill -9 of the job x3", 300_000, 100, 15, 2).kills(3),
+          new FaultScenario(
+                  "F1 exactly-once Kafka alerts, kill -9 of the job x2", 300_000, 100, 15, 2)
+              .kills(2)
+              .exactlyOnceAlerts(),
           new FaultScenario("F1 spec, ./sluice run --runner flink, kill -9 x3", 300_000, 100, 15, 2)
               .asSpec()
               .kills(3),
