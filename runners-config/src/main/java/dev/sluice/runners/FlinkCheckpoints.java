@@ -65,12 +65,14 @@ final class FlinkCheckpoints {
           "restart-strategy.exponential-delay.jitter-factor: 0.1");
 
   /**
-   * The state backend of the Flink presets: RocksDB (README, "Crash safety"). Its state lives
-   * serialized, so a checkpoint never reads an object the task is changing, and faster copy between
-   * chained operators stays safe; the heap backend with faster copy snapshot a KLL sketch while it
-   * was being updated.
+   * The state backend of the Flink presets: the heap backend with checkpoints in files (Beam's
+   * {@code filesystem}), chosen by measurement (README, "Crash safety": 43,928 events/s against
+   * 33,413 with RocksDB). It snapshots asynchronously while the task goes on, copying a value the
+   * task touches before handing it over; so the presets turn faster copy off, which would hand over
+   * the live object instead ({@code --fasterCopy=true} with this backend serialized a KLL sketch
+   * mid-update). {@code --stateBackend=rocksdb} is on the classpath for state larger than the heap.
    */
-  static final String STATE_BACKEND = "rocksdb";
+  static final String STATE_BACKEND = "filesystem";
 
   private static final Pattern CHECKPOINT_DIR = Pattern.compile("chk-(\\d+)");
 

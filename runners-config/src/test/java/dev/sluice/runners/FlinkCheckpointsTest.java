@@ -53,7 +53,7 @@ class FlinkCheckpointsTest {
   }
 
   @Test
-  void theEmbeddedOptionsRestoreTheCheckpointAndConfigureRestartsAndRocksDb(@TempDir Path root)
+  void theEmbeddedOptionsRestoreTheCheckpointAndConfigureRestartsAndTheBackend(@TempDir Path root)
       throws Exception {
     Path chk = checkpoint(root, "job-a", 4, Instant.now(), true);
 
@@ -63,7 +63,7 @@ class FlinkCheckpointsTest {
         .contains(
             "--checkpointingMode=EXACTLY_ONCE",
             "--retainExternalizedCheckpointsOnCancellation=true",
-            "--stateBackend=rocksdb",
+            "--stateBackend=filesystem",
             "--savepointPath=" + chk,
             "--allowNonRestoredState=false");
     String config = Files.readString(root.resolve("flink-conf").resolve("config.yaml"));
