@@ -73,6 +73,12 @@ final class JobProcess implements AutoCloseable {
       List<String> command = new ArrayList<>();
       command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       command.add("-Xmx2g");
+      // The same JVM options as ./sluice.
+      for (String option : Files.readAllLines(MODULE.resolve("jvm.options"))) {
+        if (!option.isBlank() && !option.startsWith("#")) {
+          command.add(option.strip());
+        }
+      }
       command.add("-cp");
       command.add(classpath);
       command.add("dev.sluice.runners.Launcher");
