@@ -49,14 +49,7 @@ final class ProgressReporter {
   /** Waits for the pipeline to finish, printing a progress line every {@code interval}. */
   PipelineResult.State awaitCompletion(Duration interval) {
     while (true) {
-      PipelineResult.State state;
-      try {
-        state = result.waitUntilFinish(interval);
-      } catch (RuntimeException e) {
-        // A detached job's client can go away with the job (Flink's per-job mini-cluster).
-        out.println("The runner stopped answering about the job: " + e.getMessage());
-        return PipelineResult.State.UNKNOWN;
-      }
+      PipelineResult.State state = result.waitUntilFinish(interval);
       if (state != null && state.isTerminal()) {
         return state;
       }

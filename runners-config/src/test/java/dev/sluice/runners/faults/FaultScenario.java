@@ -405,25 +405,28 @@ final class FaultScenario {
       long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
       int records = 0;
       while (System.nanoTime() < deadline && records < expected) {
-        for (var record : consumer.poll(Duration.ofMillis(500))) {
-          var alert = json.readTree(record.value());
-          seen.merge(
-              alert.path("alert_id").asText() + " " + alert.path("status").asText(),
-              1,
-              Integer::sum);
-          records++;
-        }
+        records += count(consumer.poll(Duration.ofMillis(500)), json, seen);
       }
       // Anything beyond the expected count shows up as a repeat.
-      for (var record : consumer.poll(Duration.ofSeconds(2))) {
-        var alert = json.readTree(record.value());
-        seen.merge(
-            alert.path("alert_id").asText() + " " + alert.path("status").asText(), 1, Integer::sum);
-      }
+      count(consumer.poll(Duration.ofSeconds(2)), json, seen);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
     return seen;
+  }
+
+  /** Counts {@code records} by alert id and status into {@code seen}; returns how many. */
+  private static int count(
+      org.apache.kafka.clients.consumer.ConsumerRecords<String, String> records,
+      com.fasterxml.jackson.databind.ObjectMapper json,
+      Map<String, Integer> seen)
+      throws IOException {
+    for (var record : records) {
+      var alert = json.readTree(record.value());
+      seen.merge(
+          alert.path("alert_id").asText() + " " + alert.path("status").asText(), 1, Integer::sum);
+    }
+    return records.count();
   }
 
   /** {@code jdbc:postgresql://localhost:PORT/postgres} of the server running on {@code dir}. */

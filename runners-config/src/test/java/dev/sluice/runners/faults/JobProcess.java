@@ -13,8 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -24,12 +22,10 @@ import java.util.regex.Pattern;
  * followed. {@link #kill()} is a real SIGKILL.
  */
 final class JobProcess implements AutoCloseable {
-  private static final Pattern EVENTS_READ = Pattern.compile("events read ([0-9,]+)");
   private static final Pattern LOG_LINE = Pattern.compile("\\d\\d:\\d\\d:\\d\\d\\.\\d+ \\[");
   private static final Path MODULE = Path.of("").toAbsolutePath();
 
   private final Process process;
-  private final AtomicLong eventsRead = new AtomicLong();
   private final List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
   private final Thread reader;
 
@@ -49,10 +45,6 @@ final class JobProcess implements AutoCloseable {
                   out.flush();
                   if (!LOG_LINE.matcher(line).lookingAt() || line.contains("ERROR")) {
                     lines.add(line);
-                  }
-                  Matcher m = EVENTS_READ.matcher(line);
-                  if (m.find()) {
-                    eventsRead.set(Long.parseLong(m.group(1).replace(",", "")));
                   }
                 }
               } catch (IOException e) {
@@ -98,11 +90,6 @@ final class JobProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** Records read in this run, from the job's last progress line. */
-  long eventsRead() {
-    return eventsRead.get();
   }
 
   boolean isAlive() {
