@@ -122,7 +122,7 @@ public final class KafkaJsonIO {
     return new AutoValue_KafkaJsonIO_Read.Builder()
         .setTopics(List.of())
         .setClientProperties(ClientProperties.EMPTY)
-        .setMaxOutOfOrderness(Duration.standardSeconds(10))
+        .setMaxOutOfOrderness(DEFAULT_MAX_OUT_OF_ORDERNESS)
         .setEventTimeFrom(ParseEvents.fromRawPayloads())
         .setAutoOffsetReset("earliest")
         .setCommitOffsets(true)
@@ -168,6 +168,12 @@ public final class KafkaJsonIO {
 
   /** Bytes of a dead letter's payload that go to Kafka; longer ones are truncated and marked. */
   static final int DEAD_LETTER_PAYLOAD_LIMIT = 128 * 1024;
+
+  /**
+   * How far behind the largest event time read a record may be without being late, unless {@link
+   * Read#withMaxOutOfOrderness} says otherwise; Sluice's one default for this bound.
+   */
+  public static final Duration DEFAULT_MAX_OUT_OF_ORDERNESS = Duration.standardSeconds(10);
 
   /**
    * Kafka client properties split into the displayable ones and the secrets; serializable so it

@@ -2,6 +2,8 @@ package dev.sluice.io;
 
 import com.google.auto.value.AutoValue;
 import dev.sluice.model.JsonSupport;
+import dev.sluice.model.RawPayload;
+import java.nio.charset.StandardCharsets;
 import dev.sluice.transforms.Checks;
 import java.util.List;
 import org.apache.beam.sdk.coders.InstantCoder;
@@ -10,6 +12,7 @@ import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.io.range.OffsetRange;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Impulse;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
@@ -20,6 +23,7 @@ import org.apache.beam.sdk.transforms.splittabledofn.WatermarkEstimators;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -56,6 +60,22 @@ import org.joda.time.Instant;
 public final class SyntheticIO {
   private SyntheticIO() {}
 
+  /** Events of a bounded source unless {@link Read#withNumEvents} says otherwise. */
+  public static final long DEFAULT_NUM_EVENTS = 1_000L;
+
+  /** Events per second of event time (unbounded: also of wall-clock time). */
+  public static final double DEFAULT_EVENTS_PER_SECOND = 1_000.0;
+
+  /** The seed of the generator: the same seed gives the same events. */
+  public static final long DEFAULT_SEED = 42L;
+
+  /** Distinct keys (sensors). */
+  public static final int DEFAULT_NUM_KEYS = 100;
+
+  /** How far an out-of-order event is delayed at most: the same bound Kafka's watermark uses. */
+  public static final Duration DEFAULT_MAX_OUT_OF_ORDER_DELAY =
+      KafkaJsonIO.DEFAULT_MAX_OUT_OF_ORDERNESS;
+
   /**
    * A bounded source of 1,000 events: seed 42, 100 keys, metrics {@code temperature} and {@code
    * humidity}, 1,000 events per second of event time from 2026-01-01T00:00:00Z, nothing out of
@@ -63,14 +83,14 @@ public final class SyntheticIO {
    */
   public static Read read() {
     return new AutoValue_SyntheticIO_Read.Builder()
-        .setNumEvents(1_000L)
+        .setNumEvents(DEFAULT_NUM_EVENTS)
         .setUnboundedMode(false)
-        .setEventsPerSecond(1_000.0)
-        .setSeed(42L)
-        .setNumKeys(100)
+        .setEventsPerSecond(DEFAULT_EVENTS_PER_SECOND)
+        .setSeed(DEFAULT_SEED)
+        .setNumKeys(DEFAULT_NUM_KEYS)
         .setMetrics(List.of("temperature", "humidity"))
         .setOutOfOrderFraction(0.0)
-        .setMaxOutOfOrderDelay(Duration.standardSeconds(10))
+        .setMaxOutOfOrderDelay(DEFAULT_MAX_OUT_OF_ORDER_DELAY)
         .setLateFraction(0.0)
         .setAllowedLateness(Duration.ZERO)
         .setMalformedFraction(0.0)
@@ -224,6 +244,32 @@ public final class SyntheticIO {
             "spikeLength " + length + " must not be longer than spikeEvery " + every);
       }
       return toBuilder().setSpikeEvery(every).setSpikeLength(length).build();
+    }
+
+    /**
+     * The same events as {@link RawPayload}s, the element type of every Sluice source (a bad
+     * payload's dead letter then has no source position).
+     */
+    public PTransform<PBegin, PCollection<RawPayload>> asRawPayloads() {
+      Read read = this;
+      return new PTransform<PBegin, PCollection<RawPayload>>() {
+        @Override
+        public PCollection<RawPayload> expand(PBegin begin) {
+          return begin
+              .apply("Generate", read)
+              .apply(
+                  "ToRawPayload",
+                  MapElements.into(TypeDescriptor.of(RawPayload.class))
+                      .via(text -> new RawPayload(text.getBytes(StandardCharsets.UTF_8), null)))
+              .setCoder(RawPayload.RawPayloadCoder.of());
+        }
+
+        @Override
+        public void populateDisplayData(DisplayData.Builder builder) {
+          super.populateDisplayData(builder);
+          builder.include("generator", read);
+        }
+      };
     }
 
     @Override

@@ -1,30 +1,24 @@
 package dev.sluice.pipelines;
 
-import dev.sluice.io.EmbeddedPostgresStore;
-import dev.sluice.io.EventFilesIO;
-import dev.sluice.io.JsonLinesIO;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.sluice.io.KafkaJsonIO;
-import dev.sluice.io.PostgresIO;
-import dev.sluice.io.RuleFilesIO;
-import dev.sluice.io.SyntheticIO;
-import dev.sluice.model.Alert;
-import dev.sluice.model.Alert.Severity;
-import dev.sluice.model.DeadLetter;
-import dev.sluice.model.Event;
-import dev.sluice.model.RawPayload;
-import dev.sluice.model.WindowStats;
-import dev.sluice.rules.Condition;
-import dev.sluice.rules.Rule;
+import dev.sluice.pipelines.spec.PipelineSpec;
+import dev.sluice.pipelines.spec.SpecException;
+import dev.sluice.pipelines.spec.SpecPipeline;
+import dev.sluice.pipelines.spec.SpecReader;
 import dev.sluice.transforms.Checks;
-import dev.sluice.transforms.EvaluateRules;
-import dev.sluice.transforms.OutputWithDeadLetters;
-import dev.sluice.transforms.ParseEvents;
-import dev.sluice.transforms.WindowedAggregate;
-import java.io.PrintStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
@@ -32,19 +26,14 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.Validation;
-import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
-import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 
 /**
- * The walking skeleton, and Sluice's main job: synthetic JSON events → {@link ParseEvents} (bad
- * payloads to dead letters) → per (key, metric) event-time tumbling windows with count, sum, min,
- * max, mean and stddev → a static threshold rule → alerts. Stats, alerts and dead letters are
- * written as JSON lines under {@code --outputDir}.
+ * Sluice's main job: a bundled spec ({@code main-job.yaml}: synthetic JSON events → {@link
+ * dev.sluice.transforms.ComputeMetricsAndAlerts} → per (key, metric) event-time tumbling windows
+ * with count, sum, min, max, mean, stddev and quantiles → a threshold rule → alerts), whose options
+ * set the spec's settings. Stats, alerts and dead letters go to JSON-lines files under {@code
+ * --outputDir} and to an embedded PostgreSQL (or yours, or none).
  *
  * <pre>{@code
  * ./sluice --numEvents=1000000 --outputDir=output
@@ -52,7 +41,8 @@ import org.joda.time.Instant;
  *
  * <p>Bounded by default ({@code --numEvents}); {@code --unbounded=true} generates {@code
  * --eventsPerSecond} in real time for {@code --durationSeconds}. While it runs it prints a progress
- * line every {@code --progressSeconds}, and a summary table at the end.
+ * line every {@code --progressSeconds}, and a summary table at the end — the same as {@code
+ * ./sluice run SPEC} on every runner, because it is the same code.
  */
 public final class MetricsAlertsPipeline {
 
@@ -66,10 +56,9 @@ public final class MetricsAlertsPipeline {
     void setOutputDir(String value);
 
     @Description("Number of synthetic events to generate (bounded mode).")
-    @Default.Long(1_000_000L)
-    long getNumEvents();
+    Long getNumEvents();
 
-    void setNumEvents(long value);
+    void setNumEvents(Long value);
 
     @Description(
         "Generate events in real time at --eventsPerSecond instead of a bounded --numEvents.")
@@ -85,74 +74,63 @@ public final class MetricsAlertsPipeline {
     void setDurationSeconds(long value);
 
     @Description("Events per second of event time (unbounded mode: also of wall-clock time).")
-    @Default.Double(1_000.0)
-    double getEventsPerSecond();
+    Double getEventsPerSecond();
 
-    void setEventsPerSecond(double value);
+    void setEventsPerSecond(Double value);
 
     @Description("Seed of the synthetic generator; the same seed gives the same events.")
-    @Default.Long(42L)
-    long getSeed();
+    Long getSeed();
 
-    void setSeed(long value);
+    void setSeed(Long value);
 
     @Description("Number of distinct keys (sensors).")
-    @Default.Integer(100)
-    int getNumKeys();
+    Integer getNumKeys();
 
-    void setNumKeys(int value);
+    void setNumKeys(Integer value);
 
     @Description("Fraction of malformed payloads, each of which must end in a dead letter.")
-    @Default.Double(0.001)
-    double getMalformedFraction();
+    Double getMalformedFraction();
 
-    void setMalformedFraction(double value);
+    void setMalformedFraction(Double value);
 
     @Description("Fraction of events that arrive out of order.")
-    @Default.Double(0.05)
-    double getOutOfOrderFraction();
+    Double getOutOfOrderFraction();
 
-    void setOutOfOrderFraction(double value);
+    void setOutOfOrderFraction(Double value);
 
     @Description(
         "Unbounded mode: fraction of events that arrive after their window has closed; they"
             + " become TOO_LATE dead letters.")
-    @Default.Double(0.0)
-    double getLateFraction();
+    Double getLateFraction();
 
-    void setLateFraction(double value);
+    void setLateFraction(Double value);
 
     @Description("How long after a window's end late events still update it, in seconds.")
-    @Default.Long(0L)
-    long getAllowedLatenessSeconds();
+    Long getAllowedLatenessSeconds();
 
-    void setAllowedLatenessSeconds(long value);
+    void setAllowedLatenessSeconds(Long value);
 
     @Description("Largest out-of-order delay, in seconds of event time.")
-    @Default.Long(10L)
-    long getMaxOutOfOrderSeconds();
+    Long getMaxOutOfOrderSeconds();
 
-    void setMaxOutOfOrderSeconds(long value);
+    void setMaxOutOfOrderSeconds(Long value);
 
     @Description("Comma-separated keys whose temperature spikes for 1 minute every 10 minutes.")
-    @Default.String("sensor-007,sensor-042")
     String getSpikeKeys();
 
     void setSpikeKeys(String value);
 
     @Description("Tumbling window size in seconds.")
-    @Default.Long(60L)
-    long getWindowSeconds();
+    Long getWindowSeconds();
 
-    void setWindowSeconds(long value);
+    void setWindowSeconds(Long value);
 
     @Description(
         "The default rule fires when a window's mean temperature exceeds this value, and resolves"
             + " after a window at or below it.")
-    @Default.Double(50.0)
-    double getTemperatureThreshold();
+    Double getTemperatureThreshold();
 
-    void setTemperatureThreshold(double value);
+    void setTemperatureThreshold(Double value);
 
     @Description(
         "A rules file (JSON array, or one JSON rule per line) used instead of the default rule.")
@@ -292,56 +270,11 @@ public final class MetricsAlertsPipeline {
     void setProgressSeconds(long value);
   }
 
-  /** The three outputs of the job's processing. */
-  public record Outputs(
-      PCollection<WindowStats> stats,
-      PCollection<Alert> alerts,
-      PCollection<DeadLetter> deadLetters) {}
+  /** The bundled spec of the main job, a resource next to this class. */
+  static final String BUNDLED_SPEC = "main-job.yaml";
 
-  /**
-   * A built job: its outputs, and the embedded PostgreSQL it started (if any), which {@link #close}
-   * stops once the job is done (the data directory stays).
-   */
-  public record Job(Outputs outputs, Store store) implements AutoCloseable {
-    @Override
-    public void close() {
-      store.close();
-    }
-  }
-
-  /** Where the job stores its results in PostgreSQL, if anywhere. */
-  public record Store(PostgresIO.Database database, String schema, EmbeddedPostgresStore embedded)
-      implements AutoCloseable {
-    static final Store NONE = new Store(null, null, null);
-
-    /** A line telling the user where the data is and how to query it. */
-    String describe() {
-      if (database == null) {
-        return "PostgreSQL store: none (--store=none)";
-      }
-      if (embedded != null) {
-        return "PostgreSQL store: embedded PostgreSQL 16 at "
-            + embedded.jdbcUrl()
-            + " (schema "
-            + schema
-            + ", data in "
-            + embedded.dataDirectory()
-            + "); query it while the job runs, e.g. PGPASSWORD=$(cat "
-            + embedded.passwordFile()
-            + ") psql 'postgresql://postgres@localhost:"
-            + embedded.port()
-            + "/postgres', or with ./sluice query \"SELECT ...\"";
-      }
-      return "PostgreSQL store: " + database.displayUrl() + " (schema " + schema + ")";
-    }
-
-    @Override
-    public void close() {
-      if (embedded != null) {
-        embedded.close();
-      }
-    }
-  }
+  /** The environment variable the PostgreSQL password is read from. */
+  public static final String JDBC_PASSWORD_ENV = "SLUICE_JDBC_PASSWORD";
 
   private MetricsAlertsPipeline() {}
 
@@ -350,124 +283,335 @@ public final class MetricsAlertsPipeline {
    * options (with a message naming the option and the value), 1 when the job failed.
    */
   public static void main(String[] args) {
-    Pipeline pipeline;
     Options options;
-    Job job;
+    PipelineSpec spec;
     try {
       PipelineOptionsFactory.register(Options.class);
       options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-      if (sourceKind(options).equals("kafka")) {
-        StartingPoint.checkKafka(
-            options,
-            options.getKafkaBootstrapServers(),
-            options.getKafkaGroupId(),
-            kafkaTopics(options),
-            kafkaClientProperties(options),
-            System.out);
-      }
-      pipeline = Pipeline.create(options);
-      job = build(pipeline, options);
+      spec = spec(options);
     } catch (IllegalArgumentException e) {
       System.err.println("Invalid configuration: " + e.getMessage());
       System.exit(2);
       return;
     }
     PipelineResult.State state;
-    try (job) {
-      state = run(pipeline, options, job, System.out);
+    try {
+      state =
+          SpecJob.run(
+              spec, options, System.out, Duration.standardSeconds(options.getProgressSeconds()));
+    } catch (IllegalArgumentException e) {
+      System.err.println("Invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
     }
     if (state != PipelineResult.State.DONE) {
       System.exit(1);
     }
   }
 
-  /** Runs a pipeline made by {@link #build}, printing progress and the summary to stdout. */
-  public static PipelineResult.State run(Pipeline pipeline, Options options) {
-    return run(pipeline, options, null, System.out);
-  }
-
-  /** Runs a pipeline made by {@link #build}, printing progress and the summary to {@code out}. */
-  public static PipelineResult.State run(Pipeline pipeline, Options options, PrintStream out) {
-    return run(pipeline, options, null, out);
-  }
-
   /**
-   * Runs the pipeline of {@code job} (made by {@link #build}), printing where results go, progress
-   * and the summary to {@code out}.
+   * A job started by {@link #launch}: the graph's outputs and the embedded PostgreSQL it started
+   * (if any), which {@link #close} stops once the job is done (the data directory stays).
    */
-  public static PipelineResult.State run(
-      Pipeline pipeline, Options options, Job job, PrintStream out) {
-    long started = System.nanoTime();
-    out.printf(
-        "Sluice main job: %s, runner %s, writing to %s%n",
-        describeSource(options),
-        options.getRunner().getSimpleName(),
-        Path.of(options.getOutputDir()).toAbsolutePath().normalize());
-    if (job != null) {
-      out.println(job.store().describe());
+  public record Job(PipelineSpec spec, SpecPipeline.Built outputs, SinkServers servers)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      servers.close();
     }
-    PipelineResult result = pipeline.run();
-    ProgressReporter reporter = new ProgressReporter(result, started, out);
-    PipelineResult.State state =
-        reporter.awaitCompletion(Duration.standardSeconds(options.getProgressSeconds()));
-    reporter.printSummary(state, options.getOutputDir());
-    return state;
-  }
-
-  private static String describeSource(Options options) {
-    return switch (sourceKind(options)) {
-      case "files" -> "files " + options.getInputFiles();
-      case "kafka" ->
-          "Kafka topics "
-              + options.getKafkaTopics()
-              + " at "
-              + options.getKafkaBootstrapServers()
-              + (options.getKafkaMaxRecords() > 0
-                  ? " (" + options.getKafkaMaxRecords() + " records)"
-                  : "");
-      default ->
-          options.getUnbounded()
-              ? "unbounded synthetic source, " + options.getEventsPerSecond() + " events/s"
-              : options.getNumEvents() + " synthetic events";
-    };
   }
 
   /**
-   * Checks every option of the job, naming it as the user typed it.
+   * What the launcher does before it runs the main job: starts the spec's servers (the embedded
+   * PostgreSQL, the tables), then builds the graph into {@code pipeline}. Close the job when the
+   * pipeline is done.
+   */
+  public static Job launch(Pipeline pipeline, Options options) {
+    PipelineSpec spec = spec(options);
+    SinkServers servers = SinkServers.start(spec);
+    try {
+      return new Job(spec, SpecPipeline.build(pipeline, spec, servers), servers);
+    } catch (RuntimeException e) {
+      servers.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The main job's spec: the bundled spec with the options' settings.
+   *
+   * @throws IllegalArgumentException naming the first invalid option and its value
+   */
+  public static PipelineSpec spec(Options options) {
+    validate(options);
+    ObjectNode root = bundledSpec();
+    Map<String, String> settings = new LinkedHashMap<>();
+    Map<String, String> flagOfPath = new LinkedHashMap<>();
+    String source = sourceKind(options);
+    ObjectNode src = (ObjectNode) root.get("source");
+    switch (source) {
+      case "files" -> {
+        src = root.putObject("source").put("type", "file");
+        set(settings, flagOfPath, "source.path", "--inputFiles", options.getInputFiles());
+      }
+      case "kafka" -> {
+        src = root.putObject("source").put("type", "kafka");
+        src.put("bootstrap_servers", options.getKafkaBootstrapServers());
+        ArrayNode topics = src.putArray("topics");
+        kafkaTopics(options).forEach(topics::add);
+        src.put("group_id", options.getKafkaGroupId());
+        src.put("auto_offset_reset", options.getKafkaAutoOffsetReset());
+        src.put("max_records", options.getKafkaMaxRecords());
+        if (options.getKafkaProperties() != null) {
+          src.put("properties_file", options.getKafkaProperties());
+        }
+        flagOfPath.put("source.topics", "--kafkaTopics");
+        flagOfPath.put("source.group_id", "--kafkaGroupId");
+        flagOfPath.put("source.auto_offset_reset", "--kafkaAutoOffsetReset");
+        flagOfPath.put("source.max_records", "--kafkaMaxRecords");
+      }
+      default -> {
+        if (options.getUnbounded()) {
+          src.remove("events");
+          src.put("unbounded", true);
+          if (options.getDurationSeconds() > 0) {
+            src.put("duration", options.getDurationSeconds() + "s");
+          }
+          flagOfPath.put("source.duration", "--durationSeconds");
+        }
+        set(settings, flagOfPath, "source.events", "--numEvents", text(options.getNumEvents()));
+        set(settings, flagOfPath, "source.keys", "--numKeys", text(options.getNumKeys()));
+        set(settings, flagOfPath, "source.seed", "--seed", text(options.getSeed()));
+        set(
+            settings,
+            flagOfPath,
+            "source.events_per_second",
+            "--eventsPerSecond",
+            text(options.getEventsPerSecond()));
+        set(
+            settings,
+            flagOfPath,
+            "source.malformed_fraction",
+            "--malformedFraction",
+            text(options.getMalformedFraction()));
+        set(
+            settings,
+            flagOfPath,
+            "source.out_of_order_fraction",
+            "--outOfOrderFraction",
+            text(options.getOutOfOrderFraction()));
+        set(
+            settings,
+            flagOfPath,
+            "source.late_fraction",
+            "--lateFraction",
+            text(options.getLateFraction()));
+        if (options.getSpikeKeys() != null) {
+          ArrayNode spikes = src.putArray("spike_keys");
+          commaSeparated(options.getSpikeKeys()).forEach(spikes::add);
+        }
+      }
+    }
+    if (options.getMaxOutOfOrderSeconds() != null) {
+      src.put("max_out_of_order", options.getMaxOutOfOrderSeconds() + "s");
+    }
+    flagOfPath.put("source.max_out_of_order", "--maxOutOfOrderSeconds");
+    set(
+        settings,
+        flagOfPath,
+        "windows[0].size",
+        "--windowSeconds",
+        seconds(options.getWindowSeconds()));
+    set(
+        settings,
+        flagOfPath,
+        "windows[0].allowed_lateness",
+        "--allowedLatenessSeconds",
+        seconds(options.getAllowedLatenessSeconds()));
+    if (options.getRulesFile() != null) {
+      root.remove("rules");
+      root.put("rules_file", options.getRulesFile());
+      flagOfPath.put("rules_file", "--rulesFile");
+    } else {
+      set(
+          settings,
+          flagOfPath,
+          "rules[0].condition",
+          "--temperatureThreshold",
+          options.getTemperatureThreshold() == null
+              ? null
+              : "mean(temperature) > "
+                  + dev.sluice.rules.Condition.compact(options.getTemperatureThreshold()));
+    }
+    if (options.getRuleUpdates() != null || options.getRuleUpdatesTopic() != null) {
+      ObjectNode updates = root.putObject("rule_updates");
+      if (options.getRuleUpdates() != null) {
+        updates.put("files", options.getRuleUpdates());
+        flagOfPath.put("rule_updates.files", "--ruleUpdates");
+      }
+      if (options.getRuleUpdatesTopic() != null) {
+        updates.put("kafka_topic", options.getRuleUpdatesTopic());
+        updates.put("bootstrap_servers", options.getKafkaBootstrapServers());
+        if (options.getKafkaProperties() != null) {
+          updates.put("properties_file", options.getKafkaProperties());
+        }
+        flagOfPath.put("rule_updates.kafka_topic", "--ruleUpdatesTopic");
+      }
+    }
+    sinks(root, options);
+    String text;
+    try {
+      text = new ObjectMapper(new YAMLFactory()).writeValueAsString(root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
+      return SpecReader.parse(BUNDLED_SPEC, text, settings);
+    } catch (SpecException e) {
+      throw new IllegalArgumentException(flagFor(e.getMessage(), flagOfPath) + e.getMessage(), e);
+    }
+  }
+
+  private static String text(Number value) {
+    return value == null ? null : value.toString();
+  }
+
+  private static String seconds(Long value) {
+    return value == null ? null : value + "s";
+  }
+
+  private static void set(
+      Map<String, String> settings,
+      Map<String, String> flagOfPath,
+      String path,
+      String flag,
+      String value) {
+    flagOfPath.put(path, flag);
+    if (value != null) {
+      settings.put(path, value);
+    }
+  }
+
+  /** "--flag: " for the option behind the spec path a message names, else "". */
+  private static String flagFor(String message, Map<String, String> flagOfPath) {
+    String best = null;
+    for (String path : flagOfPath.keySet()) {
+      if (message.contains(" " + path + ":") && (best == null || path.length() > best.length())) {
+        best = path;
+      }
+    }
+    return best == null ? "" : flagOfPath.get(best) + ": ";
+  }
+
+  /** The sinks: JSON-lines files under --outputDir, the --store, and the Kafka topics. */
+  private static void sinks(ObjectNode root, Options options) {
+    String dir = options.getOutputDir();
+    String store = store(options);
+    ObjectNode sinks = root.putObject("sinks");
+    for (String kind : List.of("stats", "alerts", "dead_letters")) {
+      ArrayNode list = sinks.putArray(kind);
+      list.addObject()
+          .put("type", "jsonl")
+          .put("path", dir + "/" + (kind.equals("dead_letters") ? "deadletters" : kind));
+      switch (store) {
+        case "embedded" ->
+            list.addObject()
+                .put("type", "embedded")
+                .put("data_dir", dir + "/postgres")
+                .put("schema", options.getDbSchema())
+                .put("port", options.getEmbeddedPostgresPort());
+        case "postgres" -> {
+          ObjectNode db =
+              list.addObject()
+                  .put("type", "postgres")
+                  .put("jdbc_url", options.getJdbcUrl())
+                  .put("schema", options.getDbSchema());
+          if (options.getJdbcUser() != null) {
+            db.put("user", options.getJdbcUser());
+          }
+          if (options.getJdbcPasswordFile() != null) {
+            db.put("password_file", options.getJdbcPasswordFile());
+          } else if (System.getenv(JDBC_PASSWORD_ENV) != null) {
+            db.put("password_env", JDBC_PASSWORD_ENV);
+          }
+        }
+        default -> {}
+      }
+      String topic =
+          kind.equals("alerts")
+              ? options.getAlertsTopic()
+              : kind.equals("dead_letters") ? options.getDeadLettersTopic() : null;
+      if (topic != null) {
+        ObjectNode kafka =
+            list.addObject()
+                .put("type", "kafka")
+                .put("topic", topic)
+                .put("bootstrap_servers", options.getKafkaBootstrapServers());
+        if (options.getKafkaProperties() != null) {
+          kafka.put("properties_file", options.getKafkaProperties());
+        }
+        if (kind.equals("alerts") && options.getAlertsExactlyOnce()) {
+          kafka.put("exactly_once", true);
+        }
+      }
+    }
+  }
+
+  private static ObjectNode bundledSpec() {
+    try (InputStream in = MetricsAlertsPipeline.class.getResourceAsStream(BUNDLED_SPEC)) {
+      if (in == null) {
+        throw new IllegalStateException("the bundled spec " + BUNDLED_SPEC + " is missing");
+      }
+      return (ObjectNode) new ObjectMapper(new YAMLFactory()).readTree(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The text of the bundled spec, for {@code ./sluice explain} and the docs. */
+  public static String bundledSpecText() {
+    try (InputStream in = MetricsAlertsPipeline.class.getResourceAsStream(BUNDLED_SPEC)) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Checks the options that are not spec settings, or combine, naming each as the user typed it;
+   * the spec checks every value (see {@link #spec}).
    *
    * @throws IllegalArgumentException naming the first invalid option and its value
    */
   public static void validate(Options options) {
     Checks.notBlank("--outputDir", options.getOutputDir());
-    if (options.getUnbounded()) {
-      inRange("--durationSeconds", options.getDurationSeconds(), 0, MAX_SECONDS);
-    } else {
-      Checks.positive("--numEvents", options.getNumEvents());
-      if (options.getDurationSeconds() != 0) {
-        throw new IllegalArgumentException(
-            "--durationSeconds applies only with --unbounded=true, got "
-                + options.getDurationSeconds()
-                + " with a bounded --numEvents="
-                + options.getNumEvents());
-      }
-    }
-    Checks.positive("--eventsPerSecond", options.getEventsPerSecond());
-    Checks.positive("--numKeys", options.getNumKeys());
-    Checks.fraction("--malformedFraction", options.getMalformedFraction());
-    Checks.fraction("--outOfOrderFraction", options.getOutOfOrderFraction());
-    Checks.fraction("--lateFraction", options.getLateFraction());
-    if (options.getLateFraction() + options.getOutOfOrderFraction() > 1.0) {
+    if (!options.getUnbounded() && options.getDurationSeconds() != 0) {
       throw new IllegalArgumentException(
-          "--lateFraction + --outOfOrderFraction must not exceed 1, got "
-              + options.getLateFraction()
-              + " + "
-              + options.getOutOfOrderFraction());
+          "--durationSeconds applies only with --unbounded=true, got "
+              + options.getDurationSeconds()
+              + (options.getNumEvents() == null
+                  ? " with a bounded source"
+                  : " with a bounded --numEvents=" + options.getNumEvents()));
     }
-    inRange("--allowedLatenessSeconds", options.getAllowedLatenessSeconds(), 0, MAX_SECONDS);
-    inRange("--maxOutOfOrderSeconds", options.getMaxOutOfOrderSeconds(), 0, MAX_SECONDS);
-    inRange("--windowSeconds", options.getWindowSeconds(), 1, MAX_SECONDS);
-    Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
-    rules(options); // a bad rules file fails here, naming file, line and field
+    if (options.getUnbounded() && options.getNumEvents() != null) {
+      throw new IllegalArgumentException(
+          "--numEvents applies to a bounded source; with --unbounded=true use --durationSeconds,"
+              + " got --numEvents="
+              + options.getNumEvents());
+    }
+    inRange("--durationSeconds", options.getDurationSeconds(), 0, MAX_SECONDS);
+    if (options.getAllowedLatenessSeconds() != null) {
+      inRange("--allowedLatenessSeconds", options.getAllowedLatenessSeconds(), 0, MAX_SECONDS);
+    }
+    if (options.getMaxOutOfOrderSeconds() != null) {
+      inRange("--maxOutOfOrderSeconds", options.getMaxOutOfOrderSeconds(), 0, MAX_SECONDS);
+    }
+    if (options.getWindowSeconds() != null) {
+      inRange("--windowSeconds", options.getWindowSeconds(), 1, MAX_SECONDS);
+    }
+    if (options.getTemperatureThreshold() != null) {
+      Checks.finite("--temperatureThreshold", options.getTemperatureThreshold());
+    }
     if (options.getRuleUpdates() != null && !options.getUnbounded()) {
       throw new IllegalArgumentException(
           "--ruleUpdates watches files while the job runs; it needs --unbounded, got --ruleUpdates="
@@ -539,6 +683,14 @@ public final class MetricsAlertsPipeline {
     return store;
   }
 
+  /** The Kafka client settings of --kafkaProperties (secrets stay in the file). */
+  static KafkaJsonIO.ClientProperties kafkaClientProperties(Options options) {
+    return options.getKafkaProperties() == null
+        ? KafkaJsonIO.ClientProperties.of(Map.of())
+        : KafkaJsonIO.ClientProperties.fromFile(
+            "--kafkaProperties", Path.of(options.getKafkaProperties()));
+  }
+
   private static List<String> kafkaTopics(Options options) {
     List<String> topics = commaSeparated(options.getKafkaTopics());
     if (topics.isEmpty()) {
@@ -556,307 +708,6 @@ public final class MetricsAlertsPipeline {
       throw new IllegalArgumentException(
           name + " must be between " + min + " and " + max + ", got " + value);
     }
-  }
-
-  /**
-   * Validates the options, then adds source, processing and sinks: JSON-lines files always, the
-   * PostgreSQL store (embedded by default: started here, stopped by {@link Job#close}) and Kafka
-   * topics when asked. Close the returned job when the pipeline is done.
-   */
-  public static Job build(Pipeline pipeline, Options options) {
-    validate(options);
-    List<PCollection<RawPayload>> ruleSources = new ArrayList<>();
-    if (options.getRuleUpdates() != null) {
-      ruleSources.add(
-          pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(options.getRuleUpdates())));
-    }
-    if (options.getRuleUpdatesTopic() != null) {
-      KafkaJsonIO.Read rulesTopic =
-          KafkaJsonIO.readControlTopic()
-              .withBootstrapServers(options.getKafkaBootstrapServers())
-              .withTopics(List.of(options.getRuleUpdatesTopic()));
-      if (options.getKafkaProperties() != null) {
-        rulesTopic = rulesTopic.withConsumerPropertiesFile(Path.of(options.getKafkaProperties()));
-      }
-      ruleSources.add(pipeline.apply("ReadRuleUpdatesTopic", rulesTopic));
-    }
-    PCollection<RawPayload> ruleUpdates =
-        ruleSources.isEmpty()
-            ? null
-            : ruleSources.size() == 1
-                ? ruleSources.get(0)
-                : PCollectionList.of(ruleSources).apply("MergeRuleUpdates", Flatten.pCollections());
-    Outputs processed =
-        switch (sourceKind(options)) {
-          case "files" -> {
-            OutputWithDeadLetters<RawPayload> read =
-                pipeline.apply("ReadFiles", EventFilesIO.read(options.getInputFiles()));
-            yield processPayloads(read.output(), options, ruleUpdates, read.deadLetters());
-          }
-          case "kafka" ->
-              processPayloads(
-                  pipeline.apply("ReadKafka", kafkaSource(options)), options, ruleUpdates, null);
-          default ->
-              process(pipeline.apply("ReadSynthetic", source(options)), options, ruleUpdates);
-        };
-    String dir = options.getOutputDir();
-    processed
-        .stats()
-        .apply("WriteStats", JsonLinesIO.write(WindowStats::toJson).to(dir + "/stats"));
-    processed.alerts().apply("WriteAlerts", JsonLinesIO.write(Alert::toJson).to(dir + "/alerts"));
-    List<PCollection<DeadLetter>> sinkRejects = new ArrayList<>();
-    if (options.getAlertsTopic() != null) {
-      processed
-          .alerts()
-          .apply(
-              "PublishAlerts",
-              kafkaProperties(
-                  options.getAlertsExactlyOnce()
-                      ? KafkaJsonIO.writeAlerts()
-                          .withBootstrapServers(options.getKafkaBootstrapServers())
-                          .to(options.getAlertsTopic())
-                          .withExactlyOnce(options.getJobName() + "-alerts")
-                      : KafkaJsonIO.writeAlerts()
-                          .withBootstrapServers(options.getKafkaBootstrapServers())
-                          .to(options.getAlertsTopic()),
-                  options));
-    }
-    Store store = startStore(options);
-    try {
-      if (store.database() != null) {
-        PostgresIO.Database db = store.database();
-        String schema = store.schema();
-        sinkRejects.add(
-            processed
-                .stats()
-                .apply(
-                    "StoreStats",
-                    PostgresIO.writeStats().to(db).withSchema(schema).withCreateTables(true)));
-        sinkRejects.add(
-            processed
-                .alerts()
-                .apply(
-                    "StoreAlerts",
-                    PostgresIO.writeAlerts().to(db).withSchema(schema).withCreateTables(true)));
-      }
-      PCollection<DeadLetter> deadLetters =
-          sinkRejects.isEmpty()
-              ? processed.deadLetters()
-              : PCollectionList.of(processed.deadLetters())
-                  .and(sinkRejects)
-                  .apply("CollectSinkRejects", Flatten.pCollections());
-      deadLetters.apply(
-          "WriteDeadLetters", JsonLinesIO.write(DeadLetter::toJson).to(dir + "/deadletters"));
-      if (store.database() != null) {
-        // Dead letters the dead-letter store itself refuses go to the files and Kafka only.
-        deadLetters.apply(
-            "StoreDeadLetters",
-            PostgresIO.writeDeadLetters()
-                .to(store.database())
-                .withSchema(store.schema())
-                .withCreateTables(true));
-      }
-      if (options.getDeadLettersTopic() != null) {
-        deadLetters.apply(
-            "PublishDeadLetters",
-            kafkaProperties(
-                KafkaJsonIO.writeDeadLetters()
-                    .withBootstrapServers(options.getKafkaBootstrapServers())
-                    .to(options.getDeadLettersTopic()),
-                options));
-      }
-      return new Job(new Outputs(processed.stats(), processed.alerts(), deadLetters), store);
-    } catch (RuntimeException e) {
-      store.close();
-      throw e;
-    }
-  }
-
-  private static <T> KafkaJsonIO.Write<T> kafkaProperties(
-      KafkaJsonIO.Write<T> write, Options options) {
-    return options.getKafkaProperties() == null
-        ? write
-        : write.withProducerPropertiesFile(Path.of(options.getKafkaProperties()));
-  }
-
-  /**
-   * Starts the embedded PostgreSQL (or checks the external one) and creates the tables, so a bad
-   * URL or password fails before the pipeline runs and the tables can be queried at once.
-   */
-  static Store startStore(Options options) {
-    String kind = store(options);
-    if (kind.equals("none")) {
-      return Store.NONE;
-    }
-    String schema = options.getDbSchema();
-    EmbeddedPostgresStore embedded = null;
-    PostgresIO.Database database;
-    if (kind.equals("embedded")) {
-      embedded =
-          EmbeddedPostgresStore.start(
-              Path.of(options.getOutputDir(), "postgres"), options.getEmbeddedPostgresPort());
-      database = embedded.database();
-    } else {
-      database = PostgresIO.database(options.getJdbcUrl());
-      if (options.getJdbcUser() != null) {
-        database = database.withUser(options.getJdbcUser());
-      }
-      if (options.getJdbcPasswordFile() != null) {
-        database = database.withPasswordFile(Path.of(options.getJdbcPasswordFile()));
-      } else if (System.getenv(JDBC_PASSWORD_ENV) != null) {
-        // Read again where the writers connect: the value is never part of the job graph.
-        database = database.withPasswordEnv(JDBC_PASSWORD_ENV);
-      }
-    }
-    try {
-      PostgresIO.createTables(database, schema);
-    } catch (RuntimeException e) {
-      if (embedded != null) {
-        embedded.close();
-      }
-      throw new IllegalArgumentException(
-          "--jdbcUrl: cannot create the tables in "
-              + database
-              + " (schema "
-              + schema
-              + "): "
-              + e.getMessage(),
-          e);
-    }
-    return new Store(database, schema, embedded);
-  }
-
-  /** The environment variable the PostgreSQL password is read from. */
-  public static final String JDBC_PASSWORD_ENV = "SLUICE_JDBC_PASSWORD";
-
-  private static KafkaJsonIO.ClientProperties kafkaClientProperties(Options options) {
-    return options.getKafkaProperties() == null
-        ? KafkaJsonIO.ClientProperties.of(java.util.Map.of())
-        : KafkaJsonIO.ClientProperties.fromFile(
-            "--kafkaProperties", Path.of(options.getKafkaProperties()));
-  }
-
-  /** The Kafka source of {@code --source=kafka}. */
-  static KafkaJsonIO.Read kafkaSource(Options options) {
-    KafkaJsonIO.Read read =
-        KafkaJsonIO.read()
-            .withBootstrapServers(options.getKafkaBootstrapServers())
-            .withTopics(kafkaTopics(options))
-            .withGroupId(options.getKafkaGroupId())
-            .withAutoOffsetReset(options.getKafkaAutoOffsetReset())
-            .withMaxOutOfOrderness(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()));
-    if (options.getKafkaProperties() != null) {
-      read = read.withConsumerPropertiesFile(Path.of(options.getKafkaProperties()));
-    }
-    if (options.getKafkaMaxRecords() > 0) {
-      read = read.withMaxNumRecords(options.getKafkaMaxRecords());
-    }
-    return read;
-  }
-
-  static SyntheticIO.Read source(Options options) {
-    SyntheticIO.Read read =
-        SyntheticIO.read()
-            .withSeed(options.getSeed())
-            .withNumKeys(options.getNumKeys())
-            .withEventsPerSecond(options.getEventsPerSecond())
-            .withMalformedFraction(options.getMalformedFraction())
-            .withOutOfOrderFraction(options.getOutOfOrderFraction())
-            .withLateFraction(options.getLateFraction())
-            .withAllowedLateness(Duration.standardSeconds(options.getAllowedLatenessSeconds()))
-            .withMaxOutOfOrderDelay(Duration.standardSeconds(options.getMaxOutOfOrderSeconds()))
-            .withSpikeKeys(commaSeparated(options.getSpikeKeys()));
-    if (!options.getUnbounded()) {
-      return read.withNumEvents(options.getNumEvents());
-    }
-    read = read.unbounded();
-    return options.getDurationSeconds() > 0
-        ? read.withMaxDuration(Duration.standardSeconds(options.getDurationSeconds()))
-        : read;
-  }
-
-  /** The processing between source and sinks: the seam tests use with their own payloads. */
-  public static Outputs process(PCollection<String> payloads, Options options) {
-    return process(payloads, options, null);
-  }
-
-  /** As {@link #process(PCollection, Options)}, with rule updates while the job runs. */
-  public static Outputs process(
-      PCollection<String> payloads, Options options, PCollection<RawPayload> ruleUpdates) {
-    return processParsed(
-        payloads.apply("ParseEvents", ParseEvents.fromJson()), options, ruleUpdates, null);
-  }
-
-  /**
-   * The processing of payloads that carry their source ({@code file:line}, {@code
-   * topic/partition/offset}); {@code readRejects} (may be null) are the source's own dead letters.
-   */
-  public static Outputs processPayloads(
-      PCollection<RawPayload> payloads,
-      Options options,
-      PCollection<RawPayload> ruleUpdates,
-      PCollection<DeadLetter> readRejects) {
-    return processParsed(
-        payloads.apply("ParseEvents", ParseEvents.fromRawPayloads()),
-        options,
-        ruleUpdates,
-        readRejects);
-  }
-
-  private static Outputs processParsed(
-      OutputWithDeadLetters<Event> parsed,
-      Options options,
-      PCollection<RawPayload> ruleUpdates,
-      PCollection<DeadLetter> readRejects) {
-    WindowedAggregate.Result aggregated =
-        parsed
-            .output()
-            .apply(
-                "AggregateWindows",
-                WindowedAggregate.tumbling(Duration.standardSeconds(options.getWindowSeconds()))
-                    .withAllowedLateness(
-                        Duration.standardSeconds(options.getAllowedLatenessSeconds())));
-    PCollection<WindowStats> stats = aggregated.output();
-    EvaluateRules evaluate = EvaluateRules.of(rules(options));
-    OutputWithDeadLetters<Alert> judged =
-        stats.apply(
-            "EvaluateRules",
-            ruleUpdates == null ? evaluate : evaluate.withRuleUpdates(ruleUpdates));
-    PCollection<Alert> alerts = judged.output();
-    // Events too late for their window join the dead letters as TOO_LATE, so none is lost.
-    PCollection<DeadLetter> tooLate =
-        aggregated
-            .late()
-            .apply(
-                "LateToDeadLetters",
-                MapElements.into(TypeDescriptor.of(DeadLetter.class))
-                    .via(late -> late.toDeadLetter("aggregate", Instant.now())))
-            .setCoder(DeadLetter.DeadLetterCoder.of());
-    PCollectionList<DeadLetter> all =
-        PCollectionList.of(parsed.deadLetters()).and(tooLate).and(judged.deadLetters());
-    if (readRejects != null) {
-      all = all.and(readRejects);
-    }
-    PCollection<DeadLetter> deadLetters = all.apply("CollectDeadLetters", Flatten.pCollections());
-    return new Outputs(stats, alerts, deadLetters);
-  }
-
-  /**
-   * The rules of {@code --rulesFile}, or the default: {@code mean(temperature) >
-   * --temperatureThreshold}, critical, resolved after one window at or below it.
-   */
-  static List<Rule> rules(Options options) {
-    if (options.getRulesFile() != null) {
-      return RuleFilesIO.load(Path.of(options.getRulesFile()));
-    }
-    return List.of(
-        Rule.of(
-                "temperature-high",
-                "mean(temperature) > " + Condition.compact(options.getTemperatureThreshold()))
-            .withSeverity(Severity.CRITICAL)
-            .withMessage(
-                "{status}: mean temperature of {key} is {value} in [{window_start}, {window_end}),"
-                    + " threshold {threshold}"));
   }
 
   private static List<String> commaSeparated(String csv) {

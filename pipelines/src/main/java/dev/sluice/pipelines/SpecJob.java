@@ -25,9 +25,17 @@ import org.joda.time.Duration;
 public final class SpecJob {
   private SpecJob() {}
 
-  /** Builds (starting embedded servers), runs until done, prints progress and the summary. */
+  /**
+   * Starts the spec's embedded servers, builds, runs until done, prints progress and the summary.
+   */
   public static PipelineResult.State run(
       PipelineSpec spec, PipelineOptions options, PrintStream out) {
+    return run(spec, options, out, Duration.standardSeconds(2));
+  }
+
+  /** As {@link #run(PipelineSpec, PipelineOptions, PrintStream)}, a progress line every period. */
+  public static PipelineResult.State run(
+      PipelineSpec spec, PipelineOptions options, PrintStream out, Duration progressEvery) {
     long started = System.nanoTime();
     options.as(ApplicationNameOptions.class).setAppName(spec.name());
     if (spec.source() instanceof PipelineSpec.Kafka k) {
@@ -43,14 +51,15 @@ public final class SpecJob {
           out);
     }
     Pipeline pipeline = Pipeline.create(options);
-    try (SpecPipeline.Built built = SpecPipeline.build(pipeline, spec, true)) {
+    try (SinkServers servers = SinkServers.start(spec)) {
+      SpecPipeline.build(pipeline, spec, servers);
       out.printf(
           "Sluice pipeline %s (%s), runner %s%n",
           spec.name(), spec.file(), options.getRunner().getSimpleName());
-      built.notes().forEach(note -> out.println("  " + note));
+      servers.notes().forEach(note -> out.println("  " + note));
       PipelineResult result = pipeline.run();
       ProgressReporter reporter = new ProgressReporter(result, started, out);
-      PipelineResult.State state = reporter.awaitCompletion(Duration.standardSeconds(2));
+      PipelineResult.State state = reporter.awaitCompletion(progressEvery);
       reporter.printTable(state);
       for (String sink : sinks(spec)) {
         out.println(sink);
@@ -67,7 +76,7 @@ public final class SpecJob {
   public static PipelineResult writeGraph(PipelineSpec spec, PipelineOptions options) {
     options.as(ApplicationNameOptions.class).setAppName(spec.name());
     Pipeline pipeline = Pipeline.create(options);
-    SpecPipeline.build(pipeline, spec, false).close();
+    SpecPipeline.build(pipeline, spec);
     return pipeline.run();
   }
 
@@ -102,7 +111,7 @@ public final class SpecJob {
   public static String explain(PipelineSpec spec, PipelineOptions options) {
     options.as(ApplicationNameOptions.class).setAppName(spec.name());
     Pipeline pipeline = Pipeline.create(options);
-    SpecPipeline.build(pipeline, spec, false).close();
+    SpecPipeline.build(pipeline, spec);
     StringBuilder text = new StringBuilder();
     text.append("Pipeline ").append(spec.name()).append(" (").append(spec.file()).append(")\n");
     text.append("Transforms:\n");

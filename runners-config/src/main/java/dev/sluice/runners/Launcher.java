@@ -35,6 +35,13 @@ public final class Launcher {
           "--rulesFile",
           "--alertsExactlyOnce");
 
+  /**
+   * The version of the step names and state ids of Sluice's graphs, kept with the checkpoints: a
+   * checkpoint of another version is not resumed (version 2: every graph is built by {@code
+   * SpecPipeline} around {@code ComputeMetricsAndAlerts}; see the README).
+   */
+  static final String GRAPH_VERSION = "2";
+
   /** The job name of the main job unless {@code --jobName} says otherwise. */
   static final String DEFAULT_JOB_NAME = "sluice-main";
 
@@ -125,7 +132,8 @@ public final class Launcher {
      * What the job's saved state depends on (windows, lateness, rules, source, step set), by name;
      * kept beside the checkpoints and compared when the job resumes.
      */
-    java.util.SortedMap<String, String> stateSettings = new java.util.TreeMap<>();
+    java.util.SortedMap<String, String> stateSettings =
+        new java.util.TreeMap<>(java.util.Map.of("graph", GRAPH_VERSION));
 
     /** Takes {@code arg} if it is one of these options. */
     boolean accept(String arg) {

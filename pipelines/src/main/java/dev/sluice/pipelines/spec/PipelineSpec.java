@@ -26,7 +26,10 @@ public record PipelineSpec(
   /** Where events come from. */
   public sealed interface Source permits Synthetic, Files, Kafka {}
 
-  /** Seeded synthetic sensor events (bounded). */
+  /**
+   * Seeded synthetic sensor events: {@code events} of them (bounded), or, {@code unbounded}, {@code
+   * eventsPerSecond} in real time for {@code duration} (null: until cancelled).
+   */
   public record Synthetic(
       long events,
       int keys,
@@ -35,7 +38,10 @@ public record PipelineSpec(
       double malformedFraction,
       double outOfOrderFraction,
       Duration maxOutOfOrder,
-      List<String> spikeKeys)
+      List<String> spikeKeys,
+      boolean unbounded,
+      Duration duration,
+      double lateFraction)
       implements Source {}
 
   /** A bounded replay of JSON-lines or CSV files. */
@@ -63,15 +69,20 @@ public record PipelineSpec(
       boolean quantiles,
       String distinctOf) {}
 
-  /** Rule updates while the job runs (either may be null). */
-  public record RuleUpdates(String files, String kafkaTopic) {
-    static final RuleUpdates NONE = new RuleUpdates(null, null);
+  /**
+   * Rule updates while the job runs (either may be null); the topic is read from {@code
+   * bootstrapServers} with the client settings of {@code propertiesFile} (may be null).
+   */
+  public record RuleUpdates(
+      String files, String kafkaTopic, String bootstrapServers, String propertiesFile) {
+    static final RuleUpdates NONE = new RuleUpdates(null, null, null, null);
   }
 
   /**
    * A sink: {@code type} is one of embedded, postgres, jsonl, log, kafka, webhook; the other fields
    * apply to some types only (null otherwise). Secrets are references (an environment variable or a
-   * file), never values.
+   * file), never values. {@code port} is an embedded database's port (0: any free port); {@code
+   * exactlyOnce} makes a Kafka alert sink transactional.
    */
   public record Sink(
       String type,
@@ -79,6 +90,7 @@ public record PipelineSpec(
       String jdbcUrl,
       String user,
       String passwordEnv,
+      String passwordFile,
       String schema,
       String dataDir,
       String topic,
@@ -87,11 +99,14 @@ public record PipelineSpec(
       String url,
       String format,
       List<String> allowedHosts,
-      boolean allowPrivateAddresses) {}
+      boolean allowPrivateAddresses,
+      int port,
+      boolean exactlyOnce) {}
 
   /** True when every source is bounded, so the job ends by itself. */
   public boolean bounded() {
     return !(source instanceof Kafka k && k.maxRecords() == 0)
+        && !(source instanceof Synthetic s && s.unbounded())
         && ruleUpdates.files() == null
         && ruleUpdates.kafkaTopic() == null;
   }

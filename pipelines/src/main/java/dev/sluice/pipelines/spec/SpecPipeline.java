@@ -1,8 +1,5 @@
 package dev.sluice.pipelines.spec;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.EventFilesIO;
 import dev.sluice.io.JsonLinesIO;
 import dev.sluice.io.KafkaJsonIO;
@@ -13,7 +10,6 @@ import dev.sluice.io.SyntheticIO;
 import dev.sluice.io.WebhookIO;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
-import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
 import dev.sluice.pipelines.spec.PipelineSpec.Files;
@@ -21,8 +17,7 @@ import dev.sluice.pipelines.spec.PipelineSpec.Kafka;
 import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
-import dev.sluice.transforms.Deduplicate;
-import dev.sluice.transforms.EvaluateRules;
+import dev.sluice.transforms.ComputeMetricsAndAlerts;
 import dev.sluice.transforms.FieldMapping;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import dev.sluice.transforms.ParseEvents;
@@ -30,88 +25,56 @@ import dev.sluice.transforms.WindowedAggregate;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.joda.time.Instant;
+import org.apache.beam.sdk.values.PBegin;
 
 /**
- * Builds the Beam pipeline a {@link PipelineSpec} describes, with Sluice's Java API (the same
- * transforms and IO a Java user would apply).
+ * Builds the Beam pipeline a {@link PipelineSpec} describes: the spec's source, {@link
+ * ComputeMetricsAndAlerts} (the one place Sluice's processing is assembled), and the spec's sinks,
+ * whose rejects join the dead letters. Every Sluice job's graph is built here: specs, the main job
+ * (a bundled spec), the benchmarks.
  *
  * <pre>{@code
  * PipelineSpec spec = SpecReader.read(Path.of("examples/iot.yaml"));
  * Pipeline pipeline = Pipeline.create(options);
- * try (SpecPipeline.Built built = SpecPipeline.build(pipeline, spec, true)) {
+ * try (SinkServers servers = SinkServers.start(spec)) {   // the launcher's job
+ *   SpecPipeline.build(pipeline, spec, servers);
  *   pipeline.run().waitUntilFinish();
  * }
  * }</pre>
  *
- * <p>With {@code startServers} false (for {@code explain} and offline templates) the embedded
- * PostgreSQL is not started and no table is created; the graph is the same.
+ * <p>Building starts nothing and connects nowhere: {@link SinkDatabases#unstarted()} gives the
+ * databases for {@code explain} and templates.
  */
 public final class SpecPipeline {
   private SpecPipeline() {}
 
-  /**
-   * The built pipeline's outputs ({@code alerts} is null for a spec without rules) and the embedded
-   * stores it started, stopped by close.
-   */
+  /** The step of the processing between source and sinks. */
+  public static final String PROCESS_STEP = "ComputeMetricsAndAlerts";
+
+  /** The built pipeline's outputs ({@code alerts} is null for a spec without rules). */
   public record Built(
       List<PCollection<WindowStats>> stats,
       PCollection<Alert> alerts,
-      PCollection<DeadLetter> deadLetters,
-      List<EmbeddedPostgresStore> stores,
-      List<String> notes)
-      implements AutoCloseable {
-    @Override
-    public void close() {
-      for (EmbeddedPostgresStore store : stores) {
-        store.close();
-      }
-    }
+      PCollection<DeadLetter> deadLetters) {}
+
+  /** Adds the spec's transforms to {@code pipeline}, its databases unstarted (as for explain). */
+  public static Built build(Pipeline pipeline, PipelineSpec spec) {
+    return build(pipeline, spec, SinkDatabases.unstarted());
   }
 
-  /** Adds the spec's transforms to {@code pipeline}. */
-  public static Built build(Pipeline pipeline, PipelineSpec spec, boolean startServers) {
-    Databases databases = new Databases(startServers);
-    try {
-      return compose(pipeline, spec, databases);
-    } catch (RuntimeException e) {
-      databases.close();
-      throw e;
-    }
-  }
-
-  private static Built compose(Pipeline pipeline, PipelineSpec spec, Databases databases) {
+  /** Adds the spec's transforms to {@code pipeline}, storing into {@code databases}. */
+  public static Built build(Pipeline pipeline, PipelineSpec spec, SinkDatabases databases) {
     ParseEvents<RawPayload> parse = ParseEvents.fromRawPayloads().withMapping(spec.mapping());
     List<PCollection<DeadLetter>> deadLetters = new ArrayList<>();
     PCollection<RawPayload> payloads;
     if (spec.source() instanceof Synthetic s) {
-      payloads =
-          pipeline
-              .apply(
-                  "ReadSynthetic",
-                  SyntheticIO.read()
-                      .withNumEvents(s.events())
-                      .withNumKeys(s.keys())
-                      .withSeed(s.seed())
-                      .withEventsPerSecond(s.eventsPerSecond())
-                      .withMalformedFraction(s.malformedFraction())
-                      .withOutOfOrderFraction(s.outOfOrderFraction())
-                      .withMaxOutOfOrderDelay(s.maxOutOfOrder())
-                      .withSpikeKeys(s.spikeKeys()))
-              .apply(
-                  "ToRawPayload",
-                  MapElements.into(TypeDescriptor.of(RawPayload.class))
-                      .via(text -> new RawPayload(text.getBytes(UTF_8), null)))
-              .setCoder(RawPayload.RawPayloadCoder.of());
+      payloads = pipeline.apply("ReadSynthetic", synthetic(s, spec.windows().get(0)));
     } else if (spec.source() instanceof Files f) {
       // CSV cells are text; the columns the mapping reads as numbers become JSON numbers.
       List<String> numeric = new ArrayList<>(spec.mapping().valueFields().values());
@@ -151,55 +114,24 @@ public final class SpecPipeline {
       }
       payloads = pipeline.apply("ReadKafka", read);
     }
-    OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", parse);
-    deadLetters.add(parsed.deadLetters());
-    PCollection<Event> events = parsed.output();
+    List<WindowedAggregate> windows = new ArrayList<>();
+    spec.windows().forEach(w -> windows.add(aggregate(w)));
+    ComputeMetricsAndAlerts process =
+        ComputeMetricsAndAlerts.of(windows)
+            .withParse(parse)
+            .withRules(spec.rules())
+            .withRuleUpdates(ruleUpdates(pipeline, spec));
     if (spec.dedupHorizon() != null) {
-      events =
-          events.apply("Deduplicate", Deduplicate.byEventId().withHorizon(spec.dedupHorizon()));
+      process = process.withDeduplication(spec.dedupHorizon());
     }
-
-    PCollection<RawPayload> ruleUpdates = ruleUpdates(pipeline, spec);
-    List<PCollection<WindowStats>> statsPerWindow = new ArrayList<>();
-    List<PCollection<Alert>> alertsPerWindow = new ArrayList<>();
-    for (int i = 0; i < spec.windows().size(); i++) {
-      String suffix = i == 0 ? "" : Integer.toString(i);
-      WindowedAggregate.Result aggregated =
-          events.apply("AggregateWindows" + suffix, aggregate(spec.windows().get(i)));
-      statsPerWindow.add(aggregated.output());
-      deadLetters.add(
-          aggregated
-              .late()
-              .apply(
-                  "LateToDeadLetters" + suffix,
-                  MapElements.into(TypeDescriptor.of(DeadLetter.class))
-                      .via(late -> late.toDeadLetter("aggregate", Instant.now())))
-              .setCoder(DeadLetter.DeadLetterCoder.of()));
-      if (!spec.rules().isEmpty() || ruleUpdates != null) {
-        EvaluateRules evaluate = EvaluateRules.of(spec.rules());
-        OutputWithDeadLetters<Alert> judged =
-            aggregated
-                .output()
-                .apply(
-                    "EvaluateRules" + suffix,
-                    ruleUpdates == null ? evaluate : evaluate.withRuleUpdates(ruleUpdates));
-        alertsPerWindow.add(judged.output());
-        deadLetters.add(judged.deadLetters());
-      }
-    }
-    // Without rules there are no alerts (and validation allows no alert sinks then).
-    PCollection<Alert> alerts =
-        alertsPerWindow.isEmpty()
-            ? null
-            : alertsPerWindow.size() == 1
-                ? alertsPerWindow.get(0)
-                : PCollectionList.of(alertsPerWindow)
-                    .apply("CollectAlerts", Flatten.pCollections())
-                    .setCoder(Alert.AlertCoder.of());
+    ComputeMetricsAndAlerts.Result processed = payloads.apply(PROCESS_STEP, process);
+    deadLetters.add(processed.deadLetters());
+    List<PCollection<WindowStats>> statsPerWindow = processed.stats();
+    PCollection<Alert> alerts = processed.alerts();
 
     List<PCollection<DeadLetter>> sinkRejects = new ArrayList<>();
     for (int w = 0; w < statsPerWindow.size(); w++) {
-      String suffix = w == 0 ? "" : Integer.toString(w);
+      String suffix = ComputeMetricsAndAlerts.windowSuffix(w);
       for (int i = 0; i < spec.statsSinks().size(); i++) {
         Sink sink = spec.statsSinks().get(i);
         String step = "StoreStats" + suffix + "-" + i + "-" + sink.type();
@@ -221,14 +153,20 @@ public final class SpecPipeline {
         }
       }
     }
-    if (!alertsPerWindow.isEmpty()) {
+    if (alerts != null) {
       for (int i = 0; i < spec.alertSinks().size(); i++) {
         Sink sink = spec.alertSinks().get(i);
         String step = "NotifyAlerts-" + i + "-" + sink.type();
         switch (sink.type()) {
           case "log" -> alerts.apply(step, LogIO.write());
           case "jsonl" -> alerts.apply(step, JsonLinesIO.write(Alert::toJson).to(sink.path()));
-          case "kafka" -> alerts.apply(step, kafka(KafkaJsonIO.writeAlerts(), sink));
+          case "kafka" -> {
+            KafkaJsonIO.Write<Alert> write = kafka(KafkaJsonIO.writeAlerts(), sink);
+            if (sink.exactlyOnce()) {
+              write = write.withExactlyOnce(pipeline.getOptions().getJobName() + "-alerts");
+            }
+            alerts.apply(step, write);
+          }
           case "webhook" -> sinkRejects.add(alerts.apply(step, webhook(sink)));
           default ->
               sinkRejects.add(
@@ -242,6 +180,7 @@ public final class SpecPipeline {
       }
     }
     deadLetters.addAll(sinkRejects);
+    // Dead letters the dead-letter sinks themselves refuse are not fed back (they would loop).
     PCollection<DeadLetter> allDeadLetters =
         PCollectionList.of(deadLetters)
             .apply("CollectDeadLetters", Flatten.pCollections())
@@ -262,8 +201,31 @@ public final class SpecPipeline {
                     .withCreateTables(true));
       }
     }
-    return new Built(
-        statsPerWindow, alerts, allDeadLetters, databases.started(), databases.notes());
+    return new Built(statsPerWindow, alerts, allDeadLetters);
+  }
+
+  private static PTransform<PBegin, PCollection<RawPayload>> synthetic(
+      Synthetic s, WindowSpec firstWindow) {
+    SyntheticIO.Read read =
+        SyntheticIO.read()
+            .withNumKeys(s.keys())
+            .withSeed(s.seed())
+            .withEventsPerSecond(s.eventsPerSecond())
+            .withMalformedFraction(s.malformedFraction())
+            .withOutOfOrderFraction(s.outOfOrderFraction())
+            .withMaxOutOfOrderDelay(s.maxOutOfOrder())
+            .withLateFraction(s.lateFraction())
+            .withAllowedLateness(firstWindow.allowedLateness())
+            .withSpikeKeys(s.spikeKeys());
+    if (!s.unbounded()) {
+      read = read.withNumEvents(s.events());
+    } else {
+      read = read.unbounded();
+      if (s.duration() != null) {
+        read = read.withMaxDuration(s.duration());
+      }
+    }
+    return read.asRawPayloads();
   }
 
   private static PCollection<RawPayload> ruleUpdates(Pipeline pipeline, PipelineSpec spec) {
@@ -272,13 +234,13 @@ public final class SpecPipeline {
       sources.add(pipeline.apply("WatchRuleFiles", RuleFilesIO.watch(spec.ruleUpdates().files())));
     }
     if (spec.ruleUpdates().kafkaTopic() != null) {
-      Kafka k = (Kafka) spec.source();
       KafkaJsonIO.Read read =
           KafkaJsonIO.readControlTopic()
-              .withBootstrapServers(k.bootstrapServers())
+              .withBootstrapServers(spec.ruleUpdates().bootstrapServers())
               .withTopics(List.of(spec.ruleUpdates().kafkaTopic()));
-      if (k.propertiesFile() != null) {
-        read = read.withConsumerPropertiesFile(Path.of(k.propertiesFile()));
+      if (spec.ruleUpdates().propertiesFile() != null) {
+        read =
+            read.withConsumerPropertiesFile(Path.of(spec.ruleUpdates().propertiesFile()));
       }
       sources.add(pipeline.apply("ReadRuleUpdatesTopic", read));
     }
@@ -337,84 +299,5 @@ public final class SpecPipeline {
       write = write.withAllowedHosts(new HashSet<>(sink.allowedHosts()));
     }
     return write.withAllowPrivateAddresses(sink.allowPrivateAddresses());
-  }
-
-  /** The databases of the spec's sinks: one embedded server per data directory. */
-  private static final class Databases {
-    final boolean startServers;
-    private final Map<String, EmbeddedPostgresStore> embedded = new LinkedHashMap<>();
-    private final Map<String, PostgresIO.Database> external = new LinkedHashMap<>();
-    private final List<String> notes = new ArrayList<>();
-
-    Databases(boolean startServers) {
-      this.startServers = startServers;
-    }
-
-    PostgresIO.Database of(Sink sink) {
-      if (sink.type().equals("embedded")) {
-        if (!startServers) {
-          // Started at run time; until then a placeholder that names the data directory.
-          return PostgresIO.database(
-              "jdbc:postgresql://localhost/embedded?data_dir=" + sink.dataDir());
-        }
-        EmbeddedPostgresStore store =
-            embedded.computeIfAbsent(
-                sink.dataDir(),
-                dir -> {
-                  EmbeddedPostgresStore started = EmbeddedPostgresStore.start(Path.of(dir));
-                  notes.add(
-                      "embedded PostgreSQL at "
-                          + started.jdbcUrl()
-                          + " (data in "
-                          + started.dataDirectory()
-                          + ")");
-                  return started;
-                });
-        PostgresIO.Database db = store.database();
-        ensureTables(db, sink.schema());
-        return db;
-      }
-      String id = sink.jdbcUrl() + "|" + sink.user() + "|" + sink.passwordEnv();
-      PostgresIO.Database db = external.get(id);
-      if (db == null) {
-        db = PostgresIO.database(sink.jdbcUrl());
-        if (sink.user() != null) {
-          db = db.withUser(sink.user());
-        }
-        if (sink.passwordEnv() != null) {
-          if (startServers && System.getenv(sink.passwordEnv()) == null) {
-            throw new IllegalArgumentException(
-                "password_env: environment variable " + sink.passwordEnv() + " is not set");
-          }
-          // Read where the writers connect (on the workers, also from a template): the value is
-          // never part of the job graph.
-          db = db.withPasswordEnv(sink.passwordEnv());
-        }
-        external.put(id, db);
-        notes.add("PostgreSQL at " + db.displayUrl());
-      }
-      ensureTables(db, sink.schema());
-      return db;
-    }
-
-    private final java.util.Set<String> created = new HashSet<>();
-
-    private void ensureTables(PostgresIO.Database db, String schema) {
-      if (startServers && created.add(db.displayUrl() + "|" + schema)) {
-        PostgresIO.createTables(db, schema);
-      }
-    }
-
-    List<EmbeddedPostgresStore> started() {
-      return new ArrayList<>(embedded.values());
-    }
-
-    List<String> notes() {
-      return notes;
-    }
-
-    void close() {
-      embedded.values().forEach(EmbeddedPostgresStore::close);
-    }
   }
 }

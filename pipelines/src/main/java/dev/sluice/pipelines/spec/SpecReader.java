@@ -8,6 +8,9 @@ import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Source;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
+import dev.sluice.io.KafkaJsonIO;
+import dev.sluice.io.RuleFilesIO;
+import dev.sluice.io.SyntheticIO;
 import dev.sluice.rules.Rule;
 import dev.sluice.transforms.DurationText;
 import dev.sluice.transforms.FieldMapping;
@@ -154,7 +157,17 @@ public final class SpecReader {
       throw yaml.error("", "a pipeline spec is a YAML map with name, source, windows, sinks");
     }
     allowOnly(
-        root, "", "name", "source", "parse", "dedup", "windows", "rules", "rule_updates", "sinks");
+        root,
+        "",
+        "name",
+        "source",
+        "parse",
+        "dedup",
+        "windows",
+        "rules",
+        "rules_file",
+        "rule_updates",
+        "sinks");
     String name = requiredText(root, "", "name");
     if (!NAME.matcher(name).matches()) {
       throw yaml.error(
@@ -173,6 +186,17 @@ public final class SpecReader {
     }
     List<WindowSpec> windows = windows(required(root, "", "windows"));
     List<Rule> rules = rules(root.get("rules"));
+    String rulesFile = local(text(root, "", "rules_file", null));
+    if (rulesFile != null) {
+      if (!rules.isEmpty()) {
+        throw yaml.error("rules_file", "give rules or rules_file, not both");
+      }
+      try {
+        rules = new ArrayList<>(RuleFilesIO.load(java.nio.file.Path.of(rulesFile)));
+      } catch (IllegalArgumentException e) {
+        throw yaml.error("rules_file", e.getMessage());
+      }
+    }
     checkRulesAgainstWindows(rules, windows);
     RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
     JsonNode sinks = map(required(root, "", "sinks"), "sinks");
@@ -227,17 +251,47 @@ public final class SpecReader {
             "events_per_second",
             "malformed_fraction",
             "out_of_order_fraction",
+            "late_fraction",
             "max_out_of_order",
-            "spike_keys");
+            "spike_keys",
+            "unbounded",
+            "duration");
+        boolean unbounded = bool(s, "source", "unbounded", false);
+        if (unbounded && s.has("events")) {
+          throw yaml.error(
+              "source.events", "an unbounded source generates in real time: use duration");
+        }
+        if (!unbounded && s.has("duration")) {
+          throw yaml.error("source.duration", "applies only with unbounded: true");
+        }
+        double outOfOrder = number(s, "source", "out_of_order_fraction", 0, 0, 1);
+        double late = number(s, "source", "late_fraction", 0, 0, 1);
+        if (outOfOrder + late > 1.0) {
+          throw yaml.error(
+              "source.late_fraction",
+              "late_fraction + out_of_order_fraction must not exceed 1, got "
+                  + late
+                  + " + "
+                  + outOfOrder);
+        }
         return new Synthetic(
-            integer(s, "source", "events", 100_000, 1, Long.MAX_VALUE),
-            (int) integer(s, "source", "keys", 100, 1, 1_000_000),
-            integer(s, "source", "seed", 42, Long.MIN_VALUE, Long.MAX_VALUE),
-            number(s, "source", "events_per_second", 1000, 1e-3, 1e9),
-            number(s, "source", "malformed_fraction", 0.001, 0, 1),
-            number(s, "source", "out_of_order_fraction", 0.05, 0, 1),
-            duration(s, "source", "max_out_of_order", Duration.standardSeconds(10), false),
-            texts(s, "source", "spike_keys"));
+            integer(s, "source", "events", SyntheticIO.DEFAULT_NUM_EVENTS, 1, Long.MAX_VALUE),
+            (int) integer(s, "source", "keys", SyntheticIO.DEFAULT_NUM_KEYS, 1, 1_000_000),
+            integer(s, "source", "seed", SyntheticIO.DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
+            number(
+                s, "source", "events_per_second", SyntheticIO.DEFAULT_EVENTS_PER_SECOND, 1e-3, 1e9),
+            number(s, "source", "malformed_fraction", 0, 0, 1),
+            outOfOrder,
+            duration(
+                s,
+                "source",
+                "max_out_of_order",
+                SyntheticIO.DEFAULT_MAX_OUT_OF_ORDER_DELAY,
+                false),
+            texts(s, "source", "spike_keys"),
+            unbounded,
+            duration(s, "source", "duration", null, true),
+            late);
       case "file":
         allowOnly(s, "source", "type", "path", "format");
         return new Files(
@@ -264,7 +318,8 @@ public final class SpecReader {
             topics,
             text(s, "source", "group_id", "sluice-" + yaml.root().path("name").asText()),
             local(text(s, "source", "properties_file", null)),
-            duration(s, "source", "max_out_of_order", Duration.standardSeconds(10), false),
+            duration(
+                s, "source", "max_out_of_order", KafkaJsonIO.DEFAULT_MAX_OUT_OF_ORDERNESS, false),
             oneOf(s, "source", "auto_offset_reset", List.of("earliest", "latest"), "earliest"),
             integer(s, "source", "max_records", 0, 0, Long.MAX_VALUE));
     }
@@ -458,18 +513,35 @@ public final class SpecReader {
       return RuleUpdates.NONE;
     }
     JsonNode u = map(node, "rule_updates");
-    allowOnly(u, "rule_updates", "files", "kafka_topic");
+    allowOnly(u, "rule_updates", "files", "kafka_topic", "bootstrap_servers", "properties_file");
     String topic = text(u, "rule_updates", "kafka_topic", null);
-    if (topic != null && !(source instanceof Kafka)) {
-      throw yaml.error(
-          "rule_updates.kafka_topic", "needs a kafka source (its brokers are used for the topic)");
+    String bootstrap = text(u, "rule_updates", "bootstrap_servers", null);
+    String properties = local(text(u, "rule_updates", "properties_file", null));
+    if (source instanceof Kafka k) {
+      bootstrap = bootstrap == null ? k.bootstrapServers() : bootstrap;
+      properties = properties == null ? k.propertiesFile() : properties;
     }
-    RuleUpdates updates = new RuleUpdates(local(text(u, "rule_updates", "files", null)), topic);
-    if (updates.files() != null && !(source instanceof Kafka)) {
+    boolean unbounded = source instanceof Kafka || source instanceof Synthetic s && s.unbounded();
+    if (topic != null && bootstrap == null) {
+      throw yaml.error(
+          "rule_updates.bootstrap_servers",
+          "required for kafka_topic unless the source is kafka (then its brokers)");
+    }
+    if (topic != null && !unbounded) {
+      throw yaml.error(
+          "rule_updates.kafka_topic",
+          "is read while the job runs, which needs an unbounded source (kafka, or synthetic with"
+              + " unbounded: true)");
+    }
+    RuleUpdates updates =
+        new RuleUpdates(
+            local(text(u, "rule_updates", "files", null)), topic, bootstrap, properties);
+    if (updates.files() != null && !unbounded) {
       throw yaml.error(
           "rule_updates.files",
-          "files are watched while the job runs, which needs an unbounded (kafka) source; a file"
-              + " or synthetic source ends, so put the rules in rules instead");
+          "files are watched while the job runs, which needs an unbounded source (kafka, or"
+              + " synthetic with unbounded: true); a file or bounded source ends, so put the rules"
+              + " in rules instead");
     }
     if (updates.files() == null && updates.kafkaTopic() == null) {
       throw yaml.error("rule_updates", "give files (a glob) or kafka_topic, or leave it out");
@@ -506,9 +578,19 @@ public final class SpecReader {
       switch (type) {
         case "jsonl" -> allowOnly(s, path, "type", "path");
         case "log" -> allowOnly(s, path, "type");
-        case "embedded" -> allowOnly(s, path, "type", "data_dir", "schema");
-        case "postgres" -> allowOnly(s, path, "type", "jdbc_url", "user", "password_env", "schema");
-        case "kafka" -> allowOnly(s, path, "type", "topic", "bootstrap_servers", "properties_file");
+        case "embedded" -> allowOnly(s, path, "type", "data_dir", "schema", "port");
+        case "postgres" ->
+            allowOnly(
+                s, path, "type", "jdbc_url", "user", "password_env", "password_file", "schema");
+        case "kafka" ->
+            allowOnly(
+                s,
+                path,
+                "type",
+                "topic",
+                "bootstrap_servers",
+                "properties_file",
+                kind.equals("alerts") ? "exactly_once" : "type");
         default ->
             allowOnly(
                 s,
@@ -536,6 +618,9 @@ public final class SpecReader {
             "\""
                 + passwordEnv
                 + "\" is not an environment variable name (e.g. SLUICE_DB_PASSWORD)");
+      }
+      if (passwordEnv != null && s.has("password_file")) {
+        throw yaml.error(path + ".password_file", "give password_env or password_file, not both");
       }
       String url = text(s, path, "url", null);
       String urlEnv = text(s, path, "url_env", null);
@@ -566,6 +651,7 @@ public final class SpecReader {
               type.equals("postgres") ? requiredText(s, path, "jdbc_url") : null,
               text(s, path, "user", null),
               passwordEnv,
+              local(text(s, path, "password_file", null)),
               schema,
               local(
                   text(
@@ -581,7 +667,9 @@ public final class SpecReader {
                   ? oneOf(s, path, "format", List.of("json", "slack"), "json")
                   : null,
               texts(s, path, "allowed_hosts"),
-              bool(s, path, "allow_private_addresses", false)));
+              bool(s, path, "allow_private_addresses", false),
+              (int) integer(s, path, "port", 0, 0, 65_535),
+              bool(s, path, "exactly_once", false)));
     }
     return result;
   }

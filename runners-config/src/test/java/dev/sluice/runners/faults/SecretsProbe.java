@@ -24,7 +24,7 @@ public final class SecretsProbe {
   public static void main(String[] args) throws Exception {
     PipelineSpec spec = SpecReader.read(Path.of(args[0]));
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
-    SpecPipeline.build(pipeline, spec, false).close();
+    SpecPipeline.build(pipeline, spec);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(PipelineTranslation.toProto(pipeline).toByteArray());
     pipeline.traverseTopologically(
