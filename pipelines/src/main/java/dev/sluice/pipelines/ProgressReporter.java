@@ -185,6 +185,12 @@ final class ProgressReporter {
     return attempted == null ? 0 : attempted;
   }
 
+  /** How many files and lines a JSON-lines sink wrote under {@code prefix} (a path and prefix). */
+  static String describeFiles(String prefix) {
+    Path path = Path.of(prefix).toAbsolutePath().normalize();
+    return describeFiles(path.getParent(), path.getFileName().toString());
+  }
+
   private static String describeFiles(Path dir, String kind) {
     if (!Files.isDirectory(dir)) {
       return "(no output directory)";

@@ -128,6 +128,11 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
     return open(sink);
   }
 
+  /** The embedded servers started, in the order of the spec's sinks. */
+  public List<EmbeddedPostgresStore> embedded() {
+    return List.copyOf(embedded.values());
+  }
+
   /** One line per database: where it is and how to query it. */
   public List<String> notes() {
     return List.copyOf(notes);

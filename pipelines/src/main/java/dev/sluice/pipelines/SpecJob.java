@@ -53,19 +53,62 @@ public final class SpecJob {
     Pipeline pipeline = Pipeline.create(options);
     try (SinkServers servers = SinkServers.start(spec)) {
       SpecPipeline.build(pipeline, spec, servers);
-      out.printf(
-          "Sluice pipeline %s (%s), runner %s%n",
-          spec.name(), spec.file(), options.getRunner().getSimpleName());
-      servers.notes().forEach(note -> out.println("  " + note));
-      PipelineResult result = pipeline.run();
-      ProgressReporter reporter = new ProgressReporter(result, started, out);
-      PipelineResult.State state = reporter.awaitCompletion(progressEvery);
-      reporter.printTable(state);
-      for (String sink : sinks(spec)) {
-        out.println(sink);
-      }
-      return state;
+      return runBuilt(spec, pipeline, servers, out, progressEvery, started);
     }
+  }
+
+  /**
+   * Runs a pipeline {@link SpecPipeline#build built} for {@code spec} with {@code servers} until
+   * done: where the results go, a progress line every {@code progressEvery}, the summary.
+   */
+  public static PipelineResult.State runBuilt(
+      PipelineSpec spec,
+      Pipeline pipeline,
+      SinkServers servers,
+      PrintStream out,
+      Duration progressEvery) {
+    return runBuilt(spec, pipeline, servers, out, progressEvery, System.nanoTime());
+  }
+
+  private static PipelineResult.State runBuilt(
+      PipelineSpec spec,
+      Pipeline pipeline,
+      SinkServers servers,
+      PrintStream out,
+      Duration progressEvery,
+      long started) {
+    out.printf(
+        "Sluice pipeline %s (%s), %s, runner %s%n",
+        spec.name(),
+        spec.file(),
+        describeSource(spec.source()),
+        pipeline.getOptions().getRunner().getSimpleName());
+    servers.notes().forEach(note -> out.println("  " + note));
+    PipelineResult result = pipeline.run();
+    ProgressReporter reporter = new ProgressReporter(result, started, out);
+    PipelineResult.State state = reporter.awaitCompletion(progressEvery);
+    reporter.printTable(state);
+    for (String sink : sinks(spec)) {
+      out.println(sink);
+    }
+    return state;
+  }
+
+  private static String describeSource(PipelineSpec.Source source) {
+    if (source instanceof PipelineSpec.Synthetic s) {
+      return s.unbounded()
+          ? "unbounded synthetic source, " + s.eventsPerSecond() + " events/s"
+          : s.events() + " synthetic events";
+    }
+    if (source instanceof PipelineSpec.Files f) {
+      return "files " + f.path();
+    }
+    PipelineSpec.Kafka k = (PipelineSpec.Kafka) source;
+    return "Kafka topics "
+        + String.join(",", k.topics())
+        + " at "
+        + k.bootstrapServers()
+        + (k.maxRecords() > 0 ? " (" + k.maxRecords() + " records)" : "");
   }
 
   /**
@@ -92,7 +135,7 @@ public final class SpecJob {
     for (PipelineSpec.Sink sink : sinks) {
       String where =
           switch (sink.type()) {
-            case "jsonl" -> sink.path() + "*.jsonl";
+            case "jsonl" -> sink.path() + "*.jsonl: " + ProgressReporter.describeFiles(sink.path());
             case "embedded" ->
                 "embedded PostgreSQL in " + sink.dataDir() + ", schema " + sink.schema();
             case "postgres" -> "PostgreSQL, schema " + sink.schema();

@@ -169,7 +169,7 @@ class KafkaToPostgresIT {
     options.setKafkaBootstrapServers(kafka.bootstrapServers());
     options.setKafkaTopics(TOPIC);
     options.setKafkaGroupId(groupId);
-    options.setMaxOutOfOrderSeconds(10);
+    options.setMaxOutOfOrderSeconds(10L);
     options.setJdbcUrl(postgres.jdbcUrl());
     options.setJdbcPasswordFile(postgres.passwordFile().toString());
     options.setDbSchema(schema);
@@ -236,7 +236,7 @@ class KafkaToPostgresIT {
     MetricsAlertsPipeline.Options options = options(base, "rules", "rules", "it-rules");
     options.setRuleUpdatesTopic("rules");
     Pipeline pipeline = Pipeline.create(options);
-    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.launch(pipeline, options)) {
       PipelineResult result = pipeline.run();
       try {
         await("the rule update applied and the invalid one dead-lettered")
@@ -262,7 +262,7 @@ class KafkaToPostgresIT {
   private static List<String> runUntil(MetricsAlertsPipeline.Options options, Runnable done) {
     Pipeline pipeline = Pipeline.create(options);
     long started = System.nanoTime();
-    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.launch(pipeline, options)) {
       PipelineResult result = pipeline.run();
       try {
         await("the job's results in PostgreSQL schema " + options.getDbSchema())
@@ -284,7 +284,7 @@ class KafkaToPostgresIT {
   /** Runs the job until its PostgreSQL writers have written {@code rows} rows; then cancels. */
   private static List<String> runUntilWritten(MetricsAlertsPipeline.Options options, int rows) {
     Pipeline pipeline = Pipeline.create(options);
-    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.launch(pipeline, options)) {
       PipelineResult result = pipeline.run();
       try {
         await("a replay writing " + rows + " rows")

@@ -52,7 +52,7 @@ class MetricsAlertsPipelineParityTest {
     MetricsAlertsPipeline.Options options = base.as(MetricsAlertsPipeline.Options.class);
     options.setOutputDir(out.toString());
     Pipeline pipeline = Pipeline.create(options);
-    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.launch(pipeline, options)) {
       assertThat(pipeline.run().waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
     }
     return List.of(

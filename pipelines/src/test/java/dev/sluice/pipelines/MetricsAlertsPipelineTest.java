@@ -8,8 +8,11 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.JsonSupport;
 import dev.sluice.model.ModelFixtures;
+import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
+import dev.sluice.pipelines.spec.SpecPipeline;
 import dev.sluice.testing.OutputFiles;
+import dev.sluice.transforms.ComputeMetricsAndAlerts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -84,12 +87,19 @@ class MetricsAlertsPipelineTest {
             event("e7", "s2", "temperature", 49, 70),
             event("e8", "s1", "temperature", 40, 130)));
 
-    MetricsAlertsPipeline.Outputs outputs =
-        MetricsAlertsPipeline.process(
-            pipeline.apply(Create.of(payloads)), options("--temperatureThreshold=50"));
+    // The main job's processing: its bundled spec's ComputeMetricsAndAlerts.
+    ComputeMetricsAndAlerts.Result outputs =
+        pipeline
+            .apply(Create.of(payloads))
+            .apply(
+                MapElements.into(TypeDescriptor.of(RawPayload.class))
+                    .via(text -> new RawPayload(text.getBytes(StandardCharsets.UTF_8), null)))
+            .apply(
+                SpecPipeline.processing(
+                    MetricsAlertsPipeline.spec(options("--temperatureThreshold=50"))));
 
     // Windows this small keep every value, so the quantiles are exact order statistics.
-    PAssert.that(outputs.stats())
+    PAssert.that(outputs.stats().get(0))
         .containsInAnyOrder(
             ModelFixtures.withQuantiles(
                 ModelFixtures.onTimeMinute(
@@ -185,13 +195,19 @@ class MetricsAlertsPipelineTest {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     List<String> stored;
     // By default the job also stores everything in an embedded PostgreSQL under the output dir.
-    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.build(pipeline, options)) {
+    try (MetricsAlertsPipeline.Job job = MetricsAlertsPipeline.launch(pipeline, options)) {
       PipelineResult.State state =
-          MetricsAlertsPipeline.run(
-              pipeline, options, job, new PrintStream(printed, true, StandardCharsets.UTF_8));
+          SpecJob.runBuilt(
+              job.spec(),
+              pipeline,
+              job.servers(),
+              new PrintStream(printed, true, StandardCharsets.UTF_8),
+              org.joda.time.Duration.standardSeconds(2));
       assertThat(state).isEqualTo(PipelineResult.State.DONE);
-      assertThat(job.store().embedded().dataDirectory()).isEqualTo(dir.resolve("postgres"));
-      stored = query(job.store().embedded());
+      assertThat(job.servers().embedded()).hasSize(1);
+      assertThat(job.servers().embedded().get(0).dataDirectory())
+          .isEqualTo(dir.resolve("postgres"));
+      stored = query(job.servers().embedded().get(0));
     }
     assertThat(Files.exists(dir.resolve("postgres").resolve("PG_VERSION"))).isTrue();
 
@@ -245,38 +261,44 @@ class MetricsAlertsPipelineTest {
             String.format(
                 "| dead letters                   | %15s |",
                 String.format("%,d", deadLetters.size())))
-        .contains(String.format("stats        %,d lines in ", stats.size()));
+        .contains(String.format("stats*.jsonl: %,d lines in ", stats.size()));
   }
 
   @Test
   void invalidOptionsFailBeforeAnythingRunsNamingTheOptionAndValue() {
-    Pipeline pipeline = Pipeline.create();
-    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--numEvents=0")))
-        .hasMessage("--numEvents must be positive, got 0");
-    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--windowSeconds=-60")))
-        .hasMessage("--windowSeconds must be between 1 and 316224000, got -60");
-    assertThatThrownBy(() -> MetricsAlertsPipeline.build(pipeline, options("--durationSeconds=60")))
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--numEvents=0")))
         .hasMessage(
-            "--durationSeconds applies only with --unbounded=true, got 60 with a bounded"
-                + " --numEvents=1000000");
+            "--numEvents: main-job.yaml:5: source.events: must be an integer from 1 to"
+                + " 9223372036854775807, got 0");
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--windowSeconds=-60")))
+        .hasMessage("--windowSeconds must be between 1 and 316224000, got -60");
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--durationSeconds=60")))
+        .hasMessage(
+            "--durationSeconds applies only with --unbounded=true, got 60 with a bounded source");
     assertThatThrownBy(
-            () ->
-                MetricsAlertsPipeline.build(
-                    pipeline, options("--numKeys=5", "--spikeKeys=sensor-007")))
-        .hasMessageStartingWith("spikeKeys: 'sensor-007' is not a generated key");
+            () -> MetricsAlertsPipeline.spec(options("--unbounded=true", "--numEvents=10")))
+        .hasMessageStartingWith("--numEvents applies to a bounded source");
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--malformedFraction=1.5")))
+        .hasMessageStartingWith("--malformedFraction: main-job.yaml:")
+        .hasMessageEndingWith("source.malformed_fraction: must be a number from 0.0 to 1.0, got 1.5");
     assertThatThrownBy(
-            () -> MetricsAlertsPipeline.build(pipeline, options("--malformedFraction=1.5")))
-        .hasMessage("--malformedFraction must be between 0 and 1, got 1.5");
-    assertThatThrownBy(
-            () ->
-                MetricsAlertsPipeline.build(
-                    pipeline, options("--unbounded=true", "--durationSeconds=-1")))
+            () -> MetricsAlertsPipeline.spec(options("--unbounded=true", "--durationSeconds=-1")))
         .hasMessage("--durationSeconds must be between 0 and 316224000, got -1");
-    assertThatThrownBy(
-            () -> MetricsAlertsPipeline.build(pipeline, options("--ruleUpdates=rules/*.json")))
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--ruleUpdates=rules/*.json")))
         .hasMessage(
             "--ruleUpdates watches files while the job runs; it needs --unbounded, got"
                 + " --ruleUpdates=rules/*.json");
+  }
+
+  @Test
+  void spikeKeysMustBeGeneratedKeys() {
+    // Checked where the source is built, as for any spec.
+    assertThatThrownBy(
+            () ->
+                SpecPipeline.build(
+                    Pipeline.create(),
+                    MetricsAlertsPipeline.spec(options("--numKeys=5", "--spikeKeys=sensor-007"))))
+        .hasMessageStartingWith("spikeKeys: 'sensor-007' is not a generated key");
   }
 
   @Test
@@ -287,14 +309,15 @@ class MetricsAlertsPipelineTest {
         rules,
         "{\"id\":\"busy\",\"condition\":\"count(temperature) > 100\"}\n"
             + "{\"id\":\"dead\",\"condition\":\"absent(*) for 5m\",\"severity\":\"INFO\"}\n");
-    assertThat(MetricsAlertsPipeline.rules(options("--rulesFile=" + rules)))
+    assertThat(MetricsAlertsPipeline.spec(options("--rulesFile=" + rules)).rules())
         .extracting(r -> r.id() + " " + r.condition())
         .containsExactly("busy count(temperature) > 100", "dead absent(*) for 5m");
     java.nio.file.Files.writeString(rules, "{\"id\":\"busy\",\"condition\":\"avg(x) > 1\"}\n");
     assertThatThrownBy(
-            () -> MetricsAlertsPipeline.build(Pipeline.create(), options("--rulesFile=" + rules)))
-        .hasMessageStartingWith(
-            rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate");
+            () -> MetricsAlertsPipeline.spec(options("--rulesFile=" + rules)))
+        .hasMessageContaining(
+            rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate")
+        .hasMessageStartingWith("--rulesFile: ");
   }
 
   private static List<String> query(dev.sluice.io.EmbeddedPostgresStore store) throws Exception {

@@ -114,17 +114,9 @@ public final class SpecPipeline {
       }
       payloads = pipeline.apply("ReadKafka", read);
     }
-    List<WindowedAggregate> windows = new ArrayList<>();
-    spec.windows().forEach(w -> windows.add(aggregate(w)));
-    ComputeMetricsAndAlerts process =
-        ComputeMetricsAndAlerts.of(windows)
-            .withParse(parse)
-            .withRules(spec.rules())
-            .withRuleUpdates(ruleUpdates(pipeline, spec));
-    if (spec.dedupHorizon() != null) {
-      process = process.withDeduplication(spec.dedupHorizon());
-    }
-    ComputeMetricsAndAlerts.Result processed = payloads.apply(PROCESS_STEP, process);
+    ComputeMetricsAndAlerts.Result processed =
+        payloads.apply(
+            PROCESS_STEP, processing(spec).withRuleUpdates(ruleUpdates(pipeline, spec)));
     deadLetters.add(processed.deadLetters());
     List<PCollection<WindowStats>> statsPerWindow = processed.stats();
     PCollection<Alert> alerts = processed.alerts();
@@ -202,6 +194,20 @@ public final class SpecPipeline {
       }
     }
     return new Built(statsPerWindow, alerts, allDeadLetters);
+  }
+
+  /**
+   * The spec's processing between source and sinks (parse with its mapping, dedup, windows,
+   * rules), without rule updates: the seam tests feed their own payloads to.
+   */
+  public static ComputeMetricsAndAlerts processing(PipelineSpec spec) {
+    List<WindowedAggregate> windows = new ArrayList<>();
+    spec.windows().forEach(w -> windows.add(aggregate(w)));
+    ComputeMetricsAndAlerts process =
+        ComputeMetricsAndAlerts.of(windows)
+            .withParse(ParseEvents.fromRawPayloads().withMapping(spec.mapping()))
+            .withRules(spec.rules());
+    return spec.dedupHorizon() == null ? process : process.withDeduplication(spec.dedupHorizon());
   }
 
   private static PTransform<PBegin, PCollection<RawPayload>> synthetic(
