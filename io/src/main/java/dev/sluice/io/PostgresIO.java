@@ -70,6 +70,10 @@ import org.slf4j.LoggerFactory;
  *       its content and the time of the rejection.
  * </ul>
  *
+ * <p>Rows of a user's own type are upserted the same way with {@link #write(PostgresTable)}, given
+ * a {@link PostgresTable} (columns, conflict key, binder, natural key, optional DDL); the three
+ * tables above are such definitions.
+ *
  * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
  * by natural key (so concurrent writers take row locks in the same order). Transient errors
  * (serialization failure, deadlock, lost or refused connection, server shutting down, a timeout)
