@@ -1,7 +1,5 @@
 package dev.sluice.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.auto.value.AutoValue;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
@@ -13,24 +11,16 @@ import java.io.InputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -45,6 +35,8 @@ import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.Sleeper;
 import org.apache.beam.sdk.values.PCollection;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
@@ -78,17 +70,22 @@ import org.slf4j.LoggerFactory;
  *       its content and the time of the rejection.
  * </ul>
  *
+ * <p>Rows of a user's own type are upserted the same way with {@link #write(PostgresTable)}, given
+ * a {@link PostgresTable} (columns, conflict key, binder, natural key, optional DDL); the three
+ * tables above are such definitions.
+ *
  * <p>Rows are written in batches of {@code batchSize} per bundle, one transaction per batch, sorted
  * by natural key (so concurrent writers take row locks in the same order). Transient errors
  * (serialization failure, deadlock, lost or refused connection, server shutting down, a timeout)
- * are retried with exponential backoff (up to 10 s) and full jitter on a fresh pooled connection
- * for a retry budget (default 5 min, {@link Write#withRetryBudget}); when it is spent the bundle
- * fails and the runner retries it or restarts the job from its last checkpoint, which the upserts
- * make harmless. A row the database refuses for good (a data, constraint or limit error, e.g. a
- * text with a NUL character or a key too long for the index, SQLState 54000) is found by retrying
- * the batch row by row and becomes a {@code SINK_REJECTED} dead letter on the output; the other
- * rows are written. Any other error (authentication, missing table, privileges) fails the bundle: a
- * misconfiguration never turns good rows into dead letters.
+ * are retried with exponential backoff (Beam's {@code FluentBackoff}: doubling, ±50 % jitter, each
+ * delay at most 10 s) on a fresh pooled connection for a retry budget (default 5 min, {@link
+ * Write#withRetryBudget}); when it is spent the bundle fails and the runner retries it or restarts
+ * the job from its last checkpoint, which the upserts make harmless. A row the database refuses for
+ * good (a data, constraint or limit error, e.g. a text with a NUL character or a key too long for
+ * the index, SQLState 54000) is found by retrying the batch row by row and becomes a {@code
+ * SINK_REJECTED} dead letter on the output; the other rows are written. Any other error
+ * (authentication, missing table, privileges) fails the bundle: a misconfiguration never turns good
+ * rows into dead letters.
  *
  * <p>The DDL is checked in ({@code dev/sluice/io/postgres/*.sql}) and applied when asked ({@link
  * Write#withCreateTables}, or {@link #createTables}); schema and table names must match {@code
@@ -102,7 +99,6 @@ public final class PostgresIO {
   public static final String METRICS_NAMESPACE = "sluice.postgres";
 
   private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private PostgresIO() {}
 
@@ -116,19 +112,30 @@ public final class PostgresIO {
     return new AutoValue_PostgresIO_Database(jdbcUrl, null, null, null, null);
   }
 
+  /**
+   * Upserts rows of the caller's own type into a table described by {@code table} (see {@link
+   * PostgresTable} for an example); the output holds the rows the database refused for good, as
+   * {@code SINK_REJECTED} dead letters, like {@link #writeStats}.
+   */
+  public static <T> Write<T> write(PostgresTable<T> table) {
+    Checks.notNull("table", table);
+    table.validate();
+    return Write.create(table);
+  }
+
   /** Upserts window stats into {@code <schema>.window_stats}. */
   public static Write<WindowStats> writeStats() {
-    return Write.create(new StatsTable(), "window_stats");
+    return Write.create(SluiceTables.STATS);
   }
 
   /** Writes alert notifications into {@code <schema>.alerts}, once each. */
   public static Write<Alert> writeAlerts() {
-    return Write.create(new AlertsTable(), "alerts");
+    return Write.create(SluiceTables.ALERTS);
   }
 
   /** Writes dead letters into {@code <schema>.dead_letters}, once each. */
   public static Write<DeadLetter> writeDeadLetters() {
-    return Write.create(new DeadLettersTable(), "dead_letters");
+    return Write.create(SluiceTables.DEAD_LETTERS);
   }
 
   /**
@@ -147,21 +154,26 @@ public final class PostgresIO {
   public static String ddl(String kind, String schema, String table) {
     checkName("schema", schema);
     checkName("table", table);
+    return ddlTemplate(kind).replace("{schema}", schema).replace("{table}", table);
+  }
+
+  /**
+   * The checked-in DDL of a table kind, with its {@code {schema}} and {@code {table}} placeholders.
+   */
+  static String ddlTemplate(String kind) {
     String resource = "postgres/" + kind + ".sql";
     try (InputStream in = PostgresIO.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalArgumentException(
             "unknown table kind '" + kind + "'; use window_stats, alerts or dead_letters");
       }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8)
-          .replace("{schema}", schema)
-          .replace("{table}", table);
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  private static String checkName(String field, String name) {
+  static String checkName(String field, String name) {
     Checks.notNull(field, name);
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
@@ -333,7 +345,7 @@ public final class PostgresIO {
   @AutoValue
   public abstract static class Write<T>
       extends PTransform<PCollection<T>, PCollection<DeadLetter>> {
-    abstract Table<T> kind();
+    abstract PostgresTable<T> definition();
 
     abstract @Nullable Database database();
 
@@ -353,11 +365,11 @@ public final class PostgresIO {
 
     abstract Builder<T> toBuilder();
 
-    static <T> Write<T> create(Table<T> kind, String table) {
+    static <T> Write<T> create(PostgresTable<T> definition) {
       return new AutoValue_PostgresIO_Write.Builder<T>()
-          .setKind(kind)
+          .setDefinition(definition)
           .setSchema("sluice")
-          .setTable(table)
+          .setTable(definition.name())
           .setCreateTables(false)
           .setBatchSize(1_000)
           .setMaxRetries(1000)
@@ -377,7 +389,10 @@ public final class PostgresIO {
       return toBuilder().setSchema(checkName("schema", schema)).build();
     }
 
-    /** The table name (defaults: {@code window_stats}, {@code alerts}, {@code dead_letters}). */
+    /**
+     * The table name (defaults: {@code window_stats}, {@code alerts}, {@code dead_letters}, or the
+     * {@link PostgresTable#name} of a user's table).
+     */
     public Write<T> withTable(String table) {
       return toBuilder().setTable(checkName("table", table)).build();
     }
@@ -408,7 +423,7 @@ public final class PostgresIO {
       return toBuilder().setMaxRetries(maxRetries).build();
     }
 
-    /** First retry delay, doubled per retry up to 10 s, with full jitter (default 100 ms). */
+    /** First retry delay, doubled per retry up to 10 s, with ±50 % jitter (default 100 ms). */
     public Write<T> withInitialBackoff(Duration initialBackoff) {
       Checks.positive("initialBackoff", initialBackoff);
       return toBuilder().setInitialBackoff(initialBackoff).build();
@@ -431,7 +446,11 @@ public final class PostgresIO {
 
     void applyDdl() {
       Database database = Checks.notNull("database", database());
-      String ddl = ddl(kind().kind(), schema(), table());
+      String ddl = definition().ddl(schema(), table());
+      if (ddl == null) {
+        throw new IllegalStateException(
+            "no DDL for " + qualifiedTable() + "; set it with PostgresTable.withDdl");
+      }
       try (Connection connection = database.dataSource().getConnection()) {
         UpsertFn.applyDdl(connection, ddl);
       } catch (SQLException e) {
@@ -445,6 +464,12 @@ public final class PostgresIO {
       if (database() == null) {
         throw new IllegalArgumentException(
             "database must be set with to(PostgresIO.database(url)) for " + qualifiedTable());
+      }
+      if (createTables() && definition().ddlTemplate() == null) {
+        throw new IllegalArgumentException(
+            "withCreateTables(true) needs the DDL of "
+                + qualifiedTable()
+                + "; set it with PostgresTable.withDdl");
       }
       return input
           .apply("Upsert", ParDo.of(new UpsertFn<>(this)))
@@ -476,7 +501,7 @@ public final class PostgresIO {
 
     @AutoValue.Builder
     abstract static class Builder<T> {
-      abstract Builder<T> setKind(Table<T> value);
+      abstract Builder<T> setDefinition(PostgresTable<T> value);
 
       abstract Builder<T> setDatabase(Database value);
 
@@ -552,222 +577,12 @@ public final class PostgresIO {
     return false;
   }
 
-  /** What differs between the tables: DDL, upsert statement, parameters and natural key. */
-  abstract static class Table<T> implements Serializable {
-    /** The DDL resource name and the stage name of dead letters. */
-    abstract String kind();
-
-    abstract String upsertSql(String qualifiedTable);
-
-    abstract void bind(PreparedStatement statement, T row) throws SQLException;
-
-    abstract String naturalKey(T row);
-
-    /** Of two rows with the same natural key in one batch, the one to write. */
-    T winner(T first, T second) {
-      return first;
-    }
-
-    abstract String toJson(T row);
-  }
-
-  static final class StatsTable extends Table<WindowStats> {
-    @Override
-    String kind() {
-      return "window_stats";
-    }
-
-    @Override
-    String upsertSql(String t) {
-      return "INSERT INTO "
-          + t
-          + " AS t (key, metric, window_start, window_end, count, sum, min, max, mean, stddev,"
-          + " p50, p95, p99, distinct_count, pane, pane_index, final)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + " ON CONFLICT (key, metric, window_start, window_end) DO UPDATE SET"
-          + " count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min,"
-          + " max = EXCLUDED.max, mean = EXCLUDED.mean, stddev = EXCLUDED.stddev,"
-          + " p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,"
-          + " distinct_count = EXCLUDED.distinct_count, pane = EXCLUDED.pane,"
-          + " pane_index = EXCLUDED.pane_index, final = EXCLUDED.final"
-          // A stale pane (lower index) never overwrites a newer one; an equal one is a replay,
-          // or a recomputation, which replaces the row only if it saw at least as many events:
-          // a window recomputed from part of its events never replaces the complete one.
-          + " WHERE t.pane_index < EXCLUDED.pane_index"
-          + " OR (t.pane_index = EXCLUDED.pane_index AND t.count <= EXCLUDED.count)";
-    }
-
-    @Override
-    void bind(PreparedStatement s, WindowStats w) throws SQLException {
-      s.setString(1, w.key());
-      s.setString(2, w.metric());
-      s.setObject(3, timestamp(w.windowStart()));
-      s.setObject(4, timestamp(w.windowEnd()));
-      s.setLong(5, w.count());
-      s.setDouble(6, w.sum());
-      s.setDouble(7, w.min());
-      s.setDouble(8, w.max());
-      s.setDouble(9, w.mean());
-      setDouble(s, 10, w.stddev());
-      setDouble(s, 11, w.p50());
-      setDouble(s, 12, w.p95());
-      setDouble(s, 13, w.p99());
-      if (w.distinct() == null) {
-        s.setNull(14, Types.BIGINT);
-      } else {
-        s.setLong(14, w.distinct());
-      }
-      s.setString(15, w.pane().name());
-      s.setLong(16, w.paneIndex());
-      s.setBoolean(17, w.finalPane());
-    }
-
-    @Override
-    String naturalKey(WindowStats w) {
-      return w.key()
-          + '\u0000'
-          + w.metric()
-          + '\u0000'
-          + w.windowStart().getMillis()
-          + '\u0000'
-          + w.windowEnd().getMillis();
-    }
-
-    @Override
-    WindowStats winner(WindowStats first, WindowStats second) {
-      if (second.paneIndex() != first.paneIndex()) {
-        return second.paneIndex() > first.paneIndex() ? second : first;
-      }
-      return second.count() >= first.count() ? second : first;
-    }
-
-    @Override
-    String toJson(WindowStats row) {
-      return row.toJson();
-    }
-  }
-
-  static final class AlertsTable extends Table<Alert> {
-    @Override
-    String kind() {
-      return "alerts";
-    }
-
-    @Override
-    String upsertSql(String t) {
-      return "INSERT INTO "
-          + t
-          + " (alert_id, rule_id, rule_version, key, metric, status, severity, value, threshold,"
-          + " window_start, window_end, message, emitted_at, labels)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)"
-          + " ON CONFLICT (alert_id, status, window_end) DO NOTHING";
-    }
-
-    @Override
-    void bind(PreparedStatement s, Alert a) throws SQLException {
-      s.setString(1, a.alertId());
-      s.setString(2, a.ruleId());
-      s.setLong(3, a.ruleVersion());
-      s.setString(4, a.key());
-      s.setString(5, a.metric());
-      s.setString(6, a.status().name());
-      s.setString(7, a.severity().name());
-      s.setDouble(8, a.value());
-      s.setDouble(9, a.threshold());
-      s.setObject(10, timestamp(a.windowStart()));
-      s.setObject(11, timestamp(a.windowEnd()));
-      s.setString(12, a.message());
-      s.setObject(13, timestamp(a.emittedAt()));
-      try {
-        s.setString(14, MAPPER.writeValueAsString(a.labels()));
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("labels of alert " + a.alertId(), e);
-      }
-    }
-
-    @Override
-    String naturalKey(Alert a) {
-      return a.alertId() + '\u0000' + a.status() + '\u0000' + a.windowEnd().getMillis();
-    }
-
-    @Override
-    String toJson(Alert row) {
-      return row.toJson();
-    }
-  }
-
-  static final class DeadLettersTable extends Table<DeadLetter> {
-    @Override
-    String kind() {
-      return "dead_letters";
-    }
-
-    @Override
-    String upsertSql(String t) {
-      return "INSERT INTO "
-          + t
-          + " (dead_letter_id, stage, reason, error, payload, payload_base64, source, failed_at)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dead_letter_id) DO NOTHING";
-    }
-
-    @Override
-    void bind(PreparedStatement s, DeadLetter d) throws SQLException {
-      // PostgreSQL text cannot hold NUL; such a payload is kept exactly, as base64.
-      boolean textOk = d.payload() != null && d.payload().indexOf('\u0000') < 0;
-      s.setString(1, naturalKey(d));
-      s.setString(2, d.stage());
-      s.setString(3, d.reason().name());
-      s.setString(4, d.error().replace('\u0000', '\uFFFD'));
-      s.setString(5, textOk ? d.payload() : null);
-      s.setString(6, textOk ? null : Base64.getEncoder().encodeToString(d.payloadBytes()));
-      s.setString(7, d.source() == null ? null : d.source().replace('\u0000', '\uFFFD'));
-      s.setObject(8, timestamp(d.failedAt()));
-    }
-
-    @Override
-    String naturalKey(DeadLetter d) {
-      try {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        for (String part :
-            new String[] {d.stage(), d.reason().name(), String.valueOf(d.source())}) {
-          sha.update(part.getBytes(StandardCharsets.UTF_8));
-          sha.update((byte) 0);
-        }
-        sha.update(d.payloadBytes());
-        if (d.source() == null) {
-          // Without a source a replay cannot be recognised, and identical rejects at different
-          // times are distinct: the time of the rejection is part of the identity.
-          sha.update((byte) 0);
-          sha.update(Long.toString(d.failedAt().getMillis()).getBytes(StandardCharsets.UTF_8));
-        }
-        return HexFormat.of().formatHex(sha.digest());
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-
-    @Override
-    String toJson(DeadLetter row) {
-      return row.toJson();
-    }
-  }
-
-  private static OffsetDateTime timestamp(Instant instant) {
-    return OffsetDateTime.ofInstant(
-        java.time.Instant.ofEpochMilli(instant.getMillis()), ZoneOffset.UTC);
-  }
-
-  private static void setDouble(PreparedStatement s, int index, Double value) throws SQLException {
-    if (value == null) {
-      s.setNull(index, Types.DOUBLE);
-    } else {
-      s.setDouble(index, value);
-    }
-  }
-
   /** Buffers a bundle's rows and upserts them in batches; see the class comment for retries. */
   static final class UpsertFn<T> extends DoFn<T, DeadLetter> {
-    private final Table<T> table;
+    /** Cap of every retry delay. */
+    static final Duration MAX_BACKOFF = Duration.standardSeconds(10);
+
+    private final PostgresTable<T> table;
     private final Database database;
     private final String sql;
     private final String ddl;
@@ -784,11 +599,11 @@ public final class PostgresIO {
     private transient Counter retries;
 
     UpsertFn(Write<T> spec) {
-      this.table = spec.kind();
+      this.table = spec.definition();
       this.database = spec.database();
       this.qualifiedTable = spec.qualifiedTable();
       this.sql = table.upsertSql(qualifiedTable);
-      this.ddl = spec.createTables() ? ddl(table.kind(), spec.schema(), spec.table()) : null;
+      this.ddl = spec.createTables() ? table.ddl(spec.schema(), spec.table()) : null;
       this.batchSize = spec.batchSize();
       this.maxRetries = spec.maxRetries();
       this.initialBackoffMillis = spec.initialBackoff().getMillis();
@@ -873,7 +688,7 @@ public final class PostgresIO {
           "store",
           Reason.SINK_REJECTED,
           qualifiedTable + " refused the row: " + error,
-          table.toJson(row),
+          table.payload(row),
           qualifiedTable,
           Instant.now());
     }
@@ -947,7 +762,8 @@ public final class PostgresIO {
     }
 
     private void withRetries(String what, SqlAction action) throws Exception {
-      long backoff = initialBackoffMillis;
+      BackOff backoff =
+          Backoffs.doubling(Duration.millis(initialBackoffMillis), MAX_BACKOFF, maxRetries);
       long started = System.nanoTime();
       for (int attempt = 0; ; attempt++) {
         try {
@@ -972,7 +788,10 @@ public final class PostgresIO {
                 "SQLState " + cause.getSQLState() + ": " + firstLine(cause.getMessage()), e);
           }
           long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-          if (attempt >= maxRetries || elapsedMillis >= retryBudgetMillis) {
+          // The budget is wall-clock time, attempts included, not only the time slept.
+          long delay =
+              elapsedMillis >= retryBudgetMillis ? BackOff.STOP : backoff.nextBackOffMillis();
+          if (delay == BackOff.STOP) {
             throw new IllegalStateException(
                 what
                     + " failed after "
@@ -986,10 +805,7 @@ public final class PostgresIO {
                 e);
           }
           retries.inc();
-          long delay =
-              Math.min(
-                  ThreadLocalRandom.current().nextLong(backoff + 1),
-                  Math.max(0, retryBudgetMillis - elapsedMillis));
+          delay = Math.min(delay, retryBudgetMillis - elapsedMillis);
           LOG.warn(
               "{} failed (SQLState {}), retry {} of {} in {} ms",
               what,
@@ -997,8 +813,7 @@ public final class PostgresIO {
               attempt + 1,
               maxRetries,
               delay);
-          TimeUnit.MILLISECONDS.sleep(delay);
-          backoff = Math.min(backoff * 2, 10_000);
+          Sleeper.DEFAULT.sleep(delay);
         }
       }
     }

@@ -26,11 +26,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
@@ -38,6 +36,8 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.Sleeper;
 import org.apache.beam.sdk.values.PCollection;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
@@ -66,10 +66,11 @@ import org.joda.time.Instant;
  * holds the alerts that could not be delivered, as {@code SINK_REJECTED} {@link DeadLetter}s of
  * stage {@code webhook} with the alert JSON as payload and {@code webhook:<host>} as source; a
  * failed delivery never fails or stalls the pipeline. 2xx is delivered; 408, 429, 5xx, timeouts and
- * I/O errors are retried with exponential backoff and full jitter (honouring {@code Retry-After}
- * seconds on 429 and 503, capped at the maximum backoff); redirects are never followed and, like
- * other 4xx, fail at once. Counters in namespace {@value #METRICS_NAMESPACE}: {@value #DELIVERED},
- * {@value #RETRIES}, {@value #REJECTED}.
+ * I/O errors are retried with exponential backoff (Beam's {@code FluentBackoff}: doubling, ±50 %
+ * jitter, each delay capped at the maximum backoff), honouring {@code Retry-After} seconds on 429
+ * and 503 (capped at the maximum backoff too); redirects are never followed and, like other 4xx,
+ * fail at once. Counters in namespace {@value #METRICS_NAMESPACE}: {@value #DELIVERED}, {@value
+ * #RETRIES}, {@value #REJECTED}.
  *
  * <p><b>Delivery guarantee: at least once.</b> A runner may retry a bundle after some of its alerts
  * were delivered, and a timed-out request may still have reached the receiver, so receivers must
@@ -247,7 +248,7 @@ public final class WebhookIO {
       return toBuilder().setMaxAttempts(maxAttempts).build();
     }
 
-    /** Upper bound of the first retry's random delay; doubles per retry. Default 500 ms. */
+    /** The first retry's delay (±50 % jitter); doubles per retry. Default 500 ms. */
     public Write withInitialBackoff(Duration initialBackoff) {
       Checks.positive("initialBackoff", initialBackoff);
       return toBuilder().setInitialBackoff(initialBackoff).build();
@@ -614,22 +615,16 @@ public final class WebhookIO {
   }
 
   /**
-   * Delay before retry number {@code retry} (0 for the first retry): {@code Retry-After} when the
-   * server sent one ({@code retryAfterMillis >= 0}), else full jitter, a uniform random delay in
-   * {@code [0, min(max, initial * 2^retry)]}; capped at {@code maxMillis} either way.
+   * Delay before the next retry: {@code Retry-After} when the server sent one ({@code
+   * retryAfterMillis >= 0}), capped at {@code maxMillis}, else the backoff's next delay (which is
+   * advanced either way, so the retries after a {@code Retry-After} keep growing).
    */
-  static long backoffMillis(
-      int retry, long initialMillis, long maxMillis, long retryAfterMillis, Random random) {
+  static long retryDelayMillis(BackOff backoff, long retryAfterMillis, long maxMillis) {
+    long next = backoff.nextBackOffMillis();
     if (retryAfterMillis >= 0) {
       return Math.min(retryAfterMillis, maxMillis);
     }
-    long ceiling = initialMillis;
-    for (int i = 0; i < retry && ceiling < maxMillis; i++) {
-      ceiling *= 2;
-    }
-    ceiling = Math.min(ceiling, maxMillis);
-    // Full jitter spreads the retries of many workers hitting one struggling receiver.
-    return random.nextLong(ceiling + 1);
+    return next;
   }
 
   /** Posts alerts one at a time, retrying in place; emits the ones finally not delivered. */
@@ -719,19 +714,16 @@ public final class WebhookIO {
               .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
       spec.headers().forEach(request::header);
       HttpRequest built = request.build();
+      BackOff backoff =
+          Backoffs.doubling(spec.initialBackoff(), spec.maxBackoff(), spec.maxAttempts() - 1);
       Attempt last = null;
       for (int attempt = 1; attempt <= spec.maxAttempts(); attempt++) {
         if (last != null) {
           retries.inc();
           long delay =
-              backoffMillis(
-                  attempt - 2,
-                  spec.initialBackoff().getMillis(),
-                  spec.maxBackoff().getMillis(),
-                  last.retryAfterMillis(),
-                  ThreadLocalRandom.current());
+              retryDelayMillis(backoff, last.retryAfterMillis(), spec.maxBackoff().getMillis());
           try {
-            Thread.sleep(delay);
+            Sleeper.DEFAULT.sleep(delay);
           } catch (InterruptedException e) {
             // The worker is shutting down: keep the alert as a dead letter and let it stop.
             Thread.currentThread().interrupt();

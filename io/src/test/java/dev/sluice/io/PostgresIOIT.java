@@ -9,17 +9,21 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -329,6 +333,80 @@ class PostgresIOIT {
           .containsExactly("a|1", "b|2");
       assertThat(counter(result, "retries")).isGreaterThanOrEqualTo(1);
     }
+  }
+
+  /** A user's own row type, stored with {@link PostgresIO#write(PostgresTable)}. */
+  record Reading(String sensor, double value, Instant observedAt) implements Serializable {}
+
+  private static final PostgresTable<Reading> READINGS =
+      PostgresTable.<Reading>named("readings")
+          .withColumns("sensor", "value", "observed_at")
+          .withKey("sensor")
+          .withBinder(
+              (statement, r) -> {
+                statement.setString(1, r.sensor());
+                statement.setDouble(2, r.value());
+                statement.setObject(
+                    3,
+                    OffsetDateTime.ofInstant(
+                        java.time.Instant.ofEpochMilli(r.observedAt().getMillis()),
+                        ZoneOffset.UTC));
+              })
+          .withNaturalKey(Reading::sensor)
+          .withPayload(r -> r.sensor() + "=" + r.value())
+          .withDdl(
+              "CREATE TABLE IF NOT EXISTS {schema}.{table} (\n"
+                  + "  sensor text PRIMARY KEY,\n"
+                  + "  value double precision NOT NULL CHECK (value >= 0),\n"
+                  + "  observed_at timestamptz NOT NULL\n"
+                  + ");");
+
+  private static PCollection<DeadLetter> writeReadings(Pipeline pipeline, Reading... readings) {
+    return pipeline
+        .apply(Create.of(List.of(readings)).withCoder(SerializableCoder.of(Reading.class)))
+        .apply(
+            "StoreReadings",
+            PostgresIO.write(READINGS)
+                .to(store.database())
+                .withSchema("custom")
+                .withCreateTables(true));
+  }
+
+  @Test
+  void aUsersOwnRowTypeIsUpsertedAndARefusedRowBecomesADeadLetter(TestPipeline pipeline)
+      throws SQLException {
+    Instant later = T0.plus(Duration.standardMinutes(1));
+    PCollection<DeadLetter> rejected =
+        writeReadings(
+            pipeline,
+            new Reading("s1", 20.5, T0),
+            new Reading("s2", 3.0, T0),
+            new Reading("bad", -1.0, T0));
+    PAssert.that(rejected)
+        .satisfies(
+            letters -> {
+              List<DeadLetter> list = new ArrayList<>();
+              letters.forEach(list::add);
+              assertThat(list).hasSize(1);
+              DeadLetter d = list.get(0);
+              assertThat(d.reason()).isEqualTo(Reason.SINK_REJECTED);
+              assertThat(d.stage()).isEqualTo("store");
+              assertThat(d.source()).isEqualTo("custom.readings");
+              // 23514: check_violation (value >= 0).
+              assertThat(d.error()).startsWith("custom.readings refused the row: SQLState 23514");
+              assertThat(d.payload()).isEqualTo("bad=-1.0");
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+    assertThat(query("SELECT sensor, value, observed_at FROM custom.readings ORDER BY sensor"))
+        .containsExactly("s1|20.5|2026-01-01 00:00:00+00", "s2|3|2026-01-01 00:00:00+00");
+
+    // A second write of the same key replaces the row; the other row stays.
+    Pipeline second = Pipeline.create();
+    PAssert.that(writeReadings(second, new Reading("s1", 21.0, later))).empty();
+    second.run().waitUntilFinish();
+    assertThat(query("SELECT sensor, value, observed_at FROM custom.readings ORDER BY sensor"))
+        .containsExactly("s1|21|2026-01-01 00:01:00+00", "s2|3|2026-01-01 00:00:00+00");
   }
 
   private static List<String> waitingBackends() throws SQLException {

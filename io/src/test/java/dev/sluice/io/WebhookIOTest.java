@@ -16,7 +16,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -35,6 +34,7 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -388,15 +388,19 @@ class WebhookIOTest {
   // --- backoff ----------------------------------------------------------------------------------
 
   @Test
-  void backoffIsFullJitterUnderAnExponentialCeilingCappedAtMax() {
-    Random random = new Random(1);
+  void backoffDoublesWithJitterCappedAtMaxAndRetryAfterWinsCapped() {
     for (int i = 0; i < 200; i++) {
-      assertThat(WebhookIO.backoffMillis(0, 100, 1_000, -1, random)).isBetween(0L, 100L);
-      assertThat(WebhookIO.backoffMillis(2, 100, 1_000, -1, random)).isBetween(0L, 400L);
-      assertThat(WebhookIO.backoffMillis(60, 100, 1_000, -1, random)).isBetween(0L, 1_000L);
+      BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
+      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(50L, 150L);
+      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(100L, 300L);
+      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(200L, 600L);
+      for (int retry = 3; retry < 10; retry++) {
+        assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(0L, 1_000L);
+      }
     }
-    assertThat(WebhookIO.backoffMillis(0, 100, 1_000, 5_000, random)).isEqualTo(1_000L);
-    assertThat(WebhookIO.backoffMillis(0, 100, 1_000, 200, random)).isEqualTo(200L);
+    BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
+    assertThat(WebhookIO.retryDelayMillis(backoff, 5_000, 1_000)).isEqualTo(1_000L);
+    assertThat(WebhookIO.retryDelayMillis(backoff, 200, 1_000)).isEqualTo(200L);
   }
 
   // --- construction -----------------------------------------------------------------------------

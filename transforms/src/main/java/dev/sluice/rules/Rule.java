@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.auto.value.AutoValue;
 import dev.sluice.model.Alert.Severity;
 import dev.sluice.model.DeterministicCoder;
 import dev.sluice.rules.Condition.Kind;
@@ -17,6 +18,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -25,6 +27,7 @@ import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.values.TypeDescriptor;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 
 /**
@@ -55,21 +58,9 @@ import org.joda.time.Duration;
  * version} needed) removes it and resolves its open alerts.
  */
 @DefaultCoder(Rule.RuleCoder.class)
-public record Rule(
-    String id,
-    long version,
-    Condition condition,
-    Severity severity,
-    SortedMap<String, String> labels,
-    MessageTemplate message,
-    KeyFilter keys,
-    int resolveAfter,
-    Duration renotifyEvery,
-    boolean speculative,
-    boolean paused,
-    int baselineWindows,
-    boolean deleted)
-    implements Serializable {
+@AutoValue
+public abstract class Rule implements Serializable {
+  private static final long serialVersionUID = 1L;
 
   public static final int DEFAULT_BASELINE_WINDOWS = 10;
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
@@ -91,20 +82,121 @@ public record Rule(
           "baseline_windows",
           "deleted");
 
-  public Rule {
+  Rule() {}
+
+  public abstract String id();
+
+  public abstract long version();
+
+  /** Null only for a {@link #deleted} rule. */
+  public abstract @Nullable Condition condition();
+
+  public abstract Severity severity();
+
+  /** Sorted and unmodifiable. */
+  public abstract SortedMap<String, String> labels();
+
+  public abstract MessageTemplate message();
+
+  public abstract KeyFilter keys();
+
+  public abstract int resolveAfter();
+
+  public abstract @Nullable Duration renotifyEvery();
+
+  public abstract boolean speculative();
+
+  public abstract boolean paused();
+
+  public abstract int baselineWindows();
+
+  public abstract boolean deleted();
+
+  public abstract Builder toBuilder();
+
+  /**
+   * A builder with the defaults of {@link #of}: version 1, severity {@code WARNING}, no labels, the
+   * default message, every key, resolved after one clear window; {@code id} and (unless deleted)
+   * {@code condition} must be set.
+   */
+  public static Builder builder() {
+    return new AutoValue_Rule.Builder()
+        .setVersion(1)
+        .setSeverity(Severity.WARNING)
+        .setLabels(new TreeMap<>())
+        .setMessage(MessageTemplate.DEFAULT)
+        .setKeys(KeyFilter.ALL)
+        .setResolveAfter(1)
+        .setSpeculative(false)
+        .setPaused(false)
+        .setBaselineWindows(DEFAULT_BASELINE_WINDOWS)
+        .setDeleted(false);
+  }
+
+  /** Builds a rule; {@link #build} validates it. */
+  @AutoValue.Builder
+  public abstract static class Builder {
+    Builder() {}
+
+    public abstract Builder setId(String id);
+
+    public abstract Builder setVersion(long version);
+
+    public abstract Builder setCondition(@Nullable Condition condition);
+
+    public abstract Builder setSeverity(Severity severity);
+
+    /** Copied and sorted when the rule is built. */
+    public abstract Builder setLabels(SortedMap<String, String> labels);
+
+    public abstract Builder setMessage(MessageTemplate message);
+
+    public abstract Builder setKeys(KeyFilter keys);
+
+    public abstract Builder setResolveAfter(int windows);
+
+    public abstract Builder setRenotifyEvery(@Nullable Duration every);
+
+    public abstract Builder setSpeculative(boolean speculative);
+
+    public abstract Builder setPaused(boolean paused);
+
+    public abstract Builder setBaselineWindows(int windows);
+
+    public abstract Builder setDeleted(boolean deleted);
+
+    abstract Optional<String> id();
+
+    abstract SortedMap<String, String> labels();
+
+    abstract Rule autoBuild();
+
+    /** The rule, validated; an {@link IllegalArgumentException} names the rule and the problem. */
+    public Rule build() {
+      checkId(id().orElse(null));
+      setLabels(Collections.unmodifiableSortedMap(new TreeMap<>(labels())));
+      Rule rule = autoBuild();
+      rule.validate();
+      return rule;
+    }
+  }
+
+  private static void checkId(@Nullable String id) {
     if (id == null || !ID.matcher(id).matches()) {
       throw new IllegalArgumentException(
           "rule id must match " + ID.pattern() + ", got " + (id == null ? "null" : "'" + id + "'"));
     }
-    String where = "rule '" + id + "': ";
-    if (version < 1) {
-      throw new IllegalArgumentException(where + "version must be at least 1, got " + version);
+  }
+
+  private void validate() {
+    String where = "rule '" + id() + "': ";
+    if (version() < 1) {
+      throw new IllegalArgumentException(where + "version must be at least 1, got " + version());
     }
-    labels = Collections.unmodifiableSortedMap(new TreeMap<>(labels == null ? Map.of() : labels));
-    if (labels.size() > 32) {
-      throw new IllegalArgumentException(where + "at most 32 labels, got " + labels.size());
+    if (labels().size() > 32) {
+      throw new IllegalArgumentException(where + "at most 32 labels, got " + labels().size());
     }
-    for (Map.Entry<String, String> label : labels.entrySet()) {
+    for (Map.Entry<String, String> label : labels().entrySet()) {
       if (!LABEL.matcher(label.getKey()).matches()) {
         throw new IllegalArgumentException(
             where + "label name must match " + LABEL.pattern() + ", got '" + label.getKey() + "'");
@@ -114,47 +206,40 @@ public record Rule(
             where + "label '" + label.getKey() + "' needs a value of at most 500 characters");
       }
     }
-    if (severity == null) {
-      throw new IllegalArgumentException(where + "severity must not be null");
+    if (deleted()) {
+      return;
     }
-    if (message == null) {
-      message = MessageTemplate.DEFAULT;
+    Condition condition = condition();
+    if (condition == null) {
+      throw new IllegalArgumentException(where + "condition is required");
     }
-    if (keys == null) {
-      keys = KeyFilter.ALL;
+    if (resolveAfter() < 1 || resolveAfter() > 1000) {
+      throw new IllegalArgumentException(
+          where + "resolve_after must be from 1 to 1000 windows, got " + resolveAfter());
     }
-    if (!deleted) {
-      if (condition == null) {
-        throw new IllegalArgumentException(where + "condition is required");
-      }
-      if (resolveAfter < 1 || resolveAfter > 1000) {
-        throw new IllegalArgumentException(
-            where + "resolve_after must be from 1 to 1000 windows, got " + resolveAfter);
-      }
-      if (renotifyEvery != null && renotifyEvery.getMillis() <= 0) {
-        throw new IllegalArgumentException(
-            where + "renotify_every must be positive, got " + renotifyEvery);
-      }
-      if (renotifyEvery != null && condition.kind() == Kind.ABSENCE) {
-        throw new IllegalArgumentException(
-            where + "renotify_every applies to window rules, not to absence rules");
-      }
-      if (speculative && condition.kind() != Kind.THRESHOLD) {
-        throw new IllegalArgumentException(
-            where
-                + "speculative applies to threshold rules only (early panes would distort"
-                + " the baselines of "
-                + condition.kind().name().toLowerCase(Locale.ROOT)
-                + " rules)");
-      }
-      if (baselineWindows != DEFAULT_BASELINE_WINDOWS && condition.kind() != Kind.ANOMALY) {
-        throw new IllegalArgumentException(
-            where + "baseline_windows applies to anomaly rules only");
-      }
-      if (baselineWindows < 2 || baselineWindows > 1000) {
-        throw new IllegalArgumentException(
-            where + "baseline_windows must be from 2 to 1000, got " + baselineWindows);
-      }
+    Duration renotifyEvery = renotifyEvery();
+    if (renotifyEvery != null && renotifyEvery.getMillis() <= 0) {
+      throw new IllegalArgumentException(
+          where + "renotify_every must be positive, got " + renotifyEvery);
+    }
+    if (renotifyEvery != null && condition.kind() == Kind.ABSENCE) {
+      throw new IllegalArgumentException(
+          where + "renotify_every applies to window rules, not to absence rules");
+    }
+    if (speculative() && condition.kind() != Kind.THRESHOLD) {
+      throw new IllegalArgumentException(
+          where
+              + "speculative applies to threshold rules only (early panes would distort"
+              + " the baselines of "
+              + condition.kind().name().toLowerCase(Locale.ROOT)
+              + " rules)");
+    }
+    if (baselineWindows() != DEFAULT_BASELINE_WINDOWS && condition.kind() != Kind.ANOMALY) {
+      throw new IllegalArgumentException(where + "baseline_windows applies to anomaly rules only");
+    }
+    if (baselineWindows() < 2 || baselineWindows() > 1000) {
+      throw new IllegalArgumentException(
+          where + "baseline_windows must be from 2 to 1000, got " + baselineWindows());
     }
   }
 
@@ -166,213 +251,67 @@ public record Rule(
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("rule '" + id + "': " + e.getMessage(), e);
     }
-    return new Rule(
-        id,
-        1,
-        parsed,
-        Severity.WARNING,
-        null,
-        null,
-        null,
-        1,
-        null,
-        false,
-        false,
-        DEFAULT_BASELINE_WINDOWS,
-        false);
+    checkId(id);
+    return builder().setId(id).setCondition(parsed).build();
   }
 
   /** A tombstone: version {@code version} of rule {@code id} deletes it. */
   public static Rule deletion(String id, long version) {
-    return new Rule(
-        id,
-        version,
-        null,
-        Severity.WARNING,
-        null,
-        null,
-        null,
-        1,
-        null,
-        false,
-        false,
-        DEFAULT_BASELINE_WINDOWS,
-        true);
+    checkId(id);
+    return builder().setId(id).setVersion(version).setDeleted(true).build();
   }
 
   public Rule withVersion(long v) {
-    return new Rule(
-        id,
-        v,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setVersion(v).build();
   }
 
   public Rule withSeverity(Severity s) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        s,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    checkNotNull("severity", s);
+    return toBuilder().setSeverity(s).build();
   }
 
   public Rule withLabels(Map<String, String> l) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        new TreeMap<>(l),
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setLabels(new TreeMap<>(l)).build();
   }
 
   public Rule withMessage(String template) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        new MessageTemplate(template),
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setMessage(new MessageTemplate(template)).build();
   }
 
   public Rule withKeys(String pattern) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        new KeyFilter(pattern),
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setKeys(new KeyFilter(pattern)).build();
   }
 
   public Rule withResolveAfter(int windows) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        windows,
-        renotifyEvery,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setResolveAfter(windows).build();
   }
 
   public Rule withRenotifyEvery(Duration every) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        every,
-        speculative,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setRenotifyEvery(every).build();
   }
 
   public Rule withSpeculative(boolean s) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        s,
-        paused,
-        baselineWindows,
-        deleted);
+    return toBuilder().setSpeculative(s).build();
   }
 
   public Rule withPaused(boolean p) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        p,
-        baselineWindows,
-        deleted);
+    return toBuilder().setPaused(p).build();
   }
 
   public Rule withBaselineWindows(int n) {
-    return new Rule(
-        id,
-        version,
-        condition,
-        severity,
-        labels,
-        message,
-        keys,
-        resolveAfter,
-        renotifyEvery,
-        speculative,
-        paused,
-        n,
-        deleted);
+    return toBuilder().setBaselineWindows(n).build();
+  }
+
+  private void checkNotNull(String field, Object value) {
+    if (value == null) {
+      throw new IllegalArgumentException("rule '" + id() + "': " + field + " must not be null");
+    }
   }
 
   /** Whether this rule looks at windows of (key, metric). */
   public boolean appliesTo(String key, String metric) {
-    return !deleted && condition.watches(metric) && keys.matches(key);
+    Condition condition = condition();
+    return !deleted() && condition != null && condition.watches(metric) && keys().matches(key);
   }
 
   /** Reads one rule from a JSON object. */
@@ -443,20 +382,25 @@ public record Rule(
       String message = text(node, "message", null, where);
       String keys = text(node, "keys", "*", where);
       String renotify = text(node, "renotify_every", null, where);
-      return new Rule(
-          id,
-          version,
-          condition,
-          severity,
-          labels,
-          message == null ? null : new MessageTemplate(message),
-          new KeyFilter(keys),
-          (int) integer(node, "resolve_after", 1, where),
-          renotify == null ? null : DurationText.parse("renotify_every", renotify),
-          bool(node, "speculative", where),
-          bool(node, "paused", where),
-          (int) integer(node, "baseline_windows", DEFAULT_BASELINE_WINDOWS, where),
-          false);
+      Rule.Builder rule =
+          builder()
+              .setId(id)
+              .setVersion(version)
+              .setCondition(condition)
+              .setSeverity(severity)
+              .setLabels(labels)
+              .setKeys(new KeyFilter(keys))
+              .setResolveAfter((int) integer(node, "resolve_after", 1, where))
+              .setRenotifyEvery(
+                  renotify == null ? null : DurationText.parse("renotify_every", renotify))
+              .setSpeculative(bool(node, "speculative", where))
+              .setPaused(bool(node, "paused", where))
+              .setBaselineWindows(
+                  (int) integer(node, "baseline_windows", DEFAULT_BASELINE_WINDOWS, where));
+      if (message != null) {
+        rule.setMessage(new MessageTemplate(message));
+      }
+      return rule.build();
     } catch (IllegalArgumentException e) {
       String msg = e.getMessage();
       throw new IllegalArgumentException(msg.startsWith("rule ") ? msg : where + msg, e);
@@ -504,32 +448,34 @@ public record Rule(
   /** The rule as JSON; {@code fromJson(r.toJson())} equals {@code r}. */
   public String toJson() {
     ObjectNode node = MAPPER.createObjectNode();
-    node.put("id", id);
-    node.put("version", version);
-    if (deleted) {
+    node.put("id", id());
+    node.put("version", version());
+    if (deleted()) {
       node.put("deleted", true);
       return node.toString();
     }
+    Condition condition = condition();
     node.put("condition", condition.toString());
-    node.put("severity", severity.name());
-    if (!labels.isEmpty()) {
+    node.put("severity", severity().name());
+    if (!labels().isEmpty()) {
       ObjectNode l = node.putObject("labels");
-      labels.forEach(l::put);
+      labels().forEach(l::put);
     }
-    node.put("message", message.text());
-    node.put("keys", keys.pattern());
-    node.put("resolve_after", resolveAfter);
+    node.put("message", message().text());
+    node.put("keys", keys().pattern());
+    node.put("resolve_after", resolveAfter());
+    Duration renotifyEvery = renotifyEvery();
     if (renotifyEvery != null) {
       node.put("renotify_every", DurationText.format(renotifyEvery));
     }
-    if (speculative) {
+    if (speculative()) {
       node.put("speculative", true);
     }
-    if (paused) {
+    if (paused()) {
       node.put("paused", true);
     }
     if (condition.kind() == Kind.ANOMALY) {
-      node.put("baseline_windows", baselineWindows);
+      node.put("baseline_windows", baselineWindows());
     }
     return node.toString();
   }

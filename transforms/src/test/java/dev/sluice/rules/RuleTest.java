@@ -169,4 +169,60 @@ class RuleTest {
     assertThat(Condition.compact(-0.5)).isEqualTo("-0.5");
     assertThat(Condition.compact(1e20)).isEqualTo("1.00000e+20");
   }
+
+  @Test
+  void theBuilderMakesTheSameRuleAsOfAndTheWithMethods() {
+    Rule built =
+        Rule.builder()
+            .setId("hot")
+            .setCondition(Condition.parse("mean(temperature) > 80"))
+            .setSeverity(Severity.CRITICAL)
+            .setLabels(new java.util.TreeMap<>(Map.of("team", "iot")))
+            .setResolveAfter(2)
+            .build();
+    Rule withs =
+        Rule.of("hot", "mean(temperature) > 80")
+            .withSeverity(Severity.CRITICAL)
+            .withLabels(Map.of("team", "iot"))
+            .withResolveAfter(2);
+    assertThat(built).isEqualTo(withs).hasSameHashCodeAs(withs);
+    assertThat(built.toJson()).isEqualTo(withs.toJson());
+    assertThat(built.toBuilder().build()).isEqualTo(built);
+    assertThat(built.toBuilder().setVersion(2).build()).isEqualTo(built.withVersion(2));
+    assertThatThrownBy(() -> built.labels().put("x", "y"))
+        .isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void theBuilderValidatesWhatTheConstructorDid() {
+    assertThatThrownBy(() -> Rule.builder().build())
+        .hasMessage("rule id must match [A-Za-z0-9][A-Za-z0-9_.-]{0,127}, got null");
+    assertThatThrownBy(() -> Rule.builder().setId("x").build())
+        .hasMessage("rule 'x': condition is required");
+    assertThatThrownBy(() -> Rule.of("x", "mean(t) > 1").toBuilder().setVersion(0).build())
+        .hasMessage("rule 'x': version must be at least 1, got 0");
+    assertThat(Rule.builder().setId("x").setDeleted(true).build()).isEqualTo(Rule.deletion("x", 1));
+  }
+
+  @Test
+  void ruleIsJavaSerializableAndItsDefaultCoderIsTheJsonCoder() throws Exception {
+    Rule rule = Rule.of("hot", "mean(temperature) > 80").withRenotifyEvery(Duration.millis(5));
+    assertThat(org.apache.beam.sdk.util.SerializableUtils.clone(rule)).isEqualTo(rule);
+    assertThat(
+            org.apache.beam.sdk.coders.CoderRegistry.createDefault()
+                .getCoder(org.apache.beam.sdk.values.TypeDescriptor.of(Rule.class)))
+        .isSameAs(Rule.RuleCoder.of());
+    // The coder's bytes are the rule's JSON (length-prefixed UTF-8), as before.
+    CoderProperties.coderDecodeEncodeEqual(Rule.RuleCoder.of(), rule);
+    java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
+    org.apache.beam.sdk.coders.StringUtf8Coder.of().encode(rule.toJson(), json);
+    assertThat(org.apache.beam.sdk.util.CoderUtils.encodeToByteArray(Rule.RuleCoder.of(), rule))
+        .isEqualTo(json.toByteArray());
+    assertThat(rule.toJson())
+        .isEqualTo(
+            "{\"id\":\"hot\",\"version\":1,\"condition\":\"mean(temperature) > 80\","
+                + "\"severity\":\"WARNING\",\"message\":\"{status} {severity}: {condition} for key"
+                + " {key} (value {value})\",\"keys\":\"*\",\"resolve_after\":1,"
+                + "\"renotify_every\":\"5ms\"}");
+  }
 }
