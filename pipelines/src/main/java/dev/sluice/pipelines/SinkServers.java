@@ -105,7 +105,7 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
   }
 
   private static String describe(EmbeddedPostgresStore store) {
-    return "embedded PostgreSQL 16 at "
+    return "embedded PostgreSQL at "
         + store.jdbcUrl()
         + " (data in "
         + store.dataDirectory()

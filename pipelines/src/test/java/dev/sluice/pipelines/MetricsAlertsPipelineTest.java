@@ -90,11 +90,13 @@ class MetricsAlertsPipelineTest {
     // The main job's processing: its bundled spec's ComputeMetricsAndAlerts.
     ComputeMetricsAndAlerts.Result outputs =
         pipeline
-            .apply(Create.of(payloads))
+            .apply("Payloads", Create.of(payloads))
             .apply(
+                "ToRawPayload",
                 MapElements.into(TypeDescriptor.of(RawPayload.class))
                     .via(text -> new RawPayload(text.getBytes(StandardCharsets.UTF_8), null)))
             .apply(
+                SpecPipeline.PROCESS_STEP,
                 SpecPipeline.processing(
                     MetricsAlertsPipeline.spec(options("--temperatureThreshold=50"))));
 
@@ -132,7 +134,7 @@ class MetricsAlertsPipelineTest {
     PCollection<Alert> alerts =
         outputs
             .alerts()
-            .apply(MapElements.into(TypeDescriptor.of(Alert.class)).via(a -> a.withEmittedAt(T0)));
+            .apply("NoEmittedAt", MapElements.into(TypeDescriptor.of(Alert.class)).via(a -> a.withEmittedAt(T0)));
     PAssert.that(alerts)
         .containsInAnyOrder(
             new Alert(
@@ -268,7 +270,7 @@ class MetricsAlertsPipelineTest {
   void invalidOptionsFailBeforeAnythingRunsNamingTheOptionAndValue() {
     assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--numEvents=0")))
         .hasMessage(
-            "--numEvents: main-job.yaml:5: source.events: must be an integer from 1 to"
+            "--numEvents: main-job.yaml:5: source.events: must be a whole number from 1 to"
                 + " 9223372036854775807, got 0");
     assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--windowSeconds=-60")))
         .hasMessage("--windowSeconds must be between 1 and 316224000, got -60");

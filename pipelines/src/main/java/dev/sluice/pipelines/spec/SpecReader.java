@@ -290,7 +290,7 @@ public final class SpecReader {
                 false),
             texts(s, "source", "spike_keys"),
             unbounded,
-            duration(s, "source", "duration", null, true),
+            s.has("duration") ? duration(s, "source", "duration", null, true) : null,
             late);
       case "file":
         allowOnly(s, "source", "type", "path", "format");
