@@ -1,12 +1,12 @@
 package dev.sluice.pipelines;
 
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.EventFilesIO;
 import dev.sluice.io.JsonLinesIO;
 import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.io.PostgresIO;
 import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Alert;
 import dev.sluice.model.Alert.Severity;
 import dev.sluice.model.DeadLetter;
@@ -695,7 +695,7 @@ public final class MetricsAlertsPipeline {
       embedded =
           EmbeddedPostgresStore.start(
               Path.of(options.getOutputDir(), "postgres"), options.getEmbeddedPostgresPort());
-      database = embedded.database();
+      database = EmbeddedStores.database(embedded);
     } else {
       database = PostgresIO.database(options.getJdbcUrl());
       if (options.getJdbcUser() != null) {

@@ -297,7 +297,7 @@ class MetricsAlertsPipelineTest {
             rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate");
   }
 
-  private static List<String> query(dev.sluice.io.EmbeddedPostgresStore store) throws Exception {
+  private static List<String> query(dev.sluice.local.EmbeddedPostgresStore store) throws Exception {
     List<String> rows = new java.util.ArrayList<>();
     try (java.sql.Connection c = store.connect();
         java.sql.Statement st = c.createStatement()) {

@@ -2,7 +2,6 @@ package dev.sluice.pipelines.spec;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.EventFilesIO;
 import dev.sluice.io.JsonLinesIO;
 import dev.sluice.io.KafkaJsonIO;
@@ -11,11 +10,13 @@ import dev.sluice.io.PostgresIO;
 import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
 import dev.sluice.io.WebhookIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
+import dev.sluice.pipelines.EmbeddedStores;
 import dev.sluice.pipelines.spec.PipelineSpec.Files;
 import dev.sluice.pipelines.spec.PipelineSpec.Kafka;
 import dev.sluice.pipelines.spec.PipelineSpec.Sink;
@@ -370,7 +371,7 @@ public final class SpecPipeline {
                           + ")");
                   return started;
                 });
-        PostgresIO.Database db = store.database();
+        PostgresIO.Database db = EmbeddedStores.database(store);
         ensureTables(db, sink.schema());
         return db;
       }

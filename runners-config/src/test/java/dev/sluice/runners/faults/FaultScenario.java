@@ -2,7 +2,7 @@ package dev.sluice.runners.faults;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.sluice.io.EmbeddedPostgresStore;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.testing.KafkaBroker;
 import java.io.IOException;
 import java.net.ServerSocket;
