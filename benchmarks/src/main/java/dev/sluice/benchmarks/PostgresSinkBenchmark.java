@@ -1,13 +1,13 @@
 package dev.sluice.benchmarks;
 
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.PostgresIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
+import dev.sluice.pipelines.EmbeddedStores;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Locale;
@@ -50,7 +50,7 @@ public final class PostgresSinkBenchmark {
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.version"));
     try (EmbeddedPostgresStore store = EmbeddedPostgresStore.start(dir.resolve("pg"))) {
-      PostgresIO.createTables(store.database(), "bench");
+      PostgresIO.createTables(EmbeddedStores.database(store), "bench");
       run("insert (empty table)", store, rows, batchSize, 0);
       run("replay (same rows again)", store, rows, batchSize, 0);
       run("newer pane (every row replaced)", store, rows, batchSize, 1);
@@ -88,7 +88,7 @@ public final class PostgresSinkBenchmark {
         .apply(
             "StoreStats",
             PostgresIO.writeStats()
-                .to(store.database())
+                .to(EmbeddedStores.database(store))
                 .withSchema("bench")
                 .withBatchSize(batchSize));
     long started = System.nanoTime();

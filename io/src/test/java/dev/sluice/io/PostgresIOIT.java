@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
@@ -52,6 +53,11 @@ class PostgresIOIT {
   @BeforeAll
   static void startPostgres() {
     store = EmbeddedPostgresStore.start(dataDir.resolve("pg"));
+  }
+
+  /** The store as {@link PostgresIO} sees it: URL and password file, as the pipelines build it. */
+  private static PostgresIO.Database database() {
+    return PostgresIO.database(store.jdbcUrl()).withPasswordFile(store.passwordFile());
   }
 
   @AfterAll
@@ -106,7 +112,7 @@ class PostgresIOIT {
             .apply(Create.of(rows))
             .apply(
                 PostgresIO.writeStats()
-                    .to(store.database())
+                    .to(database())
                     .withSchema(schema)
                     .withCreateTables(true)
                     .withBatchSize(2));
@@ -150,7 +156,7 @@ class PostgresIOIT {
     List<String> first = null;
     for (int run = 0; run < 2; run++) {
       Pipeline p = run == 0 ? pipeline : Pipeline.create();
-      PostgresIO.Database db = store.database();
+      PostgresIO.Database db = database();
       PAssert.that(
               p.apply("Stats", Create.of(rows))
                   .apply(
@@ -236,10 +242,7 @@ class PostgresIOIT {
         pipeline
             .apply(Create.of(stats("ok", 0, 1, 0), tooLong))
             .apply(
-                PostgresIO.writeStats()
-                    .to(store.database())
-                    .withSchema("limits")
-                    .withCreateTables(true));
+                PostgresIO.writeStats().to(database()).withSchema("limits").withCreateTables(true));
     PAssert.that(rejected)
         .satisfies(
             letters -> {
@@ -263,7 +266,7 @@ class PostgresIOIT {
             .apply(Create.of(stats("ok-1", 0, 1, 0), bad, stats("ok-2", 0, 2, 0)))
             .apply(
                 PostgresIO.writeStats()
-                    .to(store.database())
+                    .to(database())
                     .withSchema("refused")
                     .withCreateTables(true));
     PAssert.that(rejected)
@@ -290,7 +293,7 @@ class PostgresIOIT {
 
   @Test
   void aLostConnectionIsRetriedOnAFreshConnection(TestPipeline pipeline) throws Exception {
-    PostgresIO.createTables(store.database(), "lost");
+    PostgresIO.createTables(database(), "lost");
     List<WindowStats> rows = List.of(stats("a", 0, 1, 0), stats("b", 0, 2, 0));
     try (Connection locker = store.connect()) {
       locker.setAutoCommit(false);
@@ -323,7 +326,7 @@ class PostgresIOIT {
           .apply(Create.of(rows))
           .apply(
               PostgresIO.writeStats()
-                  .to(store.database())
+                  .to(database())
                   .withSchema("lost")
                   .withInitialBackoff(Duration.millis(50)));
       PipelineResult result = pipeline.run();

@@ -1,6 +1,6 @@
 package dev.sluice.pipelines;
 
-import dev.sluice.io.EmbeddedPostgresStore;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.io.PostgresIO;
 import dev.sluice.pipelines.spec.PipelineSpec;
 import dev.sluice.pipelines.spec.PipelineSpec.Sink;
@@ -88,7 +88,7 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
                 EmbeddedPostgresStore.start(Path.of(sink.dataDir()), sink.port());
             embedded.put(sink.dataDir(), store);
             notes.add(describe(store));
-            return store.database();
+            return EmbeddedStores.database(store);
           });
     }
     if (sink.passwordEnv() != null && System.getenv(sink.passwordEnv()) == null) {

@@ -1,6 +1,6 @@
 package dev.sluice.pipelines;
 
-import dev.sluice.io.EmbeddedPostgresStore;
+import dev.sluice.local.EmbeddedPostgresStore;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

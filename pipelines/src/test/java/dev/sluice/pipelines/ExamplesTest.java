@@ -91,8 +91,8 @@ class ExamplesTest {
     assertThat(stats).hasSize(30 * 5 * 2 - 10 * 2);
     assertThat(printed).contains("embedded PostgreSQL at jdbc:postgresql://localhost:");
     // The embedded store holds the same rows (started again on its data directory).
-    try (dev.sluice.io.EmbeddedPostgresStore store =
-            dev.sluice.io.EmbeddedPostgresStore.start(dir.resolve("postgres"));
+    try (dev.sluice.local.EmbeddedPostgresStore store =
+            dev.sluice.local.EmbeddedPostgresStore.start(dir.resolve("postgres"));
         Connection c = store.connect();
         Statement s = c.createStatement();
         ResultSet r =

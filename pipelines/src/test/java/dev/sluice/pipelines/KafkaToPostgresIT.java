@@ -3,8 +3,8 @@ package dev.sluice.pipelines;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.PostgresIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.testing.KafkaBroker;

@@ -322,7 +322,7 @@ class MetricsAlertsPipelineTest {
         .hasMessageStartingWith("--rulesFile: ");
   }
 
-  private static List<String> query(dev.sluice.io.EmbeddedPostgresStore store) throws Exception {
+  private static List<String> query(dev.sluice.local.EmbeddedPostgresStore store) throws Exception {
     List<String> rows = new java.util.ArrayList<>();
     try (java.sql.Connection c = store.connect();
         java.sql.Statement st = c.createStatement()) {

@@ -1,5 +1,6 @@
 package dev.sluice.runners;
 
+import dev.sluice.local.FlinkSessionCluster;
 import dev.sluice.pipelines.MetricsAlertsPipeline;
 import dev.sluice.pipelines.StoreQuery;
 import java.nio.file.Path;

@@ -3,18 +3,14 @@ package dev.sluice.testing;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.awaitility.Awaitility.await;
 
+import dev.sluice.local.ChildJvm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -62,17 +58,16 @@ import org.awaitility.core.ConditionTimeoutException;
  * ({@code kafka-data/}) and its console output ({@link #logFile()}); give each broker a fresh
  * directory. Topics are not created automatically ({@code auto.create.topics.enable=false}); use
  * {@link #createTopic}. If {@link #close()} is never called, a JVM shutdown hook kills the child.
+ * The child is a {@link ChildJvm}, as the processes of the local Flink session cluster are.
  */
 public final class KafkaBroker implements AutoCloseable {
   private static final Duration FORMAT_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration GRACEFUL_STOP = Duration.ofSeconds(20);
-  private static final Duration FORCED_STOP = Duration.ofSeconds(10);
   private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(60);
-  private static final int LOG_TAIL_LINES = 40;
   private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9_.-]+");
 
-  private final Process process;
+  private final ChildJvm process;
   private final Path logFile;
   private final int plaintextPort;
   private final int saslPort; // -1 without a SASL_PLAINTEXT listener
@@ -81,13 +76,13 @@ public final class KafkaBroker implements AutoCloseable {
   private boolean closed;
 
   private KafkaBroker(
-      Process process, Path logFile, int plaintextPort, int saslPort, String secret) {
+      ChildJvm process, Path logFile, int plaintextPort, int saslPort, String secret) {
     this.process = process;
     this.logFile = logFile;
     this.plaintextPort = plaintextPort;
     this.saslPort = saslPort;
     this.secret = secret;
-    this.shutdownHook = new Thread(process::destroyForcibly, "kafka-broker-kill-" + plaintextPort);
+    this.shutdownHook = new Thread(process::killNow, "kafka-broker-kill-" + plaintextPort);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
@@ -286,7 +281,7 @@ public final class KafkaBroker implements AutoCloseable {
     } catch (IllegalStateException e) {
       // The JVM is shutting down; the hook kills the child anyway.
     }
-    if (!stop(process, GRACEFUL_STOP)) {
+    if (!process.stop(GRACEFUL_STOP)) {
       throw new IllegalStateException(
           "Kafka broker " + bootstrapServers() + " (pid " + process.pid() + ") did not exit");
     }
@@ -300,12 +295,7 @@ public final class KafkaBroker implements AutoCloseable {
     } catch (IllegalStateException e) {
       // The JVM is shutting down; the hook kills the child anyway.
     }
-    process.destroyForcibly();
-    try {
-      process.waitFor(FORCED_STOP.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    process.kill();
   }
 
   /**
@@ -320,14 +310,13 @@ public final class KafkaBroker implements AutoCloseable {
     Path configFile = dir.resolve("server.properties");
     Path argFile = dir.resolve("kafka-jvm.args");
     try {
-      ProcessBuilder builder =
-          new ProcessBuilder(javaCommand(argFile, "-Xmx512m", "kafka.Kafka", configFile.toString()))
-              .directory(dir.toFile())
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       KafkaBroker broker =
-          new KafkaBroker(builder.start(), logFile, plaintextPort, saslPort, secret);
-      broker.process.getOutputStream().close();
+          new KafkaBroker(
+              startBroker(dir, argFile, configFile, logFile, true, secret),
+              logFile,
+              plaintextPort,
+              saslPort,
+              secret);
       broker.awaitReady();
       return broker;
     } catch (IOException e) {
@@ -353,7 +342,7 @@ public final class KafkaBroker implements AutoCloseable {
         throw new IllegalStateException(
             dataDir + " already exists: give each Kafka broker a fresh work directory");
       }
-      int[] ports = freePorts(sasl ? 3 : 2);
+      int[] ports = ChildJvm.freePorts(sasl ? 3 : 2);
       int plaintextPort = ports[0];
       int controllerPort = ports[1];
       int saslPort = sasl ? ports[2] : -1;
@@ -362,19 +351,18 @@ public final class KafkaBroker implements AutoCloseable {
       try (Writer out = Files.newBufferedWriter(configFile, UTF_8)) {
         config.store(out, "Kafka broker started by " + KafkaBroker.class.getName());
       }
-      Files.writeString(argFile, "-cp " + argFileQuote(childClassPath()) + "\n", UTF_8);
+      ChildJvm.writeClassPathArgFile(argFile, ChildJvm.classPath());
 
       format(dir, argFile, configFile, password);
 
-      ProcessBuilder builder =
-          new ProcessBuilder(javaCommand(argFile, "-Xmx512m", "kafka.Kafka", configFile.toString()))
-              .directory(dir.toFile())
-              .redirectErrorStream(true)
-              .redirectOutput(logFile.toFile());
       KafkaBroker broker =
-          new KafkaBroker(builder.start(), logFile, plaintextPort, saslPort, password);
+          new KafkaBroker(
+              startBroker(dir, argFile, configFile, logFile, false, password),
+              logFile,
+              plaintextPort,
+              saslPort,
+              password);
       try {
-        broker.process.getOutputStream().close();
         broker.awaitReady();
       } catch (RuntimeException | Error e) {
         try {
@@ -445,46 +433,64 @@ public final class KafkaBroker implements AutoCloseable {
   private static void format(Path dir, Path argFile, Path configFile, String secret)
       throws IOException {
     Path output = dir.resolve("kafka-format.log");
-    List<String> command =
-        javaCommand(
+    ChildJvm format =
+        ChildJvm.start(
+            dir,
             argFile,
-            "-Xmx256m",
+            jvmOptions("-Xmx256m"),
             "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            Uuid.randomUuid().toString(),
-            "-c",
-            configFile.toString());
-    Process format =
-        new ProcessBuilder(command)
-            .directory(dir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(output.toFile())
-            .start();
-    format.getOutputStream().close();
+            List.of("format", "-t", Uuid.randomUuid().toString(), "-c", configFile.toString()),
+            output,
+            false,
+            secret);
     boolean exited;
     try {
-      exited = format.waitFor(FORMAT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      exited = format.waitFor(FORMAT_TIMEOUT);
     } catch (InterruptedException e) {
-      format.destroyForcibly();
+      format.killNow();
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while formatting Kafka storage in " + dir, e);
     }
     if (!exited) {
-      stop(format, Duration.ZERO);
+      format.kill();
       throw new IllegalStateException(
           "Formatting Kafka storage did not finish within "
               + FORMAT_TIMEOUT.toSeconds()
               + " s; output:\n"
-              + tail(output, secret));
+              + format.tail());
     }
     if (format.exitValue() != 0) {
       throw new IllegalStateException(
           "Formatting Kafka storage failed with exit code "
               + format.exitValue()
               + "; output:\n"
-              + tail(output, secret));
+              + format.tail());
     }
+  }
+
+  /** Starts {@code kafka.Kafka server.properties}; a restart appends to the same log. */
+  private static ChildJvm startBroker(
+      Path dir, Path argFile, Path configFile, Path logFile, boolean append, String secret)
+      throws IOException {
+    return ChildJvm.start(
+        dir,
+        argFile,
+        jvmOptions("-Xmx512m"),
+        "kafka.Kafka",
+        List.of(configFile.toString()),
+        logFile,
+        append,
+        secret);
+  }
+
+  private static List<String> jvmOptions(String heap) {
+    return List.of(
+        heap,
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Djava.awt.headless=true",
+        "-Dorg.slf4j.simpleLogger.showDateTime=true",
+        "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS");
   }
 
   private void awaitReady() {
@@ -504,7 +510,7 @@ public final class KafkaBroker implements AutoCloseable {
               + " s; last lines of "
               + logFile
               + ":\n"
-              + tail(logFile, secret),
+              + process.tail(),
           e);
     } finally {
       Admin client = admin.get();
@@ -516,18 +522,8 @@ public final class KafkaBroker implements AutoCloseable {
 
   /** Whether the broker answers with at least one live (unfenced) node; fails if it exited. */
   private boolean isReady(AtomicReference<Admin> admin) throws InterruptedException {
-    if (!process.isAlive()) {
-      throw new IllegalStateException(
-          "Kafka broker "
-              + bootstrapServers()
-              + " exited with code "
-              + process.exitValue()
-              + " before it was ready; last lines of "
-              + logFile
-              + ":\n"
-              + tail(logFile, secret));
-    }
-    if (!accepts(plaintextPort)) {
+    process.checkAlive("Kafka broker " + bootstrapServers());
+    if (!ChildJvm.accepts(plaintextPort)) {
       return false;
     }
     if (admin.get() == null) {
@@ -578,98 +574,5 @@ public final class KafkaBroker implements AutoCloseable {
         (int) apiTimeout.toMillis(),
         AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG,
         500);
-  }
-
-  private static boolean accepts(int port) {
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  /**
-   * Stops a child: SIGTERM, then SIGKILL once {@code grace} has passed, then waits for the exit.
-   * Returns whether it exited.
-   */
-  private static boolean stop(Process child, Duration grace) {
-    try {
-      if (!grace.isZero()) {
-        child.destroy();
-        if (child.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-          return true;
-        }
-      }
-      child.destroyForcibly();
-      return child.waitFor(FORCED_STOP.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      child.destroyForcibly();
-      Thread.currentThread().interrupt();
-      return !child.isAlive();
-    }
-  }
-
-  /** Free TCP ports, distinct from each other; all sockets are closed before returning. */
-  private static int[] freePorts(int count) throws IOException {
-    List<ServerSocket> sockets = new ArrayList<>();
-    try {
-      for (int i = 0; i < count; i++) {
-        sockets.add(new ServerSocket(0));
-      }
-      return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
-    } finally {
-      for (ServerSocket socket : sockets) {
-        socket.close();
-      }
-    }
-  }
-
-  private static List<String> javaCommand(
-      Path argFile, String heap, String mainClass, String... args) {
-    List<String> command = new ArrayList<>();
-    command.add(
-        ProcessHandle.current()
-            .info()
-            .command()
-            .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
-    command.add(heap);
-    command.add("-XX:+UseSerialGC");
-    command.add("-XX:TieredStopAtLevel=1");
-    command.add("-Djava.awt.headless=true");
-    command.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
-    command.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS");
-    // The classpath goes through an argument file: a long one may exceed the OS limit for one
-    // command-line argument.
-    command.add("@" + argFile);
-    command.add(mainClass);
-    command.addAll(Arrays.asList(args));
-    return command;
-  }
-
-  /** The test classpath: Surefire and Failsafe may run tests from a manifest-only jar. */
-  private static String childClassPath() {
-    String testClassPath = System.getProperty("surefire.test.class.path");
-    return testClassPath != null && !testClassPath.isBlank()
-        ? testClassPath
-        : System.getProperty("java.class.path");
-  }
-
-  private static String argFileQuote(String value) {
-    return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-  }
-
-  /** The last lines of a log file, with the SASL password (if any) masked. */
-  private static String tail(Path file, String secret) {
-    String text;
-    try {
-      text = new String(Files.readAllBytes(file), UTF_8);
-    } catch (IOException e) {
-      return "(cannot read " + file + ": " + e + ")";
-    }
-    List<String> lines = text.lines().toList();
-    String tail =
-        String.join("\n", lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size()));
-    return secret == null ? tail : tail.replace(secret, "[hidden]");
   }
 }

@@ -4,11 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.io.EmbeddedPostgresStore;
 import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.io.PostgresIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
+import dev.sluice.pipelines.EmbeddedStores;
 import dev.sluice.runners.RunnerPreset;
 import dev.sluice.testing.KafkaBroker;
 import dev.sluice.transforms.OutputWithDeadLetters;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.LocalDate;
@@ -151,8 +151,8 @@ public final class LatencyBenchmark {
     try (KafkaBroker kafka = KafkaBroker.start(work.resolve("kafka"));
         EmbeddedPostgresStore postgres = EmbeddedPostgresStore.start(work.resolve("postgres"))) {
       String bootstrap = kafka.bootstrapServers();
-      PostgresIO.createTables(postgres.database(), "drain");
-      PostgresIO.createTables(postgres.database(), "live");
+      PostgresIO.createTables(EmbeddedStores.database(postgres), "drain");
+      PostgresIO.createTables(EmbeddedStores.database(postgres), "live");
 
       // Phase 1: sustainable throughput, draining a backlog of three windows.
       kafka.createTopic("backlog", PARTITIONS);
@@ -173,7 +173,7 @@ public final class LatencyBenchmark {
                   bootstrap,
                   "backlog",
                   "backlog-alerts",
-                  postgres.database(),
+                  EmbeddedStores.database(postgres),
                   "drain",
                   workload.threshold,
                   outOfOrderness)
@@ -211,7 +211,7 @@ public final class LatencyBenchmark {
                   bootstrap,
                   "events",
                   "alerts",
-                  postgres.database(),
+                  EmbeddedStores.database(postgres),
                   "live",
                   workload.threshold,
                   outOfOrderness)

@@ -2,7 +2,7 @@ package dev.sluice.runners.faults;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.sluice.io.EmbeddedPostgresStore;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.testing.KafkaBroker;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -192,7 +192,7 @@ final class FaultScenario {
         new Backlog(events, keys, minutes, partitions, activePartitions, badInput, TOPIC, seed);
     Random random = new Random(seed);
     EmbeddedPostgresStore external = null;
-    dev.sluice.runners.FlinkSessionCluster cluster = null;
+    dev.sluice.local.FlinkSessionCluster cluster = null;
     ProcessHandle extraTaskManager = null;
     int pgPort = freePort();
     KafkaBroker firstBroker = KafkaBroker.start(work.resolve("kafka"));
@@ -203,7 +203,7 @@ final class FaultScenario {
       long produced = backlog.produce(kafka.bootstrapServers());
       Path out = work.resolve("out");
       if (clusterFault != null) {
-        cluster = dev.sluice.runners.FlinkSessionCluster.start(work.resolve("cluster"), 0);
+        cluster = dev.sluice.local.FlinkSessionCluster.start(work.resolve("cluster"), 0);
         extraTaskManager = cluster.addTaskManager();
       }
       List<String> args =
@@ -291,7 +291,7 @@ final class FaultScenario {
         awaitOrFail(job, log, () -> committed(broker[0]) >= produced * 4 / 10, CATCH_UP);
         String jobId = runningJob(cluster);
         Path savepoint =
-            dev.sluice.runners.FlinkSavepoints.write(
+            dev.sluice.local.FlinkSavepoints.write(
                 cluster.restPort(), jobId, work.resolve("savepoints"), true);
         append(log, "stopped with savepoint " + savepoint);
         killedAt = System.nanoTime();
@@ -474,7 +474,7 @@ final class FaultScenario {
             "--checkpointingInterval=" + checkpointMillis));
   }
 
-  private static String runningJob(dev.sluice.runners.FlinkSessionCluster cluster)
+  private static String runningJob(dev.sluice.local.FlinkSessionCluster cluster)
       throws IOException {
     for (com.fasterxml.jackson.databind.JsonNode job :
         new com.fasterxml.jackson.databind.ObjectMapper()

@@ -1,4 +1,4 @@
-package dev.sluice.runners;
+package dev.sluice.local;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -40,7 +39,7 @@ public final class FlinkSavepoints {
     if (!jobId.matches("[0-9a-f]{32}")) {
       throw new IllegalArgumentException("JOB_ID must be 32 hex digits, got '" + jobId + "'");
     }
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    FlinkRest rest = new FlinkRest(restPort);
     String target = targetDir.toAbsolutePath().toUri().toString();
     String body =
         stop
@@ -51,9 +50,8 @@ public final class FlinkSavepoints {
                 .toString();
     JsonNode started =
         call(
-            http,
-            HttpRequest.newBuilder(
-                    uri(restPort, "/jobs/" + jobId + (stop ? "/stop" : "/savepoints")))
+            rest,
+            HttpRequest.newBuilder(rest.uri("/jobs/" + jobId + (stop ? "/stop" : "/savepoints")))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body, UTF_8)));
     String trigger = started.path("request-id").asText();
@@ -61,9 +59,8 @@ public final class FlinkSavepoints {
     while (System.nanoTime() < deadline) {
       JsonNode status =
           call(
-              http,
-              HttpRequest.newBuilder(uri(restPort, "/jobs/" + jobId + "/savepoints/" + trigger))
-                  .GET());
+              rest,
+              HttpRequest.newBuilder(rest.uri("/jobs/" + jobId + "/savepoints/" + trigger)).GET());
       if (status.path("status").path("id").asText().equals("COMPLETED")) {
         JsonNode operation = status.path("operation");
         if (operation.has("failure-cause")) {
@@ -97,16 +94,9 @@ public final class FlinkSavepoints {
             + " min");
   }
 
-  private static URI uri(int port, String path) {
-    return URI.create("http://localhost:" + port + path);
-  }
-
-  private static JsonNode call(HttpClient http, HttpRequest.Builder request) {
+  private static JsonNode call(FlinkRest rest, HttpRequest.Builder request) {
     try {
-      HttpResponse<String> response =
-          http.send(
-              request.timeout(Duration.ofSeconds(30)).build(),
-              HttpResponse.BodyHandlers.ofString(UTF_8));
+      HttpResponse<String> response = rest.send(request, Duration.ofSeconds(30));
       if (response.statusCode() / 100 != 2) {
         throw new IllegalStateException(
             "Flink REST answered HTTP " + response.statusCode() + ": " + response.body());

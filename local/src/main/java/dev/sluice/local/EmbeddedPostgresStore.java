@@ -1,6 +1,5 @@
-package dev.sluice.io;
+package dev.sluice.local;
 
-import dev.sluice.transforms.Checks;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,12 +13,15 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -32,7 +34,9 @@ import java.util.concurrent.TimeoutException;
  * <pre>{@code
  * try (EmbeddedPostgresStore store = EmbeddedPostgresStore.start(Path.of("output/postgres"))) {
  *   LOG.info("Query it while the job runs: {}", store.jdbcUrl());
- *   stats.apply("StoreStats", PostgresIO.writeStats().to(store.database()).withCreateTables(true));
+ *   PostgresIO.Database db =
+ *       PostgresIO.database(store.jdbcUrl()).withPasswordFile(store.passwordFile());
+ *   stats.apply("StoreStats", PostgresIO.writeStats().to(db).withCreateTables(true));
  *   pipeline.run().waitUntilFinish();
  * }
  * }</pre>
@@ -41,16 +45,22 @@ import java.util.concurrent.TimeoutException;
  * idempotent), a missing one is initialised. The server listens on localhost only, on {@code port}
  * or a free port. The superuser {@code postgres} logs in with a password (SCRAM-SHA-256) that is
  * generated when the data directory is initialised and kept in {@value #PASSWORD_FILE} in it,
- * readable by its owner only; {@link #database()} and {@link #connect()} read it. A server left
- * running on the data directory by a process that was killed ({@code kill -9}: its shutdown hook
- * never ran) is found by its {@code postmaster.pid}, stopped, and the store starts cleanly. It is
- * for running Sluice on one machine, not a production database; the same SQL runs against it and
- * against any PostgreSQL 12 or later. {@link #close} stops the server and keeps the data.
+ * readable by its owner only; {@link #connect()} reads it, and so does a {@code
+ * PostgresIO.Database} given {@link #jdbcUrl()} and {@link #passwordFile()}. A server left running
+ * on the data directory by a process that was killed ({@code kill -9}: its shutdown hook never ran)
+ * is found by its {@code postmaster.pid}, stopped, and the store starts cleanly. It is for running
+ * Sluice on one machine, not a production database; the same SQL runs against it and against any
+ * PostgreSQL 12 or later. {@link #close} stops the server and keeps the data.
+ *
+ * <p>Local tooling: a job on a cluster never needs this class, so {@code sluice-io} does not depend
+ * on it (nor on the PostgreSQL binaries).
  */
 public final class EmbeddedPostgresStore implements AutoCloseable {
   /** The file in the data directory that holds the superuser's password. */
   public static final String PASSWORD_FILE = "sluice-password";
 
+  private static final String SUPERUSER = "postgres";
+  private static final int CONNECT_TIMEOUT_SECONDS = 10;
   private static final Duration LEFTOVER_STOP = Duration.ofSeconds(30);
 
   private final EmbeddedPostgres postgres;
@@ -68,7 +78,7 @@ public final class EmbeddedPostgresStore implements AutoCloseable {
 
   /** Starts a server on {@code port} (0: a free one) with its data in {@code dataDirectory}. */
   public static EmbeddedPostgresStore start(Path dataDirectory, int port) {
-    Checks.notNull("dataDirectory", dataDirectory);
+    Objects.requireNonNull(dataDirectory, "dataDirectory must not be null");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
     }
@@ -213,7 +223,7 @@ public final class EmbeddedPostgresStore implements AutoCloseable {
 
   /** {@code jdbc:postgresql://localhost:PORT/postgres?user=postgres} (no password in it). */
   public String jdbcUrl() {
-    return postgres.getJdbcUrl("postgres", "postgres");
+    return postgres.getJdbcUrl(SUPERUSER, "postgres");
   }
 
   /** The file with the superuser's password. */
@@ -221,14 +231,30 @@ public final class EmbeddedPostgresStore implements AutoCloseable {
     return dataDirectory.resolve(PASSWORD_FILE);
   }
 
-  /** The database, for {@link PostgresIO} writes; the password is read from its file at setup. */
-  public PostgresIO.Database database() {
-    return PostgresIO.database(jdbcUrl()).withPasswordFile(passwordFile());
+  /** The superuser the server's clients log in as; {@link #jdbcUrl()} names it too. */
+  public String user() {
+    return SUPERUSER;
   }
 
-  /** Opens a connection as the superuser. */
+  /**
+   * Opens a connection as the superuser, with the password from {@link #passwordFile()} and the
+   * same login timeout as {@code PostgresIO.Database#connect()}.
+   */
   public Connection connect() throws SQLException {
-    return database().connect();
+    Properties properties = new Properties();
+    try {
+      properties.setProperty("password", readPassword(passwordFile()));
+    } catch (IOException e) {
+      throw new SQLException(
+          "cannot read the PostgreSQL password file "
+              + passwordFile()
+              + " ("
+              + e.getClass().getSimpleName()
+              + ")",
+          e);
+    }
+    properties.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+    return DriverManager.getConnection(jdbcUrl(), properties);
   }
 
   /** The port the server listens on (localhost). */
