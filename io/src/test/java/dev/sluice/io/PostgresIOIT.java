@@ -369,10 +369,7 @@ class PostgresIOIT {
         .apply(Create.of(List.of(readings)).withCoder(SerializableCoder.of(Reading.class)))
         .apply(
             "StoreReadings",
-            PostgresIO.write(READINGS)
-                .to(store.database())
-                .withSchema("custom")
-                .withCreateTables(true));
+            PostgresIO.write(READINGS).to(database()).withSchema("custom").withCreateTables(true));
   }
 
   @Test

@@ -1,7 +1,7 @@
 package dev.sluice.pipelines;
 
-import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.io.PostgresIO;
+import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.pipelines.spec.PipelineSpec;
 import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.SinkDatabases;

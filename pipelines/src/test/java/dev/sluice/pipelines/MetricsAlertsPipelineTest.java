@@ -134,7 +134,9 @@ class MetricsAlertsPipelineTest {
     PCollection<Alert> alerts =
         outputs
             .alerts()
-            .apply("NoEmittedAt", MapElements.into(TypeDescriptor.of(Alert.class)).via(a -> a.withEmittedAt(T0)));
+            .apply(
+                "NoEmittedAt",
+                MapElements.into(TypeDescriptor.of(Alert.class)).via(a -> a.withEmittedAt(T0)));
     PAssert.that(alerts)
         .containsInAnyOrder(
             new Alert(
@@ -282,7 +284,8 @@ class MetricsAlertsPipelineTest {
         .hasMessageStartingWith("--numEvents applies to a bounded source");
     assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--malformedFraction=1.5")))
         .hasMessageStartingWith("--malformedFraction: main-job.yaml:")
-        .hasMessageEndingWith("source.malformed_fraction: must be a number from 0.0 to 1.0, got 1.5");
+        .hasMessageEndingWith(
+            "source.malformed_fraction: must be a number from 0.0 to 1.0, got 1.5");
     assertThatThrownBy(
             () -> MetricsAlertsPipeline.spec(options("--unbounded=true", "--durationSeconds=-1")))
         .hasMessage("--durationSeconds must be between 0 and 316224000, got -1");
@@ -315,10 +318,8 @@ class MetricsAlertsPipelineTest {
         .extracting(r -> r.id() + " " + r.condition())
         .containsExactly("busy count(temperature) > 100", "dead absent(*) for 5m");
     java.nio.file.Files.writeString(rules, "{\"id\":\"busy\",\"condition\":\"avg(x) > 1\"}\n");
-    assertThatThrownBy(
-            () -> MetricsAlertsPipeline.spec(options("--rulesFile=" + rules)))
-        .hasMessageContaining(
-            rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate")
+    assertThatThrownBy(() -> MetricsAlertsPipeline.spec(options("--rulesFile=" + rules)))
+        .hasMessageContaining(rules + ":1: rule 'busy': condition 'avg(x) > 1': unknown aggregate")
         .hasMessageStartingWith("--rulesFile: ");
   }
 

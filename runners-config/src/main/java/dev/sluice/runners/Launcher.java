@@ -60,7 +60,9 @@ public final class Launcher {
       FlinkSessionCluster.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
-    if (args.length > 0 && args[0].equals("query")) {
+    if (args.length > 0 && args[0].equals("main")) {
+      args = java.util.Arrays.copyOfRange(args, 1, args.length);
+    } else if (args.length > 0 && args[0].equals("query")) {
       StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }

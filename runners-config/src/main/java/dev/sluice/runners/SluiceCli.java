@@ -36,10 +36,18 @@ import picocli.CommandLine.Parameters;
     version = "sluice 0.1.0",
     description = "Real-time monitoring pipelines on Apache Beam, described in YAML.",
     subcommands = {
+      SluiceCli.MainJob.class,
       SluiceCli.Run.class,
       SluiceCli.Validate.class,
       SluiceCli.Explain.class,
+      SluiceCli.Query.class,
+      SluiceCli.FlinkCluster.class,
       SluiceCli.FlexTemplateCommand.class
+    },
+    footer = {
+      "",
+      "Without a command, ./sluice runs the main job (the same as ./sluice main): the bundled spec",
+      "main-job.yaml on the Direct runner, e.g. ./sluice --numEvents=100000 --preset=flink."
     })
 public final class SluiceCli implements Callable<Integer> {
   static final int OK = 0;
@@ -78,6 +86,58 @@ public final class SluiceCli implements Callable<Integer> {
           return INVALID;
         });
     return cli.execute(args);
+  }
+
+  /** Arguments passed on as they are, for the commands that have their own parser. */
+  abstract static class PassThrough implements Callable<Integer> {
+    @Parameters(arity = "0..*", paramLabel = "ARG", description = "see the command's --help")
+    List<String> args = new ArrayList<>();
+
+    @CommandLine.Unmatched List<String> unmatched = new ArrayList<>();
+
+    String[] all() {
+      List<String> all = new ArrayList<>(unmatched);
+      all.addAll(args);
+      return all.toArray(new String[0]);
+    }
+  }
+
+  @Command(
+      name = "main",
+      description =
+          "Run the main job (the bundled spec main-job.yaml): --preset=direct|flink|flink-cluster,"
+              + " --numEvents=N, --outputDir=DIR, ...; --help=Options lists every option.",
+      subcommandsRepeatable = false)
+  static final class MainJob extends PassThrough {
+    @Override
+    public Integer call() {
+      Launcher.main(all());
+      return OK;
+    }
+  }
+
+  @Command(
+      name = "query",
+      description = "Query the main job's PostgreSQL store: query [--outputDir=DIR] \"SELECT ...\"")
+  static final class Query extends PassThrough {
+    @Override
+    public Integer call() {
+      dev.sluice.pipelines.StoreQuery.main(all());
+      return OK;
+    }
+  }
+
+  @Command(
+      name = "flink-cluster",
+      description =
+          "A local Flink 1.19 session cluster: flink-cluster start|status|stop, savepoint JOB_ID"
+              + " [--stop]")
+  static final class FlinkCluster extends PassThrough {
+    @Override
+    public Integer call() {
+      dev.sluice.local.FlinkSessionCluster.main(all());
+      return OK;
+    }
   }
 
   /** Options that choose and configure a runner (a picocli mixin of run and explain). */

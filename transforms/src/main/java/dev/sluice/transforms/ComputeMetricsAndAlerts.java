@@ -142,8 +142,7 @@ public abstract class ComputeMetricsAndAlerts
     deadLetters.add(parsed.deadLetters());
     PCollection<Event> events = parsed.output();
     if (dedupHorizon() != null) {
-      events =
-          events.apply("Deduplicate", Deduplicate.byEventId().withHorizon(dedupHorizon()));
+      events = events.apply("Deduplicate", Deduplicate.byEventId().withHorizon(dedupHorizon()));
     }
     boolean judge = !rules().isEmpty() || ruleUpdates() != null;
     List<PCollection<WindowStats>> stats = new ArrayList<>();

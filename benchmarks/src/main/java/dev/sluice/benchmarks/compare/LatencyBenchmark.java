@@ -7,14 +7,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.io.PostgresIO;
 import dev.sluice.local.EmbeddedPostgresStore;
-import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
 import dev.sluice.pipelines.EmbeddedStores;
 import dev.sluice.runners.RunnerPreset;
 import dev.sluice.testing.KafkaBroker;
-import dev.sluice.transforms.OutputWithDeadLetters;
+import dev.sluice.transforms.ComputeMetricsAndAlerts;
 import dev.sluice.transforms.ParseEvents;
-import dev.sluice.transforms.WindowedAggregate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -103,14 +101,15 @@ public final class LatencyBenchmark {
                 .withGroupId("sluice-" + topic)
                 .withMaxOutOfOrderness(outOfOrderness)
                 .withEventTimeFrom(parse));
-    OutputWithDeadLetters<Event> events = payloads.apply("ParseEvents", parse);
-    WindowedAggregate.Result stats =
-        events.output().apply("AggregateWindows", SluiceBeamJob.aggregation());
-    stats.output().apply("WriteStats", PostgresIO.writeStats().to(database).withSchema(schema));
-    stats
-        .output()
-        .apply("EvaluateRules", SluiceBeamJob.rules(threshold))
-        .output()
+    ComputeMetricsAndAlerts.Result processed =
+        payloads.apply(
+            "ComputeMetricsAndAlerts", SluiceBeamJob.processing(threshold).withParse(parse));
+    processed
+        .stats()
+        .get(0)
+        .apply("WriteStats", PostgresIO.writeStats().to(database).withSchema(schema));
+    processed
+        .alerts()
         .apply(
             "WriteAlerts",
             KafkaJsonIO.writeAlerts().withBootstrapServers(bootstrap).to(alertsTopic));

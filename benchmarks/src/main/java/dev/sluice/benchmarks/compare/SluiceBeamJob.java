@@ -2,14 +2,12 @@ package dev.sluice.benchmarks.compare;
 
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
-import dev.sluice.model.Event;
 import dev.sluice.model.LateEvent;
+import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
 import dev.sluice.rules.Rule;
 import dev.sluice.runners.RunnerPreset;
-import dev.sluice.transforms.EvaluateRules;
-import dev.sluice.transforms.OutputWithDeadLetters;
-import dev.sluice.transforms.ParseEvents;
+import dev.sluice.transforms.ComputeMetricsAndAlerts;
 import dev.sluice.transforms.WindowedAggregate;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -22,11 +20,13 @@ import org.apache.beam.sdk.io.Read;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -72,11 +72,17 @@ final class SluiceBeamJob {
                 .apply("ReadWorkload", GenerateSequence.from(0).to(workload.numEvents))
                 .apply("GeneratePayloads", ParDo.of(new PayloadFn(workload)))
                 .setCoder(ByteArrayCoder.of());
-    OutputWithDeadLetters<Event> parsed =
-        payloads.apply("ParseEvents", ParseEvents.fromJsonBytes());
-    WindowedAggregate.Result aggregated = parsed.output().apply("AggregateWindows", aggregation());
-    aggregated
-        .output()
+    ComputeMetricsAndAlerts.Result processed =
+        payloads
+            .apply(
+                "ToRawPayload",
+                MapElements.into(TypeDescriptor.of(RawPayload.class))
+                    .via(bytes -> new RawPayload(bytes, null)))
+            .setCoder(RawPayload.RawPayloadCoder.of())
+            .apply("ComputeMetricsAndAlerts", processing(workload.threshold));
+    processed
+        .stats()
+        .get(0)
         .apply(
             "FormatStats",
             MapElements.into(TypeDescriptors.strings())
@@ -92,11 +98,8 @@ final class SluiceBeamJob {
                             s.max(),
                             s.mean())))
         .apply("WriteStats", ParDo.of(new WriteLinesFn(dir, "stats")));
-    OutputWithDeadLetters<Alert> alerts =
-        aggregated.output().apply("EvaluateRules", rules(workload.threshold));
-    ;
-    alerts
-        .output()
+    processed
+        .alerts()
         .apply(
             "FormatAlerts",
             MapElements.into(TypeDescriptors.strings())
@@ -112,7 +115,7 @@ final class SluiceBeamJob {
                             a.value())))
         .apply("WriteAlerts", ParDo.of(new WriteLinesFn(dir, "alerts")));
     PCollection<String> late =
-        aggregated
+        processed
             .late()
             .apply(
                 "FormatLate",
@@ -121,9 +124,10 @@ final class SluiceBeamJob {
                         (LateEvent e) ->
                             "D|TOO_LATE|" + e.event().key() + '|' + e.event().metric()));
     PCollection<String> deadLetters =
-        PCollectionList.of(parsed.deadLetters())
-            .and(alerts.deadLetters())
-            .apply("AllDeadLetters", Flatten.pCollections())
+        processed
+            .deadLetters()
+            // TOO_LATE events are written from late(), as the other jobs write them.
+            .apply("NotLate", Filter.by((DeadLetter d) -> d.reason() != DeadLetter.Reason.TOO_LATE))
             .apply(
                 "FormatDeadLetters",
                 MapElements.into(TypeDescriptors.strings())
@@ -140,9 +144,12 @@ final class SluiceBeamJob {
   }
 
   /** The workload's one threshold rule. */
-  static EvaluateRules rules(double threshold) {
-    return EvaluateRules.of(
-        List.of(Rule.of(Workload.RULE_ID, "mean(" + Workload.RULE_METRIC + ") > " + threshold)));
+  /** The workload's processing: its aggregation and its one threshold rule. */
+  static ComputeMetricsAndAlerts processing(double threshold) {
+    return ComputeMetricsAndAlerts.of(aggregation())
+        .withRules(
+            List.of(
+                Rule.of(Workload.RULE_ID, "mean(" + Workload.RULE_METRIC + ") > " + threshold)));
   }
 
   /** Index to payload, timestamped with its event time. */

@@ -21,8 +21,7 @@ public interface SinkDatabases {
   static SinkDatabases unstarted() {
     return sink ->
         sink.type().equals("embedded")
-            ? PostgresIO.database(
-                "jdbc:postgresql://localhost/embedded?data_dir=" + sink.dataDir())
+            ? PostgresIO.database("jdbc:postgresql://localhost/embedded?data_dir=" + sink.dataDir())
             : external(sink);
   }
 

@@ -29,9 +29,9 @@ import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
-import org.apache.beam.sdk.values.PBegin;
 
 /**
  * Builds the Beam pipeline a {@link PipelineSpec} describes: the spec's source, {@link
@@ -115,8 +115,7 @@ public final class SpecPipeline {
       payloads = pipeline.apply("ReadKafka", read);
     }
     ComputeMetricsAndAlerts.Result processed =
-        payloads.apply(
-            PROCESS_STEP, processing(spec).withRuleUpdates(ruleUpdates(pipeline, spec)));
+        payloads.apply(PROCESS_STEP, processing(spec).withRuleUpdates(ruleUpdates(pipeline, spec)));
     deadLetters.add(processed.deadLetters());
     List<PCollection<WindowStats>> statsPerWindow = processed.stats();
     PCollection<Alert> alerts = processed.alerts();
@@ -197,8 +196,8 @@ public final class SpecPipeline {
   }
 
   /**
-   * The spec's processing between source and sinks (parse with its mapping, dedup, windows,
-   * rules), without rule updates: the seam tests feed their own payloads to.
+   * The spec's processing between source and sinks (parse with its mapping, dedup, windows, rules),
+   * without rule updates: the seam tests feed their own payloads to.
    */
   public static ComputeMetricsAndAlerts processing(PipelineSpec spec) {
     List<WindowedAggregate> windows = new ArrayList<>();
@@ -245,8 +244,7 @@ public final class SpecPipeline {
               .withBootstrapServers(spec.ruleUpdates().bootstrapServers())
               .withTopics(List.of(spec.ruleUpdates().kafkaTopic()));
       if (spec.ruleUpdates().propertiesFile() != null) {
-        read =
-            read.withConsumerPropertiesFile(Path.of(spec.ruleUpdates().propertiesFile()));
+        read = read.withConsumerPropertiesFile(Path.of(spec.ruleUpdates().propertiesFile()));
       }
       sources.add(pipeline.apply("ReadRuleUpdatesTopic", read));
     }

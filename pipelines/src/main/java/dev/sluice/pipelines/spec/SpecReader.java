@@ -1,6 +1,9 @@
 package dev.sluice.pipelines.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.io.KafkaJsonIO;
+import dev.sluice.io.RuleFilesIO;
+import dev.sluice.io.SyntheticIO;
 import dev.sluice.pipelines.spec.PipelineSpec.Files;
 import dev.sluice.pipelines.spec.PipelineSpec.Kafka;
 import dev.sluice.pipelines.spec.PipelineSpec.RuleUpdates;
@@ -8,9 +11,6 @@ import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Source;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
-import dev.sluice.io.KafkaJsonIO;
-import dev.sluice.io.RuleFilesIO;
-import dev.sluice.io.SyntheticIO;
 import dev.sluice.rules.Rule;
 import dev.sluice.transforms.DurationText;
 import dev.sluice.transforms.FieldMapping;
@@ -283,11 +283,7 @@ public final class SpecReader {
             number(s, "source", "malformed_fraction", 0, 0, 1),
             outOfOrder,
             duration(
-                s,
-                "source",
-                "max_out_of_order",
-                SyntheticIO.DEFAULT_MAX_OUT_OF_ORDER_DELAY,
-                false),
+                s, "source", "max_out_of_order", SyntheticIO.DEFAULT_MAX_OUT_OF_ORDER_DELAY, false),
             texts(s, "source", "spike_keys"),
             unbounded,
             s.has("duration") ? duration(s, "source", "duration", null, true) : null,
