@@ -191,7 +191,7 @@ public final class SpecJob {
             String shortName = name.substring(name.lastIndexOf('/') + 1);
             text.append("  ".repeat(depth + 1)).append(shortName);
             List<String> settings = new ArrayList<>();
-            if (depth == 0 && node.getTransform() != null) {
+            if (depth <= 1 && node.getTransform() != null) {
               for (DisplayData.Item item : DisplayData.from(node.getTransform()).items()) {
                 if (item.getNamespace().getName().startsWith("dev.sluice")) {
                   settings.add(item.getKey() + "=" + item.getValue());

@@ -66,9 +66,10 @@ class SluiceCliTest {
     assertThat(out.toString(StandardCharsets.UTF_8))
         .contains("Pipeline iot-sensors (iot.yaml)")
         .contains("  ReadFiles  [")
-        .contains("  ParseEvents")
-        .contains("  AggregateWindows  [")
-        .contains("  EvaluateRules  [")
+        .contains("  ComputeMetricsAndAlerts  [")
+        .contains("    ParseEvents")
+        .contains("    AggregateWindows  [")
+        .contains("    EvaluateRules  [")
         .contains("rule.dead-sensor=absent(temperature) for 5m")
         .contains("--runner=org.apache.beam.runners.flink.FlinkRunner")
         .contains("--parallelism=2");
