@@ -65,12 +65,27 @@ public enum RunnerPreset {
     return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
-  /** Looks a preset up by its name, e.g. {@code direct}, {@code flink-cluster}. */
+  /**
+   * Looks a preset up by its name, e.g. {@code direct}, {@code flink-cluster}, or by the Beam
+   * runner's name as Beam's quickstart writes it: {@code DirectRunner}, {@code FlinkRunner}
+   * (embedded; {@link #FLINK_CLUSTER} is chosen by the caller when a Flink master is given), {@code
+   * DataflowRunner}.
+   */
   public static RunnerPreset named(String name) {
     for (RunnerPreset preset : values()) {
       if (preset.cliName().equals(name)) {
         return preset;
       }
+    }
+    switch (name) {
+      case "DirectRunner":
+        return DIRECT;
+      case "FlinkRunner":
+        return FLINK;
+      case "DataflowRunner":
+        return DATAFLOW;
+      default:
+        break;
     }
     List<String> names = new ArrayList<>();
     for (RunnerPreset preset : values()) {

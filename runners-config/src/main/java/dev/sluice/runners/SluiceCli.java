@@ -145,7 +145,9 @@ public final class SluiceCli implements Callable<Integer> {
     @Option(
         names = "--runner",
         defaultValue = "direct",
-        description = "direct (default), flink (embedded), flink-cluster, dataflow")
+        description =
+            "direct (default), flink (embedded), flink-cluster, dataflow; or Beam's names"
+                + " DirectRunner, FlinkRunner (flink-cluster with --flink-master), DataflowRunner")
     String runner;
 
     @Option(names = "--flink-master", description = "flink-cluster: host:port of its REST API")
@@ -200,14 +202,21 @@ public final class SluiceCli implements Callable<Integer> {
     String templateFile;
 
     RunnerPreset preset() {
+      RunnerPreset preset;
       try {
-        return RunnerPreset.named(runner);
+        preset = RunnerPreset.named(runner);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "--runner: '"
                 + runner
-                + "' is not a runner; use direct, flink, flink-cluster or dataflow");
+                + "' is not a runner; use direct, flink, flink-cluster or dataflow (or"
+                + " DirectRunner, FlinkRunner, DataflowRunner)");
       }
+      // Beam's FlinkRunner is embedded unless it is given a master, as with --flinkMaster.
+      if (runner.equals("FlinkRunner") && flinkMaster != null && !flinkMaster.equals("[local]")) {
+        return RunnerPreset.FLINK_CLUSTER;
+      }
+      return preset;
     }
 
     PipelineOptions toPipelineOptions(List<String> beamOptions) {
@@ -253,7 +262,8 @@ public final class SluiceCli implements Callable<Integer> {
                 "--runner flink-cluster needs --flink-master host:port (e.g. localhost:8081)");
           }
           args.add("--flinkMaster=" + flinkMaster);
-          if (filesToStage == null) {
+          // [auto]: under Flink's own client (flink run), which ships this job jar itself.
+          if (filesToStage == null && !flinkMaster.equals(AUTO_MASTER)) {
             filesToStage = bundledJar();
           }
         }
@@ -413,8 +423,21 @@ public final class SluiceCli implements Callable<Integer> {
     }
   }
 
-  /** The shaded jar the {@code bundle} profile builds, which a cluster needs staged. */
+  /**
+   * The Flink master that means "the cluster of the Flink client this job runs in": {@code flink
+   * run} (Flink's {@code CliFrontend}) runs the job jar's main with its own execution environment.
+   */
+  static final String AUTO_MASTER = "[auto]";
+
+  /**
+   * The jar to stage to a cluster: the jar this class was loaded from when Sluice runs from a
+   * bundle ({@code java -jar}), else the shaded jar the {@code bundle} profile builds.
+   */
   static String bundledJar() {
+    Path own = ownJar();
+    if (own != null) {
+      return own.toString();
+    }
     Path jar = Path.of("runners-config", "target", "sluice-bundled.jar");
     if (!java.nio.file.Files.exists(jar)) {
       throw new IllegalArgumentException(
@@ -423,6 +446,22 @@ public final class SluiceCli implements Callable<Integer> {
               + " --files-to-stage JAR");
     }
     return jar.toAbsolutePath().toString();
+  }
+
+  /** The jar file this class was loaded from, or null when it comes from a classes directory. */
+  private static Path ownJar() {
+    try {
+      java.security.CodeSource source = SluiceCli.class.getProtectionDomain().getCodeSource();
+      if (source == null || source.getLocation() == null) {
+        return null;
+      }
+      Path path = Path.of(source.getLocation().toURI());
+      return java.nio.file.Files.isRegularFile(path) && path.toString().endsWith(".jar")
+          ? path.toAbsolutePath()
+          : null;
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      return null;
+    }
   }
 
   private static Path createTempDir() {

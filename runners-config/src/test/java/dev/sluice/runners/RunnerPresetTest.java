@@ -29,4 +29,24 @@ class RunnerPresetTest {
             "--preset: 'spark' is not a runner preset; use one of [direct, flink, flink-cluster,"
                 + " dataflow]");
   }
+
+  @Test
+  void beamRunnerNamesSelectTheMatchingPreset() {
+    assertThat(RunnerPreset.named("DirectRunner")).isEqualTo(RunnerPreset.DIRECT);
+    assertThat(RunnerPreset.named("FlinkRunner")).isEqualTo(RunnerPreset.FLINK);
+    assertThat(RunnerPreset.named("DataflowRunner")).isEqualTo(RunnerPreset.DATAFLOW);
+  }
+
+  @Test
+  void flinkRunnerWithAMasterIsTheSessionClusterPreset() {
+    SluiceCli.RunnerOptions options = new SluiceCli.RunnerOptions();
+    options.runner = "FlinkRunner";
+    assertThat(options.preset()).isEqualTo(RunnerPreset.FLINK);
+    options.flinkMaster = "[local]";
+    assertThat(options.preset()).isEqualTo(RunnerPreset.FLINK);
+    options.flinkMaster = "localhost:8081";
+    assertThat(options.preset()).isEqualTo(RunnerPreset.FLINK_CLUSTER);
+    options.flinkMaster = "[auto]";
+    assertThat(options.preset()).isEqualTo(RunnerPreset.FLINK_CLUSTER);
+  }
 }
