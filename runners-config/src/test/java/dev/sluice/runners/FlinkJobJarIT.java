@@ -2,6 +2,7 @@ package dev.sluice.runners;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.local.FlinkSessionCluster;
 import dev.sluice.testing.OutputFiles;
 import java.io.File;
 import java.nio.file.Files;
