@@ -81,15 +81,17 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
 
   private PostgresIO.Database open(Sink sink) {
     if (sink.type().equals("embedded")) {
-      return databases.computeIfAbsent(
-          "embedded|" + sink.dataDir(),
-          id -> {
-            EmbeddedPostgresStore store =
-                EmbeddedPostgresStore.start(Path.of(sink.dataDir()), sink.port());
-            embedded.put(sink.dataDir(), store);
-            notes.add(describe(store));
-            return EmbeddedStores.database(store);
-          });
+      PostgresIO.Database db = databases.get("embedded|" + sink.dataDir());
+      if (db == null) {
+        checkLocalTooling();
+        EmbeddedPostgresStore store =
+            EmbeddedPostgresStore.start(Path.of(sink.dataDir()), sink.port());
+        embedded.put(sink.dataDir(), store);
+        notes.add(describe(store));
+        db = EmbeddedStores.database(store);
+        databases.put("embedded|" + sink.dataDir(), db);
+      }
+      return db;
     }
     if (sink.passwordEnv() != null && System.getenv(sink.passwordEnv()) == null) {
       throw new IllegalArgumentException(
@@ -102,6 +104,21 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
           notes.add("PostgreSQL at " + db.displayUrl());
           return db;
         });
+  }
+
+  /**
+   * The embedded database is local tooling (sluice-local), which the per-runner job jars leave out.
+   */
+  private static void checkLocalTooling() {
+    try {
+      Class.forName(
+          "dev.sluice.local.EmbeddedPostgresStore", false, SinkServers.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalArgumentException(
+          "sink type embedded starts a PostgreSQL in this process, which needs sluice-local on the"
+              + " class path (./sluice and sluice-bundled.jar have it; the Flink job jar and the"
+              + " Dataflow jar do not): use a jsonl, postgres or kafka sink");
+    }
   }
 
   private static String describe(EmbeddedPostgresStore store) {
@@ -140,7 +157,10 @@ public final class SinkServers implements SinkDatabases, AutoCloseable {
 
   @Override
   public void close() {
-    embedded.values().forEach(EmbeddedPostgresStore::close);
+    // A loop, not a method reference: without embedded sinks this never touches sluice-local.
+    for (EmbeddedPostgresStore store : embedded.values()) {
+      store.close();
+    }
     embedded.clear();
   }
 }
