@@ -62,6 +62,10 @@ public final class Launcher {
     }
     if (args.length > 0 && args[0].equals("main")) {
       args = java.util.Arrays.copyOfRange(args, 1, args.length);
+      if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+        printMainJobHelp(System.out);
+        return;
+      }
     } else if (args.length > 0 && args[0].equals("query")) {
       StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
@@ -77,6 +81,20 @@ public final class Launcher {
     MetricsAlertsPipeline.main(pipelineArgs.toArray(new String[0]));
   }
 
+  /** The main job's options: the launcher's own, then every option of the bundled spec's job. */
+  static void printMainJobHelp(java.io.PrintStream out) {
+    out.println(
+        "Usage: ./sluice [main] [--runner=direct|flink|flink-cluster|dataflow] [--fresh]"
+            + " [--fromSavepoint=PATH] [--checkpointDir=DIR] [--acceptStateChanges] [OPTION=VALUE"
+            + " ...]");
+    out.println(
+        "Runs the main job, the bundled spec main-job.yaml (--preset=NAME is --runner=NAME;"
+            + " Beam's runner names DirectRunner, FlinkRunner, DataflowRunner work too). Its"
+            + " options, each of which sets a setting of the spec:");
+    org.apache.beam.sdk.options.PipelineOptionsFactory.printHelp(
+        out, MetricsAlertsPipeline.Options.class);
+  }
+
   /**
    * The main job's pipeline options for the launcher's arguments: the preset's options, the
    * checkpoint and resume options of the Flink presets, then the user's options.
@@ -88,6 +106,9 @@ public final class Launcher {
     for (String arg : args) {
       if (arg.startsWith("--preset=")) {
         preset = RunnerPreset.named(arg.substring("--preset=".length()));
+      } else if (arg.startsWith("--runner=") && isPreset(arg.substring("--runner=".length()))) {
+        // One style with ./sluice run: --runner names the preset (Beam's names included).
+        preset = RunnerPreset.named(arg.substring("--runner=".length()));
       } else if (!resume.accept(arg)) {
         userArgs.add(arg);
       }
@@ -107,6 +128,15 @@ public final class Launcher {
             optionValue(userArgs, "--jobName"),
             System.out);
     return preset.mergeWith(RunnerPreset.withDefaults(resumeArgs, userArgs));
+  }
+
+  private static boolean isPreset(String name) {
+    try {
+      RunnerPreset.named(name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   /** The value of {@code --name=value} in {@code args}, the last one if repeated, else null. */
@@ -144,11 +174,11 @@ public final class Launcher {
         fresh = true;
       } else if (arg.equals("--fresh=false")) {
         fresh = false;
-      } else if (arg.startsWith("--from-savepoint=")) {
-        fromSavepoint = arg.substring("--from-savepoint=".length());
-      } else if (arg.startsWith("--checkpointDir=")) {
-        checkpointDir = arg.substring("--checkpointDir=".length());
-      } else if (arg.equals("--accept-state-changes")) {
+      } else if (arg.startsWith("--fromSavepoint=") || arg.startsWith("--from-savepoint=")) {
+        fromSavepoint = arg.substring(arg.indexOf('=') + 1);
+      } else if (arg.startsWith("--checkpointDir=") || arg.startsWith("--checkpoint-dir=")) {
+        checkpointDir = arg.substring(arg.indexOf('=') + 1);
+      } else if (arg.equals("--acceptStateChanges") || arg.equals("--accept-state-changes")) {
         acceptStateChanges = true;
       } else {
         return false;

@@ -34,7 +34,12 @@ import picocli.CommandLine.Parameters;
     name = "sluice",
     mixinStandardHelpOptions = true,
     version = "sluice 0.1.0",
-    description = "Real-time monitoring pipelines on Apache Beam, described in YAML.",
+    description = {
+      "Real-time monitoring pipelines on Apache Beam, described in YAML.",
+      "Options are written as Beam writes pipeline options, --name=value in camelCase (e.g.",
+      "--runner=flink --flinkMaster=localhost:8081); the kebab-case spellings (--flink-master) are",
+      "accepted too. Options after -- go to Beam as they are."
+    },
     subcommands = {
       SluiceCli.MainJob.class,
       SluiceCli.Run.class,
@@ -150,14 +155,16 @@ public final class SluiceCli implements Callable<Integer> {
                 + " DirectRunner, FlinkRunner (flink-cluster with --flink-master), DataflowRunner")
     String runner;
 
-    @Option(names = "--flink-master", description = "flink-cluster: host:port of its REST API")
+    @Option(
+        names = {"--flinkMaster", "--flink-master"},
+        description = "flink-cluster: host:port of its REST API")
     String flinkMaster;
 
     @Option(names = "--parallelism", description = "flink: parallelism (default 2)")
     Integer parallelism;
 
     @Option(
-        names = "--files-to-stage",
+        names = {"--filesToStage", "--files-to-stage"},
         description =
             "flink-cluster, dataflow: the jar to stage (default for flink-cluster:"
                 + " runners-config/target/sluice-bundled.jar)")
@@ -171,19 +178,19 @@ public final class SluiceCli implements Callable<Integer> {
     boolean fresh;
 
     @Option(
-        names = "--from-savepoint",
+        names = {"--fromSavepoint", "--from-savepoint"},
         paramLabel = "PATH",
         description = "flink, flink-cluster: restore this savepoint or retained checkpoint")
     String fromSavepoint;
 
     @Option(
-        names = "--checkpoint-dir",
+        names = {"--checkpointDir", "--checkpoint-dir"},
         paramLabel = "DIR",
         description = "flink: where checkpoints are kept (default output/checkpoints/<spec name>)")
     String checkpointDir;
 
     @Option(
-        names = "--accept-state-changes",
+        names = {"--acceptStateChanges", "--accept-state-changes"},
         description = "restore even if some saved state belongs to no step any more")
     boolean acceptStateChanges;
 
@@ -193,11 +200,13 @@ public final class SluiceCli implements Callable<Integer> {
     @Option(names = "--region", description = "dataflow: region, e.g. europe-west1")
     String region;
 
-    @Option(names = "--temp-location", description = "dataflow: gs:// (or local) temp location")
+    @Option(
+        names = {"--tempLocation", "--temp-location"},
+        description = "dataflow: gs:// (or local) temp location")
     String tempLocation;
 
     @Option(
-        names = "--template-file",
+        names = {"--templateFile", "--template-file"},
         description = "dataflow: write the job graph as a classic template to this file")
     String templateFile;
 
@@ -569,7 +578,10 @@ public final class SluiceCli implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SPEC", description = "the pipeline spec (YAML)")
     Path spec;
 
-    @Option(names = "--output-dir", required = true, description = "where to write the files")
+    @Option(
+        names = {"--outputDir", "--output-dir"},
+        required = true,
+        description = "where to write the files")
     Path outputDir;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec command;

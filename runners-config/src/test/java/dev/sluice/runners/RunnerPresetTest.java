@@ -49,4 +49,34 @@ class RunnerPresetTest {
     options.flinkMaster = "[auto]";
     assertThat(options.preset()).isEqualTo(RunnerPreset.FLINK_CLUSTER);
   }
+
+  @Test
+  void theMainJobAndTheSpecCommandsTakeTheRunnerAndResumeOptionsInOneStyle(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    // --runner names the preset for the main job as for ./sluice run (--preset is its old name).
+    assertThat(Launcher.pipelineArgs(List.of("--runner=flink", "--outputDir=" + dir)))
+        .contains("--runner=FlinkRunner")
+        .anyMatch(arg -> arg.startsWith("--flinkConfDir="));
+    assertThat(Launcher.pipelineArgs(List.of("--preset=flink", "--outputDir=" + dir)))
+        .contains("--runner=FlinkRunner");
+    // Beam-style camelCase resume options, the kebab-case spellings still accepted.
+    Launcher.ResumeOptions resume = new Launcher.ResumeOptions();
+    assertThat(resume.accept("--fromSavepoint=/s")).isTrue();
+    assertThat(resume.fromSavepoint).isEqualTo("/s");
+    assertThat(resume.accept("--from-savepoint=/t")).isTrue();
+    assertThat(resume.fromSavepoint).isEqualTo("/t");
+    assertThat(resume.accept("--acceptStateChanges")).isTrue();
+    assertThat(resume.acceptStateChanges).isTrue();
+    assertThat(resume.accept("--numEvents=5")).isFalse();
+    // The spec commands take the same spellings (an unknown option would be exit status 2).
+    for (String[] spelling :
+        List.of(
+            new String[] {"--flinkMaster=localhost:1", "--checkpointDir=" + dir},
+            new String[] {"--flink-master=localhost:1", "--checkpoint-dir=" + dir})) {
+      assertThat(
+              SluiceCli.execute(
+                  "explain", "../examples/iot.yaml", "--runner=flink", spelling[0], spelling[1]))
+          .isEqualTo(SluiceCli.OK);
+    }
+  }
 }
