@@ -36,9 +36,10 @@ import picocli.CommandLine.Parameters;
     version = "sluice 0.1.0",
     description = {
       "Real-time monitoring pipelines on Apache Beam, described in YAML.",
-      "Options are written as Beam writes pipeline options, --name=value in camelCase (e.g.",
-      "--runner=flink --flinkMaster=localhost:8081); the kebab-case spellings (--flink-master) are",
-      "accepted too. Options after -- go to Beam as they are."
+      "",
+      "Options are written as Beam writes pipeline options, --name=value in camelCase (e.g."
+          + " --runner=flink --flinkMaster=localhost:8081); the kebab-case spellings"
+          + " (--flink-master) are accepted too. Options after -- go to Beam as they are."
     },
     subcommands = {
       SluiceCli.MainJob.class,
@@ -51,8 +52,8 @@ import picocli.CommandLine.Parameters;
     },
     footer = {
       "",
-      "Without a command, ./sluice runs the main job (the same as ./sluice main): the bundled spec",
-      "main-job.yaml on the Direct runner, e.g. ./sluice --numEvents=100000 --preset=flink."
+      "Without a command, ./sluice runs the main job (the same as ./sluice main): the bundled spec"
+          + " main-job.yaml on the Direct runner, e.g. ./sluice --numEvents=100000 --runner=flink."
     })
 public final class SluiceCli implements Callable<Integer> {
   static final int OK = 0;
@@ -110,8 +111,8 @@ public final class SluiceCli implements Callable<Integer> {
   @Command(
       name = "main",
       description =
-          "Run the main job (the bundled spec main-job.yaml): --preset=direct|flink|flink-cluster,"
-              + " --numEvents=N, --outputDir=DIR, ...; --help=Options lists every option.",
+          "Run the main job (the bundled spec main-job.yaml): --runner=direct|flink|flink-cluster,"
+              + " --numEvents=N, --outputDir=DIR, ...; ./sluice main --help lists every option.",
       subcommandsRepeatable = false)
   static final class MainJob extends PassThrough {
     @Override
