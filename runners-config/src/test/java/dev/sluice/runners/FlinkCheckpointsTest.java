@@ -123,6 +123,21 @@ class FlinkCheckpointsTest {
   }
 
   @Test
+  void aCheckpointOfAnEarlierGraphVersionIsNotResumed(@TempDir Path dir) throws Exception {
+    PrintStream out = new PrintStream(new ByteArrayOutputStream());
+    Path root = dir.resolve("checkpoints").resolve("j");
+    checkpoint(root, "job-a", 1, Instant.now(), true);
+    // What a launcher before graph version 2 kept next to its checkpoints: no graph setting.
+    java.nio.file.Files.writeString(
+        root.resolve("state-settings.properties"), "--windowSeconds=60\n");
+    Launcher.ResumeOptions resume = new Launcher.ResumeOptions();
+    resume.stateSettings.put("--windowSeconds", "60");
+    assertThatThrownBy(() -> resume.optionsFor(RunnerPreset.FLINK, dir, "j", out))
+        .hasMessageContaining("graph was (unset), is now " + Launcher.GRAPH_VERSION)
+        .hasMessageContaining("--fresh");
+  }
+
+  @Test
   void theMainJobGetsAStableJobNameAndTheUsersOptionsWin() {
     List<String> args =
         Launcher.pipelineArgs(
