@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.pipelines.spec.PipelineSpec;
 import dev.sluice.pipelines.spec.SpecException;
 import dev.sluice.pipelines.spec.SpecPipeline;
@@ -13,7 +12,6 @@ import dev.sluice.transforms.Checks;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -567,15 +565,6 @@ public final class MetricsAlertsPipeline {
     }
   }
 
-  /** The text of the bundled spec, for {@code ./sluice explain} and the docs. */
-  public static String bundledSpecText() {
-    try (InputStream in = MetricsAlertsPipeline.class.getResourceAsStream(BUNDLED_SPEC)) {
-      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /**
    * Checks the options that are not spec settings, or combine, naming each as the user typed it;
    * the spec checks every value (see {@link #spec}).
@@ -680,14 +669,6 @@ public final class MetricsAlertsPipeline {
           "--jdbcUrl is only used with --store=postgres, got --store=" + store);
     }
     return store;
-  }
-
-  /** The Kafka client settings of --kafkaProperties (secrets stay in the file). */
-  static KafkaJsonIO.ClientProperties kafkaClientProperties(Options options) {
-    return options.getKafkaProperties() == null
-        ? KafkaJsonIO.ClientProperties.of(Map.of())
-        : KafkaJsonIO.ClientProperties.fromFile(
-            "--kafkaProperties", Path.of(options.getKafkaProperties()));
   }
 
   private static List<String> kafkaTopics(Options options) {

@@ -75,14 +75,7 @@ final class ProgressReporter {
         counts.read() / Math.max(seconds, 1e-3));
   }
 
-  void printSummary(PipelineResult.State state, String outputDir) {
-    printTable(state);
-    for (String kind : List.of("stats", "alerts", "deadletters")) {
-      out.printf("%-12s %s%n", kind, describeFiles(Path.of(outputDir), kind));
-    }
-  }
-
-  /** The summary table alone. */
+  /** The summary table. */
   void printTable(PipelineResult.State state) {
     double seconds = elapsedSeconds();
     Counts counts = counts();
