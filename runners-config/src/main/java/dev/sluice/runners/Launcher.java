@@ -1,8 +1,6 @@
 package dev.sluice.runners;
 
-import dev.sluice.local.FlinkSessionCluster;
 import dev.sluice.pipelines.MetricsAlertsPipeline;
-import dev.sluice.pipelines.StoreQuery;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -49,15 +47,8 @@ public final class Launcher {
   private Launcher() {}
 
   public static void main(String[] args) {
-    if (args.length > 0
-        && java.util.List.of(
-                "run", "validate", "explain", "flex-template", "--help", "-h", "--version")
-            .contains(args[0])) {
+    if (args.length > 0 && !args[0].equals("main") && SluiceCli.isCommand(args[0])) {
       SluiceCli.main(args);
-      return;
-    }
-    if (args.length > 0 && args[0].equals("flink-cluster")) {
-      FlinkSessionCluster.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
     if (args.length > 0 && args[0].equals("main")) {
@@ -66,9 +57,6 @@ public final class Launcher {
         printMainJobHelp(System.out);
         return;
       }
-    } else if (args.length > 0 && args[0].equals("query")) {
-      StoreQuery.main(java.util.Arrays.copyOfRange(args, 1, args.length));
-      return;
     }
     List<String> pipelineArgs;
     try {

@@ -72,9 +72,19 @@ public final class SluiceCli implements Callable<Integer> {
     System.exit(execute(args));
   }
 
+  /** True when {@code name} is one of the command line's commands or its help/version option. */
+  static boolean isCommand(String name) {
+    return List.of("--help", "-h", "--version", "-V").contains(name)
+        || new CommandLine(new SluiceCli()).getSubcommands().containsKey(name);
+  }
+
   /** Runs the command line; returns the exit status. */
   public static int execute(String... args) {
     CommandLine cli = new CommandLine(new SluiceCli());
+    // The pass-through commands hand every argument, in order, to their own parser.
+    for (String name : List.of("main", "query", "flink-cluster")) {
+      cli.getSubcommands().get(name).setUnmatchedOptionsArePositionalParams(true);
+    }
     cli.setExitCodeExceptionMapper(e -> e instanceof SpecException ? INVALID : FAILED);
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
@@ -94,17 +104,13 @@ public final class SluiceCli implements Callable<Integer> {
     return cli.execute(args);
   }
 
-  /** Arguments passed on as they are, for the commands that have their own parser. */
+  /** Arguments passed on as they are, in order, for the commands that have their own parser. */
   abstract static class PassThrough implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "ARG", description = "see the command's --help")
     List<String> args = new ArrayList<>();
 
-    @CommandLine.Unmatched List<String> unmatched = new ArrayList<>();
-
     String[] all() {
-      List<String> all = new ArrayList<>(unmatched);
-      all.addAll(args);
-      return all.toArray(new String[0]);
+      return args.toArray(new String[0]);
     }
   }
 
