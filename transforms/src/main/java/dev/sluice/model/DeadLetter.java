@@ -64,7 +64,12 @@ public record DeadLetter(
     /** A rule update's version is older than, or conflicts with, the version in force. */
     RULE_VERSION_CONFLICT,
     /** A key or metric name contains a control character. */
-    INVALID_KEY
+    INVALID_KEY,
+    /**
+     * A filter, key or derive expression cannot be evaluated on the payload (a missing field, a
+     * wrong type, a non-finite result).
+     */
+    EXPRESSION_ERROR
   }
 
   public DeadLetter {

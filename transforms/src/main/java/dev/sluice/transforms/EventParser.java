@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.Event;
 import dev.sluice.model.JsonSupport;
+import dev.sluice.model.ReferenceTable;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
@@ -56,10 +58,34 @@ public final class EventParser implements Serializable {
   private final Duration maxFutureSkew;
   private final double maxAbsValue;
   private final FieldMapping mapping;
+  private final PayloadExpression filter;
+  private final PayloadExpression keyExpression;
+  private final Map<String, PayloadExpression> derived;
+  private final Enrichment enrichment;
 
   private transient ObjectMapper mapper;
 
   EventParser(ParseEvents<?> spec) {
+    boolean reference = spec.enrichment() != null;
+    this.filter =
+        spec.filter() == null
+            ? null
+            : PayloadExpression.of(
+                "filter", spec.filter(), PayloadExpression.Result.BOOLEAN, reference);
+    // The key is what the reference table is looked up by, so its expression cannot read ref.
+    this.keyExpression =
+        spec.keyExpression() == null
+            ? null
+            : PayloadExpression.of(
+                "key.expression", spec.keyExpression(), PayloadExpression.Result.STRING, false);
+    this.derived = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, String> d : spec.derived().entrySet()) {
+      derived.put(
+          d.getKey(),
+          PayloadExpression.of(
+              "derive." + d.getKey(), d.getValue(), PayloadExpression.Result.DOUBLE, reference));
+    }
+    this.enrichment = spec.enrichment();
     this.maxPayloadBytes = spec.maxPayloadBytes();
     this.maxNestingDepth = spec.maxNestingDepth();
     this.maxStringLength = spec.maxStringLength();
@@ -92,14 +118,38 @@ public final class EventParser implements Serializable {
                     .build())
             .build();
     mapper = new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    if (filter != null) {
+      filter.prepare();
+    }
+    if (keyExpression != null) {
+      keyExpression.prepare();
+    }
+    derived.values().forEach(PayloadExpression::prepare);
+  }
+
+  /** Whether a {@link #parse} result that is empty means the filter dropped the payload. */
+  public boolean filters() {
+    return filter != null;
   }
 
   /**
    * The events in {@code payload}; {@code elementTimestamp} is the timestamp the source gave it.
-   *
-   * @throws Rejection with the reason and a message naming the field
+   * Without enrichment; see {@link #parse(byte[], Instant, ReferenceTable)}.
    */
   public List<Event> parse(byte[] payload, Instant elementTimestamp) throws Rejection {
+    return parse(payload, elementTimestamp, null);
+  }
+
+  /**
+   * The events in {@code payload}, or an empty list when the filter dropped it; {@code
+   * elementTimestamp} is the timestamp the source gave it, {@code reference} the reference table
+   * (when enrichment is configured).
+   *
+   * @throws Rejection with the reason and a message naming the field or expression
+   */
+  public List<Event> parse(
+      byte[] payload, Instant elementTimestamp, @Nullable ReferenceTable reference)
+      throws Rejection {
     if (payload.length > maxPayloadBytes) {
       throw new Rejection(
           Reason.TOO_LARGE,
@@ -110,22 +160,77 @@ public final class EventParser implements Serializable {
       throw new Rejection(
           Reason.BAD_TYPE, "payload is a JSON " + typeName(root) + ", expected an object");
     }
+    Map<String, Object> fields =
+        filter == null && keyExpression == null && derived.isEmpty()
+            ? null
+            : new JsonPayloadMap(root);
+    // Filter, then key, then derive: a payload the filter drops is never a dead letter.
+    if (filter != null && !filter.usesReference() && !passes(fields, Map.of(), null)) {
+      return List.of();
+    }
     String eventId = requiredText(root, mapping.eventIdField());
-    String key = checkedName(mapping.keyField(), requiredText(root, mapping.keyField()));
+    String key =
+        keyExpression == null
+            ? checkedName(mapping.keyField(), requiredText(root, mapping.keyField()))
+            : checkedName(
+                keyExpression.field(), (String) evaluate(keyExpression, fields, Map.of(), null));
+    Map<String, ?> ref = Map.of();
+    if (enrichment != null) {
+      Map<String, Object> row = reference == null ? null : enrichment.rowFor(reference, key);
+      ref = row == null ? Map.of() : row;
+    }
+    if (filter != null && filter.usesReference() && !passes(fields, ref, key)) {
+      return List.of();
+    }
     Instant eventTime = requiredTime(root, mapping.timeField(), mapping.timeFormat());
     checkRange(eventTime, elementTimestamp);
     TreeMap<String, String> attributes = attributes(root);
+    List<Event> events = new ArrayList<>(mapping.valueFields().size() + derived.size() + 1);
     if (mapping.metricField() != null) {
       String metric = checkedName(mapping.metricField(), requiredText(root, mapping.metricField()));
       double value = requiredValue(root, mapping.valueField());
-      return List.of(new Event(eventId, key, metric, value, eventTime, attributes));
+      events.add(new Event(eventId, key, metric, value, eventTime, attributes));
     }
-    List<Event> events = new ArrayList<>(mapping.valueFields().size());
     for (Map.Entry<String, String> field : mapping.valueFields().entrySet()) {
       double value = requiredValue(root, field.getValue());
       events.add(new Event(eventId, key, field.getKey(), value, eventTime, attributes));
     }
+    for (Map.Entry<String, PayloadExpression> d : derived.entrySet()) {
+      double value = (Double) evaluate(d.getValue(), fields, ref, key);
+      if (Math.abs(value) > maxAbsValue) {
+        throw new Rejection(
+            Reason.VALUE_OUT_OF_RANGE,
+            d.getValue().field()
+                + " gives "
+                + value
+                + ", beyond the allowed magnitude "
+                + maxAbsValue);
+      }
+      events.add(new Event(eventId, key, d.getKey(), value, eventTime, attributes));
+    }
     return events;
+  }
+
+  private boolean passes(Map<String, Object> fields, Map<String, ?> ref, @Nullable String key)
+      throws Rejection {
+    return (Boolean) evaluate(filter, fields, ref, key);
+  }
+
+  private Object evaluate(
+      PayloadExpression expression,
+      Map<String, Object> fields,
+      Map<String, ?> ref,
+      @Nullable String key)
+      throws Rejection {
+    try {
+      return expression.evaluate(fields, ref, key);
+    } catch (PayloadExpression.EvaluationError e) {
+      String hint =
+          enrichment != null && key != null && ref.isEmpty() && expression.usesReference()
+              ? " (the key '" + key + "' has no reference row)"
+              : "";
+      throw new Rejection(Reason.EXPRESSION_ERROR, e.getMessage() + hint);
+    }
   }
 
   private JsonNode readTree(byte[] payload) throws Rejection {

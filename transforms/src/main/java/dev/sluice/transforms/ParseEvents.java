@@ -6,10 +6,14 @@ import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.Event;
 import dev.sluice.model.JsonSupport;
 import dev.sluice.model.RawPayload;
+import dev.sluice.model.ReferenceTable;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -25,6 +29,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptor;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
@@ -86,6 +91,9 @@ public abstract class ParseEvents<InputT>
   /** Counter of input payloads, whatever became of them. */
   public static final String PAYLOADS_READ = "payloads_read";
 
+  /** Counter of payloads the filter expression dropped (never dead letters). */
+  public static final String FILTERED_OUT = "filtered_out";
+
   /** Counter name for dead letters of one reason. */
   public static String deadLetterCounterName(Reason reason) {
     return "dead_letters_" + reason.name();
@@ -108,6 +116,14 @@ public abstract class ParseEvents<InputT>
   abstract FieldMapping mapping();
 
   abstract SerializableFunction<InputT, RawPayload> toRawPayload();
+
+  abstract @Nullable String filter();
+
+  abstract @Nullable String keyExpression();
+
+  abstract SortedMap<String, String> derived();
+
+  abstract @Nullable Enrichment enrichment();
 
   abstract Builder<InputT> toBuilder();
 
@@ -143,7 +159,58 @@ public abstract class ParseEvents<InputT>
         .setMinEventTime(JsonSupport.parseInstant("2000-01-01T00:00:00Z"))
         .setMaxFutureSkew(Duration.standardHours(1))
         .setMaxAbsValue(1e100)
-        .setMapping(FieldMapping.contract());
+        .setMapping(FieldMapping.contract())
+        .setDerived(Collections.emptySortedMap());
+  }
+
+  /**
+   * Keeps only payloads for which this CEL expression is true, e.g. {@code payload.meta.site !=
+   * "south" && payload.temperature > -50.0} (see {@link PayloadExpression}). It runs first, before
+   * the mapping's fields are read, so a dropped payload is never a dead letter; it is counted in
+   * {@code filtered_out}. With {@link #withEnrichment} it may read {@code ref} and {@code key}, and
+   * then runs after the key is known.
+   *
+   * @throws IllegalArgumentException with CEL's message when it does not compile to a boolean
+   */
+  public ParseEvents<InputT> withFilter(String expression) {
+    PayloadExpression.of("filter", expression, PayloadExpression.Result.BOOLEAN, true);
+    return toBuilder().setFilter(expression).build();
+  }
+
+  /**
+   * The event's key is this CEL expression's string value instead of the mapping's key field, e.g.
+   * {@code payload.meta.site + "/" + payload.device}.
+   */
+  public ParseEvents<InputT> withKeyExpression(String expression) {
+    PayloadExpression.of("key.expression", expression, PayloadExpression.Result.STRING, false);
+    return toBuilder().setKeyExpression(expression).build();
+  }
+
+  /**
+   * New metrics per payload, each the double value of a CEL expression, e.g. {@code temperature_f
+   * -> payload.temperature * 9.0 / 5.0 + 32.0}; each becomes an event aggregated like any other.
+   * With {@link #withEnrichment} they may read {@code ref.<column>}.
+   */
+  public ParseEvents<InputT> withDerived(Map<String, String> metricToExpression) {
+    Checks.notNull("derived", metricToExpression);
+    SortedMap<String, String> copy = new TreeMap<>();
+    for (Map.Entry<String, String> d : metricToExpression.entrySet()) {
+      Checks.notBlank("derived metric name", d.getKey());
+      PayloadExpression.of(
+          "derive." + d.getKey(), d.getValue(), PayloadExpression.Result.DOUBLE, true);
+      copy.put(d.getKey(), d.getValue());
+    }
+    return toBuilder().setDerived(Collections.unmodifiableSortedMap(copy)).build();
+  }
+
+  /** Looks each event's key up in a reference table, for {@code ref} in the expressions. */
+  public ParseEvents<InputT> withEnrichment(Enrichment enrichment) {
+    return toBuilder().setEnrichment(Checks.notNull("enrichment", enrichment)).build();
+  }
+
+  /** The enrichment set with {@link #withEnrichment}, or null. */
+  public @Nullable Enrichment enrichmentOrNull() {
+    return enrichment();
   }
 
   /** Where the event's parts are in the payload. */
@@ -228,11 +295,22 @@ public abstract class ParseEvents<InputT>
                     "ToRawPayload",
                     MapElements.into(TypeDescriptor.of(RawPayload.class)).via(toRawPayload()))
                 .setCoder(RawPayload.RawPayloadCoder.of());
-    PCollectionTuple tuple =
-        payloads.apply(
-            "ParseJson",
-            ParDo.of(new ParseFn(this, eventsTag, deadLettersTag))
-                .withOutputTags(eventsTag, TupleTagList.of(deadLettersTag)));
+    for (String metric : derived().keySet()) {
+      if (mapping().valueFields().containsKey(metric)) {
+        throw new IllegalArgumentException(
+            "derived metric '" + metric + "' is also a value field; give it another name");
+      }
+    }
+    // Compiles every expression as the workers will (ref only with enrichment): fails here, not
+    // on the first payload.
+    new EventParser(this);
+    ParDo.MultiOutput<RawPayload, Event> parse =
+        ParDo.of(new ParseFn(this, eventsTag, deadLettersTag))
+            .withOutputTags(eventsTag, TupleTagList.of(deadLettersTag));
+    if (enrichment() != null) {
+      parse = parse.withSideInputs(enrichment().table());
+    }
+    PCollectionTuple tuple = payloads.apply("ParseJson", parse);
     tuple.get(eventsTag).setCoder(Event.EventCoder.of());
     tuple.get(deadLettersTag).setCoder(DeadLetter.DeadLetterCoder.of());
     return OutputWithDeadLetters.in(tuple, eventsTag, deadLettersTag);
@@ -249,7 +327,13 @@ public abstract class ParseEvents<InputT>
         .add(DisplayData.item("minEventTime", JsonSupport.formatInstant(minEventTime())))
         .add(DisplayData.item("maxFutureSkew", maxFutureSkew()))
         .add(DisplayData.item("maxAbsValue", maxAbsValue()))
-        .add(DisplayData.item("mapping", mapping().toString()));
+        .add(DisplayData.item("mapping", mapping().toString()))
+        .addIfNotNull(DisplayData.item("filter", filter()))
+        .addIfNotNull(DisplayData.item("keyExpression", keyExpression()))
+        .add(DisplayData.item("enrichment", enrichment() != null));
+    for (Map.Entry<String, String> d : derived().entrySet()) {
+      builder.add(DisplayData.item("derive." + d.getKey(), d.getValue()));
+    }
   }
 
   @AutoValue.Builder
@@ -272,6 +356,14 @@ public abstract class ParseEvents<InputT>
 
     abstract Builder<InputT> setToRawPayload(SerializableFunction<InputT, RawPayload> value);
 
+    abstract Builder<InputT> setFilter(@Nullable String value);
+
+    abstract Builder<InputT> setKeyExpression(@Nullable String value);
+
+    abstract Builder<InputT> setDerived(SortedMap<String, String> value);
+
+    abstract Builder<InputT> setEnrichment(@Nullable Enrichment value);
+
     abstract ParseEvents<InputT> build();
   }
 
@@ -279,8 +371,10 @@ public abstract class ParseEvents<InputT>
     private final EventParser parser;
     private final TupleTag<Event> eventsTag;
     private final TupleTag<DeadLetter> deadLettersTag;
+    private final @Nullable Enrichment enrichment;
 
     private transient Counter payloadsRead;
+    private transient Counter filteredOut;
     private transient Counter parsed;
     private transient Map<Reason, Counter> rejected;
 
@@ -288,12 +382,14 @@ public abstract class ParseEvents<InputT>
       this.parser = new EventParser(spec);
       this.eventsTag = eventsTag;
       this.deadLettersTag = deadLettersTag;
+      this.enrichment = spec.enrichment();
     }
 
     @Setup
     public void setup() {
       parser.prepare();
       payloadsRead = Metrics.counter(METRICS_NAMESPACE, PAYLOADS_READ);
+      filteredOut = Metrics.counter(METRICS_NAMESPACE, FILTERED_OUT);
       parsed = Metrics.counter(METRICS_NAMESPACE, EVENTS_PARSED);
       rejected = new EnumMap<>(Reason.class);
       for (Reason reason : Reason.values()) {
@@ -303,11 +399,16 @@ public abstract class ParseEvents<InputT>
 
     @ProcessElement
     public void process(
-        @Element RawPayload payload, @Timestamp Instant elementTimestamp, MultiOutputReceiver out) {
+        @Element RawPayload payload,
+        @Timestamp Instant elementTimestamp,
+        ProcessContext context,
+        MultiOutputReceiver out) {
       payloadsRead.inc();
       List<Event> events;
       try {
-        events = parser.parse(payload.bytes(), elementTimestamp);
+        ReferenceTable reference =
+            enrichment == null ? null : context.sideInput(enrichment.table());
+        events = parser.parse(payload.bytes(), elementTimestamp, reference);
       } catch (EventParser.Rejection rejection) {
         rejected.get(rejection.reason()).inc();
         out.get(deadLettersTag)
@@ -319,6 +420,10 @@ public abstract class ParseEvents<InputT>
                     payload.bytes(),
                     payload.source(),
                     Instant.now()));
+        return;
+      }
+      if (events.isEmpty() && parser.filters()) {
+        filteredOut.inc();
         return;
       }
       for (Event event : events) {
