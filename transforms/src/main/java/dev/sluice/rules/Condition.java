@@ -14,7 +14,9 @@ import org.joda.time.Duration;
  *
  * <ul>
  *   <li>{@code mean(temperature) > 80}, {@code p99(latency_ms) >= 500}, {@code count(x) < 1}: a
- *       threshold on any aggregate of a window ({@link Kind#THRESHOLD});
+ *       threshold on any aggregate of a window ({@link Kind#THRESHOLD}); {@code mean(temperature) >
+ *       ref.max_temperature} takes each key's threshold from its reference row (see {@code
+ *       Enrichment}), and is not judged for a key without that column;
  *   <li>{@code change(mean(temperature)) > 10} or {@code change(mean(temperature)) < -20%}: the
  *       difference from the key's previous window, absolute or in percent of the previous value
  *       ({@link Kind#RATE_OF_CHANGE});
@@ -26,6 +28,8 @@ import org.joda.time.Duration;
  *
  * @param percent for {@code RATE_OF_CHANGE}: the threshold is in percent of the previous value
  * @param silentFor for {@code ABSENCE}: how long a key may stay silent; {@code null} otherwise
+ * @param thresholdColumn for {@code THRESHOLD}: the reference column holding each key's threshold,
+ *     or {@code null} for the fixed {@code threshold}
  */
 public record Condition(
     Kind kind,
@@ -34,7 +38,8 @@ public record Condition(
     Comparison comparison,
     double threshold,
     boolean percent,
-    Duration silentFor)
+    Duration silentFor,
+    String thresholdColumn)
     implements Serializable {
 
   /** The kinds of rule, decided by the form of the condition. */
@@ -51,8 +56,10 @@ public record Condition(
   private static final String METRIC = "(\\*|[A-Za-z0-9_.:/-]{1,200})";
   private static final String OP = "\\s*(>=|<=|>|<)\\s*";
   private static final String NUMBER = "([-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?)";
+  private static final String REF = "ref\\.([A-Za-z_][A-Za-z0-9_]{0,199})";
   private static final Pattern THRESHOLD =
-      Pattern.compile("([A-Za-z0-9]+)\\(\\s*" + METRIC + "\\s*\\)" + OP + NUMBER);
+      Pattern.compile(
+          "([A-Za-z0-9]+)\\(\\s*" + METRIC + "\\s*\\)" + OP + "(?:" + NUMBER + "|" + REF + ")");
   private static final Pattern CHANGE =
       Pattern.compile(
           "change\\(\\s*([A-Za-z0-9]+)\\(\\s*" + METRIC + "\\s*\\)\\s*\\)" + OP + NUMBER + "(%)?",
@@ -65,7 +72,8 @@ public record Condition(
       Pattern.compile(
           "absent\\(\\s*" + METRIC + "\\s*\\)\\s+for\\s+(.+)", Pattern.CASE_INSENSITIVE);
   private static final String EXAMPLES =
-      "use e.g. mean(temperature) > 80, p99(latency_ms) >= 500, change(mean(temperature)) > 20%,"
+      "use e.g. mean(temperature) > 80, p99(latency_ms) >= 500, mean(temperature) >"
+          + " ref.max_temperature, change(mean(temperature)) > 20%,"
           + " zscore(mean(temperature)) > 3, absent(temperature) for 5m";
 
   public Condition {
@@ -90,6 +98,40 @@ public record Condition(
         throw new IllegalArgumentException("only absence conditions may use the metric *");
       }
     }
+    if (thresholdColumn != null && kind != Kind.THRESHOLD) {
+      throw new IllegalArgumentException(
+          "only threshold conditions may compare with a reference column, not " + kind);
+    }
+  }
+
+  /** A fixed-threshold condition (no reference column). */
+  public Condition(
+      Kind kind,
+      Aggregate aggregate,
+      String metric,
+      Comparison comparison,
+      double threshold,
+      boolean percent,
+      Duration silentFor) {
+    this(kind, aggregate, metric, comparison, threshold, percent, silentFor, null);
+  }
+
+  /**
+   * This condition with the threshold of one key: itself when the threshold is fixed; with the
+   * value of {@link #thresholdColumn} in {@code reference} otherwise, or null when the key has no
+   * such numeric value (the condition is not judged for it). The text stays the same.
+   */
+  public Condition forKey(
+      java.util.@org.checkerframework.checker.nullness.qual.Nullable Map<String, ?> reference) {
+    if (thresholdColumn == null) {
+      return this;
+    }
+    Object value = reference == null ? null : reference.get(thresholdColumn);
+    if (!(value instanceof Double d) || !Double.isFinite(d)) {
+      return null;
+    }
+    return new Condition(
+        kind, aggregate, metric, comparison, d, percent, silentFor, thresholdColumn);
   }
 
   /**
@@ -144,9 +186,10 @@ public record Condition(
           Aggregate.parse(m.group(1), t),
           m.group(2),
           Comparison.parse(m.group(3)),
-          number(m.group(4), t),
+          m.group(4) == null ? 0 : number(m.group(4), t),
           false,
-          null);
+          null,
+          m.group(5));
     }
     throw new IllegalArgumentException("condition '" + t + "' is not understood; " + EXAMPLES);
   }
@@ -171,7 +214,11 @@ public record Condition(
     String inner = kind == Kind.ABSENCE ? null : aggregate.text() + "(" + metric + ")";
     switch (kind) {
       case THRESHOLD:
-        return inner + " " + comparison.symbol() + " " + compact(threshold);
+        return inner
+            + " "
+            + comparison.symbol()
+            + " "
+            + (thresholdColumn == null ? compact(threshold) : "ref." + thresholdColumn);
       case RATE_OF_CHANGE:
         return "change("
             + inner

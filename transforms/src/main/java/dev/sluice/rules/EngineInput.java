@@ -5,16 +5,29 @@ import dev.sluice.model.WindowStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Collections;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.MapCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 
 /**
- * One input of a rule-engine shard: a window's stats, a rule update (with the payload it came in,
- * for dead letters), or evidence that event time has reached a point.
+ * One input of a rule-engine shard: a window's stats (with its key's numeric reference values when
+ * the rules are enriched), a rule update (with the payload it came in, for dead letters), or
+ * evidence that event time has reached a point.
  */
 public record EngineInput(
-    Type type, WindowStats stats, Rule rule, String payload, String source, long time) {
+    Type type,
+    WindowStats stats,
+    Rule rule,
+    String payload,
+    String source,
+    long time,
+    SortedMap<String, Double> reference) {
 
   /** What the input carries. */
   public enum Type {
@@ -23,24 +36,48 @@ public record EngineInput(
     EVENT_TIME
   }
 
+  /** Encoded type name of stats with reference values; plain stats keep the older encoding. */
+  private static final String STATS_WITH_REFERENCE = "STATS_REF";
+
   public static EngineInput stats(WindowStats stats) {
-    return new EngineInput(Type.STATS, stats, null, null, null, stats.windowEnd().getMillis());
+    return stats(stats, null);
+  }
+
+  /** Stats with the numeric reference values of their key, or {@code null} for none. */
+  public static EngineInput stats(WindowStats stats, Map<String, ?> reference) {
+    SortedMap<String, Double> numbers = null;
+    if (reference != null) {
+      numbers = new TreeMap<>();
+      for (Map.Entry<String, ?> cell : reference.entrySet()) {
+        if (cell.getValue() instanceof Double d) {
+          numbers.put(cell.getKey(), d);
+        }
+      }
+      numbers = Collections.unmodifiableSortedMap(numbers);
+    }
+    return new EngineInput(
+        Type.STATS, stats, null, null, null, stats.windowEnd().getMillis(), numbers);
   }
 
   public static EngineInput rule(Rule rule, String payload, String source) {
-    return new EngineInput(Type.RULE, null, rule, payload, source, 0);
+    return new EngineInput(Type.RULE, null, rule, payload, source, 0, null);
   }
 
   public static EngineInput eventTime(long time) {
-    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time);
+    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time, null);
   }
 
-  /** Coder: a type tag, then the payload of that type. */
+  /**
+   * Coder: a type tag, then the payload of that type. Stats with reference values have a tag of
+   * their own, so state written before enrichment existed decodes unchanged.
+   */
   public static final class EngineInputCoder extends DeterministicCoder<EngineInput> {
     private static final EngineInputCoder INSTANCE = new EngineInputCoder();
     private static final StringUtf8Coder STRING = StringUtf8Coder.of();
     private static final NullableCoder<String> NULLABLE = NullableCoder.of(STRING);
     private static final VarLongCoder LONG = VarLongCoder.of();
+    private static final MapCoder<String, Double> REFERENCE =
+        MapCoder.of(StringUtf8Coder.of(), DoubleCoder.of());
 
     public static EngineInputCoder of() {
       return INSTANCE;
@@ -48,10 +85,14 @@ public record EngineInput(
 
     @Override
     public void encode(EngineInput value, OutputStream out) throws IOException {
-      STRING.encode(value.type.name(), out);
+      boolean referenced = value.type == Type.STATS && value.reference != null;
+      STRING.encode(referenced ? STATS_WITH_REFERENCE : value.type.name(), out);
       switch (value.type) {
         case STATS:
           WindowStats.WindowStatsCoder.of().encode(value.stats, out);
+          if (referenced) {
+            REFERENCE.encode(value.reference, out);
+          }
           break;
         case RULE:
           Rule.RuleCoder.of().encode(value.rule, out);
@@ -68,7 +109,11 @@ public record EngineInput(
 
     @Override
     public EngineInput decode(InputStream in) throws IOException {
-      Type type = Type.valueOf(STRING.decode(in));
+      String tag = STRING.decode(in);
+      if (tag.equals(STATS_WITH_REFERENCE)) {
+        return stats(WindowStats.WindowStatsCoder.of().decode(in), REFERENCE.decode(in));
+      }
+      Type type = Type.valueOf(tag);
       switch (type) {
         case STATS:
           return stats(WindowStats.WindowStatsCoder.of().decode(in));

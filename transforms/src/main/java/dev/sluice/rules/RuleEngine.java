@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 
 /**
@@ -58,6 +59,8 @@ public final class RuleEngine {
   private final Store store;
   private final Output output;
 
+  private long skippedWithoutReference;
+
   public RuleEngine(Store store, Output output) {
     this.store = store;
     this.output = output;
@@ -75,8 +78,21 @@ public final class RuleEngine {
    * A closed pane ({@code ON_TIME} or {@code LATE}); closed panes must come in event-time order.
    */
   public void onWindow(WindowStats stats, Collection<Rule> rules, Instant now) {
-    for (Rule rule : rules) {
-      if (rule.paused() || !rule.appliesTo(stats.key(), stats.metric())) {
+    onWindow(stats, null, rules, now);
+  }
+
+  /**
+   * A closed pane, with the key's reference values ({@code null} without enrichment or without a
+   * row): a rule whose threshold is a reference column is skipped for a key without that value.
+   */
+  public void onWindow(
+      WindowStats stats, @Nullable Map<String, ?> reference, Collection<Rule> rules, Instant now) {
+    for (Rule candidate : rules) {
+      if (candidate.paused() || !candidate.appliesTo(stats.key(), stats.metric())) {
+        continue;
+      }
+      Rule rule = forKey(candidate, reference);
+      if (rule == null) {
         continue;
       }
       Condition c = rule.condition();
@@ -103,11 +119,23 @@ public final class RuleEngine {
 
   /** An early pane: only speculative threshold rules look at it, and it can only start episodes. */
   public void onEarlyPane(WindowStats stats, Collection<Rule> rules, Instant now) {
+    onEarlyPane(stats, null, rules, now);
+  }
+
+  /** An early pane, with the key's reference values (see {@link #onWindow}). */
+  public void onEarlyPane(
+      WindowStats stats, @Nullable Map<String, ?> reference, Collection<Rule> rules, Instant now) {
     if (stats.pane() != PaneTiming.EARLY) {
       throw new IllegalArgumentException("not an early pane: " + stats.pane());
     }
-    for (Rule rule : rules) {
-      if (!rule.speculative() || rule.paused() || !rule.appliesTo(stats.key(), stats.metric())) {
+    for (Rule candidate : rules) {
+      if (!candidate.speculative()
+          || candidate.paused()
+          || !candidate.appliesTo(stats.key(), stats.metric())) {
+        continue;
+      }
+      Rule rule = forKey(candidate, reference);
+      if (rule == null) {
         continue;
       }
       String k = stateKey(rule.id(), stats.key(), stats.metric());
@@ -206,6 +234,27 @@ public final class RuleEngine {
       store.remove(k);
       store.removeDeadline(k);
     }
+  }
+
+  /**
+   * The rule with the key's threshold, or null when it compares with a reference column the key has
+   * no value in. The condition's text, which the lifecycle state remembers, does not change.
+   */
+  private @Nullable Rule forKey(Rule rule, @Nullable Map<String, ?> reference) {
+    if (rule.condition().thresholdColumn() == null) {
+      return rule;
+    }
+    Condition resolved = rule.condition().forKey(reference);
+    if (resolved == null) {
+      skippedWithoutReference++;
+      return null;
+    }
+    return rule.toBuilder().setCondition(resolved).build();
+  }
+
+  /** How many (rule, window) judgements were skipped for a key without its reference value. */
+  public long skippedWithoutReference() {
+    return skippedWithoutReference;
   }
 
   private AlertState stateFor(String k, Condition c) {

@@ -67,6 +67,8 @@ public abstract class ComputeMetricsAndAlerts
 
   abstract @Nullable PCollection<RawPayload> ruleUpdates();
 
+  abstract @Nullable Enrichment enrichment();
+
   abstract Builder toBuilder();
 
   @AutoValue.Builder
@@ -80,6 +82,8 @@ public abstract class ComputeMetricsAndAlerts
     abstract Builder setRules(List<Rule> rules);
 
     abstract Builder setRuleUpdates(@Nullable PCollection<RawPayload> updates);
+
+    abstract Builder setEnrichment(@Nullable Enrichment enrichment);
 
     abstract ComputeMetricsAndAlerts build();
   }
@@ -130,6 +134,15 @@ public abstract class ComputeMetricsAndAlerts
     return toBuilder().setRuleUpdates(updates).build();
   }
 
+  /**
+   * Joins events and stats by key with a reference table: {@code ref.<column>} in the parse step's
+   * filter and derive expressions, and per-key thresholds in rules ({@code mean(temperature) >
+   * ref.max_temperature}).
+   */
+  public ComputeMetricsAndAlerts withEnrichment(@Nullable Enrichment enrichment) {
+    return toBuilder().setEnrichment(enrichment).build();
+  }
+
   /** The name of window {@code index}'s steps: "" for the first, then "1", "2", .... */
   public static String windowSuffix(int index) {
     return index == 0 ? "" : Integer.toString(index);
@@ -137,7 +150,9 @@ public abstract class ComputeMetricsAndAlerts
 
   @Override
   public Result expand(PCollection<RawPayload> payloads) {
-    OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", parse());
+    ParseEvents<RawPayload> parse =
+        enrichment() == null ? parse() : parse().withEnrichment(enrichment());
+    OutputWithDeadLetters<Event> parsed = payloads.apply("ParseEvents", parse);
     List<PCollection<DeadLetter>> deadLetters = new ArrayList<>();
     deadLetters.add(parsed.deadLetters());
     PCollection<Event> events = parsed.output();
@@ -165,6 +180,9 @@ public abstract class ComputeMetricsAndAlerts
               .setCoder(DeadLetter.DeadLetterCoder.of()));
       if (judge) {
         EvaluateRules evaluate = EvaluateRules.of(rules());
+        if (enrichment() != null) {
+          evaluate = evaluate.withEnrichment(enrichment());
+        }
         OutputWithDeadLetters<Alert> judged =
             aggregated
                 .output()
@@ -198,6 +216,7 @@ public abstract class ComputeMetricsAndAlerts
     builder.add(DisplayData.item("windows", windows().size()).withLabel("Window aggregations"));
     builder.add(DisplayData.item("rules", rules().size()).withLabel("Static rules"));
     builder.add(DisplayData.item("ruleUpdates", ruleUpdates() != null).withLabel("Rule updates"));
+    builder.add(DisplayData.item("enrichment", enrichment() != null).withLabel("Enrichment"));
     if (dedupHorizon() != null) {
       builder.add(
           DisplayData.item("dedupHorizon", dedupHorizon().toString())

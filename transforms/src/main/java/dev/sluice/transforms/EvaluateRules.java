@@ -104,6 +104,10 @@ public abstract class EvaluateRules
   public static final String RULE_UPDATES_APPLIED = "rule_updates_applied";
   public static final String RULE_UPDATES_REJECTED = "rule_updates_rejected";
   public static final String RULE_UPDATES_DUPLICATE = "rule_updates_duplicate";
+
+  /** Windows a rule on a reference column was not judged for: the key had no such value. */
+  public static final String SKIPPED_WITHOUT_REFERENCE = "rules_skipped_without_reference";
+
   static final String STAGE = "rules";
   static final int DEFAULT_SHARDS = 256;
 
@@ -112,6 +116,8 @@ public abstract class EvaluateRules
   abstract @Nullable PCollection<RawPayload> ruleUpdates();
 
   abstract int shards();
+
+  abstract @Nullable Enrichment enrichment();
 
   abstract Builder toBuilder();
 
@@ -122,6 +128,8 @@ public abstract class EvaluateRules
     abstract Builder setRuleUpdates(PCollection<RawPayload> updates);
 
     abstract Builder setShards(int shards);
+
+    abstract Builder setEnrichment(@Nullable Enrichment enrichment);
 
     abstract EvaluateRules build();
   }
@@ -173,18 +181,45 @@ public abstract class EvaluateRules
     return toBuilder().setShards(shards).build();
   }
 
+  /**
+   * Each key's thresholds from a reference table: a rule such as {@code mean(temperature) >
+   * ref.max_temperature} compares each key's windows with its own row's value (see {@link
+   * Enrichment} for keys without one). The table as it is when a window's stats reach this step is
+   * the one used.
+   */
+  public EvaluateRules withEnrichment(Enrichment enrichment) {
+    return toBuilder().setEnrichment(Checks.notNull("enrichment", enrichment)).build();
+  }
+
   @Override
   public OutputWithDeadLetters<Alert> expand(PCollection<WindowStats> stats) {
     if (rules().isEmpty() && ruleUpdates() == null) {
       throw new IllegalArgumentException(
           "EvaluateRules has no rules: give static rules or withRuleUpdates(...)");
     }
+    if (enrichment() == null) {
+      for (Rule rule : rules()) {
+        if (rule.condition().thresholdColumn() != null) {
+          throw new IllegalArgumentException(
+              "rule '"
+                  + rule.id()
+                  + "' compares with ref."
+                  + rule.condition().thresholdColumn()
+                  + " but there is no reference table: add enrichment");
+        }
+      }
+    }
     int shards = shards();
     KvCoder<Integer, EngineInput> inputCoder = KvCoder.of(VarIntCoder.of(), EngineInputCoder.of());
     List<PCollection<KV<Integer, EngineInput>>> inputs = new ArrayList<>();
+    ParDo.SingleOutput<WindowStats, KV<Integer, EngineInput>> shard =
+        ParDo.of(new ShardStatsFn(shards, enrichment()));
+    if (enrichment() != null) {
+      shard = shard.withSideInputs(enrichment().table());
+    }
     inputs.add(
         stats
-            .apply("ShardByKey", ParDo.of(new ShardStatsFn(shards)))
+            .apply("ShardByKey", shard)
             .setCoder(inputCoder)
             .apply("StatsToGlobalWindow", toGlobalWindow()));
     inputs.add(
@@ -245,6 +280,7 @@ public abstract class EvaluateRules
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("shards", shards()));
     builder.add(DisplayData.item("ruleUpdates", ruleUpdates() != null));
+    builder.add(DisplayData.item("enrichment", enrichment() != null));
     for (Rule rule : rules()) {
       builder.add(
           DisplayData.item(
@@ -274,14 +310,24 @@ public abstract class EvaluateRules
 
   private static final class ShardStatsFn extends DoFn<WindowStats, KV<Integer, EngineInput>> {
     private final int shards;
+    private final @Nullable Enrichment enrichment;
 
-    ShardStatsFn(int shards) {
+    ShardStatsFn(int shards, @Nullable Enrichment enrichment) {
       this.shards = shards;
+      this.enrichment = enrichment;
     }
 
     @ProcessElement
-    public void process(@Element WindowStats s, OutputReceiver<KV<Integer, EngineInput>> out) {
-      out.output(KV.of(shardOf(s.key(), shards), EngineInput.stats(s)));
+    public void process(
+        @Element WindowStats s,
+        ProcessContext context,
+        OutputReceiver<KV<Integer, EngineInput>> out) {
+      EngineInput input =
+          enrichment == null
+              ? EngineInput.stats(s)
+              : EngineInput.stats(
+                  s, enrichment.rowFor(context.sideInput(enrichment.table()), s.key()));
+      out.output(KV.of(shardOf(s.key(), shards), input));
     }
   }
 
@@ -426,6 +472,7 @@ public abstract class EvaluateRules
     private transient Counter applied;
     private transient Counter rejected;
     private transient Counter duplicate;
+    private transient Counter skipped;
 
     EngineFn(List<Rule> rules, TupleTag<Alert> alertsTag, TupleTag<DeadLetter> deadLettersTag) {
       this.staticRules = new TreeMap<>();
@@ -444,6 +491,7 @@ public abstract class EvaluateRules
       applied = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_APPLIED);
       rejected = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_REJECTED);
       duplicate = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_DUPLICATE);
+      skipped = Metrics.counter(METRICS_NAMESPACE, SKIPPED_WITHOUT_REFERENCE);
     }
 
     @ProcessElement
@@ -475,8 +523,9 @@ public abstract class EvaluateRules
               }
             }
             if (!speculative.isEmpty()) {
-              new RuleEngine(store(alertStates, deadlines), output(out))
-                  .onEarlyPane(input.stats(), speculative, Instant.now());
+              RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
+              engine.onEarlyPane(input.stats(), input.reference(), speculative, Instant.now());
+              skipped.inc(engine.skippedWithoutReference());
             }
             return;
           }
@@ -528,11 +577,12 @@ public abstract class EvaluateRules
         // of silence, so a key's own window always wins over its deadline.
         for (; i < due.size() && due.get(i).time() == time; i++) {
           if (due.get(i).type() == EngineInput.Type.STATS) {
-            engine.onWindow(due.get(i).stats(), rules, now);
+            engine.onWindow(due.get(i).stats(), due.get(i).reference(), rules, now);
           }
         }
         engine.onEventTime(time, inForce, now);
       }
+      skipped.inc(engine.skippedWithoutReference());
       pending.clear();
       Long next = null;
       for (EngineInput input : later) {

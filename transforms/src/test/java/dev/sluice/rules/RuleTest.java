@@ -225,4 +225,43 @@ class RuleTest {
                 + " {key} (value {value})\",\"keys\":\"*\",\"resolve_after\":1,"
                 + "\"renotify_every\":\"5ms\"}");
   }
+
+  @Test
+  void aThresholdCanBeAReferenceColumnResolvedPerKey() throws Exception {
+    Condition c = Condition.parse("mean(temperature) >  ref.max_temperature");
+    assertThat(c.kind()).isEqualTo(Kind.THRESHOLD);
+    assertThat(c.thresholdColumn()).isEqualTo("max_temperature");
+    assertThat(c.toString()).isEqualTo("mean(temperature) > ref.max_temperature");
+    assertThat(Condition.parse(c.toString())).isEqualTo(c);
+    Condition forA = c.forKey(Map.of("max_temperature", 50.0, "site", "x"));
+    assertThat(forA.threshold()).isEqualTo(50.0);
+    assertThat(forA.toString()).isEqualTo(c.toString());
+    assertThat(c.forKey(null)).isNull();
+    assertThat(c.forKey(Map.of("site", "x"))).isNull();
+    assertThat(c.forKey(Map.of("max_temperature", "fifty"))).isNull();
+    Condition fixed = Condition.parse("mean(temperature) > 50");
+    assertThat(fixed.forKey(null)).isSameAs(fixed);
+    Rule rule = Rule.of("hot", "max(t) >= ref.limit");
+    assertThat(Rule.fromJson(rule.toJson())).isEqualTo(rule);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Condition.parse("change(mean(t)) > ref.limit"))
+        .hasMessageContaining("is not understood");
+
+    // Stats carry their key's numbers across the rule step's shuffle and state.
+    EngineInput.EngineInputCoder coder = EngineInput.EngineInputCoder.of();
+    dev.sluice.model.WindowStats stats =
+        dev.sluice.model.ModelFixtures.onTimeMinute("a", "t", 0, 1, 10.0, 10.0, 10.0, 0.0);
+    EngineInput with = EngineInput.stats(stats, Map.of("limit", 5.0, "site", "x"));
+    EngineInput decoded =
+        org.apache.beam.sdk.util.CoderUtils.decodeFromByteArray(
+            coder, org.apache.beam.sdk.util.CoderUtils.encodeToByteArray(coder, with));
+    assertThat(decoded.reference()).containsExactly(Map.entry("limit", 5.0));
+    assertThat(decoded.stats()).isEqualTo(stats);
+    EngineInput without = EngineInput.stats(stats);
+    assertThat(
+            org.apache.beam.sdk.util.CoderUtils.decodeFromByteArray(
+                    coder, org.apache.beam.sdk.util.CoderUtils.encodeToByteArray(coder, without))
+                .reference())
+        .isNull();
+  }
 }

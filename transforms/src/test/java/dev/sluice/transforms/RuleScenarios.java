@@ -7,6 +7,7 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.Event;
 import dev.sluice.model.ModelFixtures;
 import dev.sluice.model.RawPayload;
+import dev.sluice.model.ReferenceTable;
 import dev.sluice.rules.Condition;
 import dev.sluice.rules.Rule;
 import java.nio.charset.StandardCharsets;
@@ -19,13 +20,16 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -178,6 +182,57 @@ enum RuleScenarios {
                   }
                   return null;
                 });
+      }),
+
+  /**
+   * Each key's threshold from its reference row: a at 50 fires, b at 80 does not, c has no row and
+   * is skipped (it neither fires nor resolves); a rule update to a fixed threshold applies to all.
+   */
+  PER_KEY_THRESHOLDS_FROM_REFERENCE(
+      (p, source) -> {
+        Script s = new Script();
+        for (int m = 0; m < 3; m++) {
+          s.event("a", "temperature", m, 60).event("b", "temperature", m, 60);
+          s.event("c", "temperature", m, 90).watermark(m + 1);
+        }
+        s.settle().rule("{\"id\":\"hot\",\"version\":2,\"condition\":\"mean(temperature) > 85\"}");
+        s.event("c", "temperature", 3, 90).watermark(4);
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(Rule.of("hot", "mean(temperature) > ref.max_temperature")),
+                Map.of("a", 50.0, "b", 80.0),
+                null);
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 a temperature [0,1) 60",
+            "FIRING hot v2 c temperature [3,4) 90");
+        expectThresholds(out.alerts, "a=50.0", "c=85.0");
+        PAssert.that(out.deadLetters).empty();
+      }),
+
+  /** With defaults, a key without a row takes the default threshold. */
+  PER_KEY_THRESHOLDS_WITH_DEFAULTS(
+      (p, source) -> {
+        Script s = new Script();
+        for (int m = 0; m < 2; m++) {
+          s.event("a", "temperature", m, 60).event("c", "temperature", m, m == 0 ? 70 : 40);
+          s.watermark(m + 1);
+        }
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(Rule.of("hot", "mean(temperature) > ref.max_temperature")),
+                Map.of("a", 65.0),
+                Map.of("max_temperature", 55.0));
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 c temperature [0,1) 70",
+            "RESOLVED hot v1 c temperature [1,2) 40");
+        expectThresholds(out.alerts, "c=55.0", "c=55.0");
+        PAssert.that(out.deadLetters).empty();
       });
 
   private final Scenario scenario;
@@ -245,7 +300,35 @@ enum RuleScenarios {
     }
 
     Outputs run(Pipeline p, Source source, List<Rule> rules) {
+      return run(p, source, rules, null, null);
+    }
+
+    /**
+     * With enrichment: {@code maxTemperatures} is the reference column {@code max_temperature} by
+     * key; {@code defaults}, if not null, the values of keys without a row.
+     */
+    Outputs run(
+        Pipeline p,
+        Source source,
+        List<Rule> rules,
+        Map<String, Double> maxTemperatures,
+        Map<String, Double> defaults) {
       TestStream<KV<String, String>> stream = builder.advanceWatermarkToInfinity();
+      EvaluateRules evaluate = EvaluateRules.of(rules);
+      if (maxTemperatures != null) {
+        Map<String, Map<String, Double>> rows = new HashMap<>();
+        maxTemperatures.forEach((key, max) -> rows.put(key, Map.of("max_temperature", max)));
+        PCollectionView<ReferenceTable> table =
+            p.apply(
+                    "ReferenceRows",
+                    Create.of(ReferenceTable.of(rows, "test", Time.T0))
+                        .withCoder(ReferenceTable.ReferenceTableCoder.of()))
+                .apply("ReferenceView", View.asSingleton());
+        Enrichment enrichment = Enrichment.of(table);
+        evaluate =
+            evaluate.withEnrichment(
+                defaults == null ? enrichment : enrichment.withDefaults(defaults));
+      }
       PCollectionTuple split =
           p.apply(source.apply(stream))
               .apply(
@@ -258,7 +341,7 @@ enum RuleScenarios {
               .setCoder(Event.EventCoder.of())
               .apply(WindowedAggregate.tumbling(Time.MINUTE).withQuantiles(false))
               .output()
-              .apply(EvaluateRules.of(rules).withRuleUpdates(updates));
+              .apply(evaluate.withRuleUpdates(updates));
       return new Outputs(result.output(), result.deadLetters());
     }
   }
@@ -305,6 +388,20 @@ enum RuleScenarios {
                       .containsKey(episodeKey + "/" + a.alertId());
                 }
               }
+              return null;
+            });
+  }
+
+  /** The thresholds of the alerts, as {@code key=threshold}, in any order. */
+  static void expectThresholds(PCollection<Alert> alerts, String... expected) {
+    PAssert.that(alerts)
+        .satisfies(
+            all -> {
+              List<String> got = new ArrayList<>();
+              for (Alert a : all) {
+                got.add(a.key() + "=" + a.threshold());
+              }
+              assertThat(got).containsExactlyInAnyOrder(expected);
               return null;
             });
   }
