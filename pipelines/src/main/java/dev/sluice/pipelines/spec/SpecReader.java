@@ -55,9 +55,11 @@ public final class SpecReader {
       Set.of("password", "token", "secret", "sasl_jaas_config", "api_key");
 
   private final LocatedYaml yaml;
+  private final SpecFields fields;
 
   private SpecReader(LocatedYaml yaml) {
     this.yaml = yaml;
+    this.fields = new SpecFields(yaml);
   }
 
   /** Reads a spec file; the file's name (not its directory) is used in messages. */
@@ -135,7 +137,7 @@ public final class SpecReader {
     if (node.isObject()) {
       for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        String child = join(path, e.getKey());
+        String child = SpecFields.join(path, e.getKey());
         if (e.getValue().isValueNode()) {
           if (DEPLOYMENT_KEYS.contains(e.getKey()) && !path.startsWith("rules")) {
             settings.put(child, e.getValue().asText());
@@ -156,7 +158,7 @@ public final class SpecReader {
     if (!root.isObject()) {
       throw yaml.error("", "a pipeline spec is a YAML map with name, source, windows, sinks");
     }
-    allowOnly(
+    fields.allowOnly(
         root,
         "",
         "name",
@@ -168,7 +170,7 @@ public final class SpecReader {
         "rules_file",
         "rule_updates",
         "sinks");
-    String name = requiredText(root, "", "name");
+    String name = fields.requiredText(root, "", "name");
     if (!NAME.matcher(name).matches()) {
       throw yaml.error(
           "name",
@@ -176,17 +178,17 @@ public final class SpecReader {
               + name
               + "\" is not a name; use lower case letters, digits and '-', e.g. iot-sensors");
     }
-    Source source = source(required(root, "", "source"));
+    Source source = source(fields.required(root, "", "source"));
     FieldMapping mapping = root.has("parse") ? mapping(root.get("parse")) : FieldMapping.contract();
     Duration dedup = null;
     if (root.has("dedup")) {
-      JsonNode d = map(root.get("dedup"), "dedup");
-      allowOnly(d, "dedup", "horizon");
-      dedup = duration(d, "dedup", "horizon", null, true);
+      JsonNode d = fields.map(root.get("dedup"), "dedup");
+      fields.allowOnly(d, "dedup", "horizon");
+      dedup = fields.duration(d, "dedup", "horizon", null, true);
     }
-    List<WindowSpec> windows = windows(required(root, "", "windows"));
+    List<WindowSpec> windows = windows(fields.required(root, "", "windows"));
     List<Rule> rules = rules(root.get("rules"));
-    String rulesFile = local(text(root, "", "rules_file", null));
+    String rulesFile = SpecFields.local(fields.text(root, "", "rules_file", null));
     if (rulesFile != null) {
       if (!rules.isEmpty()) {
         throw yaml.error("rules_file", "give rules or rules_file, not both");
@@ -199,8 +201,8 @@ public final class SpecReader {
     }
     checkRulesAgainstWindows(rules, windows);
     RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
-    JsonNode sinks = map(required(root, "", "sinks"), "sinks");
-    allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
+    JsonNode sinks = fields.map(fields.required(root, "", "sinks"), "sinks");
+    fields.allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
     List<Sink> stats = sinks(sinks, "stats", Set.of("embedded", "postgres", "jsonl"), source);
     List<Sink> alerts =
         sinks(
@@ -237,11 +239,11 @@ public final class SpecReader {
   // ---- sources ----
 
   private Source source(JsonNode node) {
-    JsonNode s = map(node, "source");
-    String type = oneOf(s, "source", "type", List.of("synthetic", "file", "kafka"), null);
+    JsonNode s = fields.map(node, "source");
+    String type = fields.oneOf(s, "source", "type", List.of("synthetic", "file", "kafka"), null);
     switch (type) {
       case "synthetic":
-        allowOnly(
+        fields.allowOnly(
             s,
             "source",
             "type",
@@ -256,7 +258,7 @@ public final class SpecReader {
             "spike_keys",
             "unbounded",
             "duration");
-        boolean unbounded = bool(s, "source", "unbounded", false);
+        boolean unbounded = fields.bool(s, "source", "unbounded", false);
         if (unbounded && s.has("events")) {
           throw yaml.error(
               "source.events", "an unbounded source generates in real time: use duration");
@@ -264,8 +266,8 @@ public final class SpecReader {
         if (!unbounded && s.has("duration")) {
           throw yaml.error("source.duration", "applies only with unbounded: true");
         }
-        double outOfOrder = number(s, "source", "out_of_order_fraction", 0, 0, 1);
-        double late = number(s, "source", "late_fraction", 0, 0, 1);
+        double outOfOrder = fields.number(s, "source", "out_of_order_fraction", 0, 0, 1);
+        double late = fields.number(s, "source", "late_fraction", 0, 0, 1);
         if (outOfOrder + late > 1.0) {
           throw yaml.error(
               "source.late_fraction",
@@ -275,26 +277,30 @@ public final class SpecReader {
                   + outOfOrder);
         }
         return new Synthetic(
-            integer(s, "source", "events", SyntheticIO.DEFAULT_NUM_EVENTS, 1, Long.MAX_VALUE),
-            (int) integer(s, "source", "keys", SyntheticIO.DEFAULT_NUM_KEYS, 1, 1_000_000),
-            integer(s, "source", "seed", SyntheticIO.DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
-            number(
+            fields.integer(
+                s, "source", "events", SyntheticIO.DEFAULT_NUM_EVENTS, 1, Long.MAX_VALUE),
+            (int) fields.integer(s, "source", "keys", SyntheticIO.DEFAULT_NUM_KEYS, 1, 1_000_000),
+            fields.integer(
+                s, "source", "seed", SyntheticIO.DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE),
+            fields.number(
                 s, "source", "events_per_second", SyntheticIO.DEFAULT_EVENTS_PER_SECOND, 1e-3, 1e9),
-            number(s, "source", "malformed_fraction", 0, 0, 1),
+            fields.number(s, "source", "malformed_fraction", 0, 0, 1),
             outOfOrder,
-            duration(
+            fields.duration(
                 s, "source", "max_out_of_order", SyntheticIO.DEFAULT_MAX_OUT_OF_ORDER_DELAY, false),
-            texts(s, "source", "spike_keys"),
+            fields.texts(s, "source", "spike_keys"),
             unbounded,
-            s.has("duration") ? duration(s, "source", "duration", null, true) : null,
+            s.has("duration") ? fields.duration(s, "source", "duration", null, true) : null,
             late);
       case "file":
-        allowOnly(s, "source", "type", "path", "format");
+        fields.allowOnly(s, "source", "type", "path", "format");
         return new Files(
-            local(requiredText(s, "source", "path")),
-            s.has("format") ? oneOf(s, "source", "format", List.of("jsonl", "csv"), null) : null);
+            SpecFields.local(fields.requiredText(s, "source", "path")),
+            s.has("format")
+                ? fields.oneOf(s, "source", "format", List.of("jsonl", "csv"), null)
+                : null);
       default:
-        allowOnly(
+        fields.allowOnly(
             s,
             "source",
             "type",
@@ -305,25 +311,26 @@ public final class SpecReader {
             "max_out_of_order",
             "auto_offset_reset",
             "max_records");
-        List<String> topics = texts(s, "source", "topics");
+        List<String> topics = fields.texts(s, "source", "topics");
         if (topics.isEmpty()) {
           throw yaml.error("source.topics", "required: a list of one or more topics");
         }
         return new Kafka(
-            requiredText(s, "source", "bootstrap_servers"),
+            fields.requiredText(s, "source", "bootstrap_servers"),
             topics,
-            text(s, "source", "group_id", "sluice-" + yaml.root().path("name").asText()),
-            local(text(s, "source", "properties_file", null)),
-            duration(
+            fields.text(s, "source", "group_id", "sluice-" + yaml.root().path("name").asText()),
+            SpecFields.local(fields.text(s, "source", "properties_file", null)),
+            fields.duration(
                 s, "source", "max_out_of_order", KafkaJsonIO.DEFAULT_MAX_OUT_OF_ORDERNESS, false),
-            oneOf(s, "source", "auto_offset_reset", List.of("earliest", "latest"), "earliest"),
-            integer(s, "source", "max_records", 0, 0, Long.MAX_VALUE));
+            fields.oneOf(
+                s, "source", "auto_offset_reset", List.of("earliest", "latest"), "earliest"),
+            fields.integer(s, "source", "max_records", 0, 0, Long.MAX_VALUE));
     }
   }
 
   private FieldMapping mapping(JsonNode node) {
-    JsonNode p = map(node, "parse");
-    allowOnly(
+    JsonNode p = fields.map(node, "parse");
+    fields.allowOnly(
         p,
         "parse",
         "event_id",
@@ -337,14 +344,14 @@ public final class SpecReader {
     try {
       FieldMapping m = FieldMapping.contract();
       if (p.has("event_id")) {
-        m = m.withEventIdField(requiredText(p, "parse", "event_id"));
+        m = m.withEventIdField(fields.requiredText(p, "parse", "event_id"));
       }
       if (p.has("key")) {
-        m = m.withKeyField(requiredText(p, "parse", "key"));
+        m = m.withKeyField(fields.requiredText(p, "parse", "key"));
       }
       if (p.has("event_time") || p.has("time_format")) {
         String format =
-            oneOf(
+            fields.oneOf(
                 p,
                 "parse",
                 "time_format",
@@ -352,7 +359,7 @@ public final class SpecReader {
                 "iso8601");
         m =
             m.withTimeField(
-                text(p, "parse", "event_time", m.timeField()),
+                fields.text(p, "parse", "event_time", m.timeField()),
                 switch (format) {
                   case "epoch_millis" -> FieldMapping.TimeFormat.EPOCH_MILLIS;
                   case "epoch_seconds" -> FieldMapping.TimeFormat.EPOCH_SECONDS;
@@ -364,20 +371,21 @@ public final class SpecReader {
           throw yaml.error(
               "parse.values", "use either values (one field per metric) or metric and value");
         }
-        JsonNode v = map(p.get("values"), "parse.values");
+        JsonNode v = fields.map(p.get("values"), "parse.values");
         Map<String, String> values = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
-          values.put(e.getKey(), requiredText(v, "parse.values", e.getKey()));
+          values.put(e.getKey(), fields.requiredText(v, "parse.values", e.getKey()));
         }
         m = m.withValueFields(values);
       } else if (p.has("metric") || p.has("value")) {
         m =
             m.withMetricAndValueFields(
-                text(p, "parse", "metric", "metric"), text(p, "parse", "value", "value"));
+                fields.text(p, "parse", "metric", "metric"),
+                fields.text(p, "parse", "value", "value"));
       }
       if (p.has("attributes")) {
-        m = m.withAttributeFields(texts(p, "parse", "attributes"));
+        m = m.withAttributeFields(fields.texts(p, "parse", "attributes"));
       }
       return m;
     } catch (SpecException e) {
@@ -400,8 +408,8 @@ public final class SpecReader {
     List<WindowSpec> windows = new ArrayList<>();
     for (int i = 0; i < node.size(); i++) {
       String path = "windows[" + i + "]";
-      JsonNode w = map(node.get(i), path);
-      String type = oneOf(w, path, "type", List.of("tumbling", "sliding", "session"), null);
+      JsonNode w = fields.map(node.get(i), path);
+      String type = fields.oneOf(w, path, "type", List.of("tumbling", "sliding", "session"), null);
       List<String> allowed =
           new ArrayList<>(
               List.of("type", "allowed_lateness", "early_firings", "quantiles", "distinct_of"));
@@ -411,9 +419,10 @@ public final class SpecReader {
             case "sliding" -> List.of("size", "every");
             default -> List.of("gap");
           });
-      allowOnly(w, path, allowed.toArray(new String[0]));
-      Duration size = type.equals("session") ? null : duration(w, path, "size", null, true);
-      Duration every = type.equals("sliding") ? duration(w, path, "every", null, true) : null;
+      fields.allowOnly(w, path, allowed.toArray(new String[0]));
+      Duration size = type.equals("session") ? null : fields.duration(w, path, "size", null, true);
+      Duration every =
+          type.equals("sliding") ? fields.duration(w, path, "every", null, true) : null;
       if (every != null
           && (every.isLongerThan(size) || size.getMillis() % every.getMillis() != 0)) {
         throw yaml.error(
@@ -428,11 +437,11 @@ public final class SpecReader {
               type,
               size,
               every,
-              type.equals("session") ? duration(w, path, "gap", null, true) : null,
-              duration(w, path, "allowed_lateness", Duration.ZERO, false),
-              duration(w, path, "early_firings", null, false),
-              bool(w, path, "quantiles", true),
-              text(w, path, "distinct_of", null)));
+              type.equals("session") ? fields.duration(w, path, "gap", null, true) : null,
+              fields.duration(w, path, "allowed_lateness", Duration.ZERO, false),
+              fields.duration(w, path, "early_firings", null, false),
+              fields.bool(w, path, "quantiles", true),
+              fields.text(w, path, "distinct_of", null)));
     }
     return windows;
   }
@@ -508,11 +517,12 @@ public final class SpecReader {
     if (node == null) {
       return RuleUpdates.NONE;
     }
-    JsonNode u = map(node, "rule_updates");
-    allowOnly(u, "rule_updates", "files", "kafka_topic", "bootstrap_servers", "properties_file");
-    String topic = text(u, "rule_updates", "kafka_topic", null);
-    String bootstrap = text(u, "rule_updates", "bootstrap_servers", null);
-    String properties = local(text(u, "rule_updates", "properties_file", null));
+    JsonNode u = fields.map(node, "rule_updates");
+    fields.allowOnly(
+        u, "rule_updates", "files", "kafka_topic", "bootstrap_servers", "properties_file");
+    String topic = fields.text(u, "rule_updates", "kafka_topic", null);
+    String bootstrap = fields.text(u, "rule_updates", "bootstrap_servers", null);
+    String properties = SpecFields.local(fields.text(u, "rule_updates", "properties_file", null));
     if (source instanceof Kafka k) {
       bootstrap = bootstrap == null ? k.bootstrapServers() : bootstrap;
       properties = properties == null ? k.propertiesFile() : properties;
@@ -531,7 +541,10 @@ public final class SpecReader {
     }
     RuleUpdates updates =
         new RuleUpdates(
-            local(text(u, "rule_updates", "files", null)), topic, bootstrap, properties);
+            SpecFields.local(fields.text(u, "rule_updates", "files", null)),
+            topic,
+            bootstrap,
+            properties);
     if (updates.files() != null && !unbounded) {
       throw yaml.error(
           "rule_updates.files",
@@ -559,7 +572,7 @@ public final class SpecReader {
     }
     for (int i = 0; i < list.size(); i++) {
       String path = base + "[" + i + "]";
-      JsonNode s = map(list.get(i), path);
+      JsonNode s = fields.map(list.get(i), path);
       for (String secret : SECRET_KEYS) {
         if (s.has(secret)) {
           throw yaml.error(
@@ -570,16 +583,16 @@ public final class SpecReader {
       }
       List<String> sorted = new ArrayList<>(types);
       sorted.sort(null);
-      String type = oneOf(s, path, "type", sorted, null);
+      String type = fields.oneOf(s, path, "type", sorted, null);
       switch (type) {
-        case "jsonl" -> allowOnly(s, path, "type", "path");
-        case "log" -> allowOnly(s, path, "type");
-        case "embedded" -> allowOnly(s, path, "type", "data_dir", "schema", "port");
+        case "jsonl" -> fields.allowOnly(s, path, "type", "path");
+        case "log" -> fields.allowOnly(s, path, "type");
+        case "embedded" -> fields.allowOnly(s, path, "type", "data_dir", "schema", "port");
         case "postgres" ->
-            allowOnly(
+            fields.allowOnly(
                 s, path, "type", "jdbc_url", "user", "password_env", "password_file", "schema");
         case "kafka" ->
-            allowOnly(
+            fields.allowOnly(
                 s,
                 path,
                 "type",
@@ -588,7 +601,7 @@ public final class SpecReader {
                 "properties_file",
                 kind.equals("alerts") ? "exactly_once" : "type");
         default ->
-            allowOnly(
+            fields.allowOnly(
                 s,
                 path,
                 "type",
@@ -598,7 +611,7 @@ public final class SpecReader {
                 "allowed_hosts",
                 "allow_private_addresses");
       }
-      String bootstrap = text(s, path, "bootstrap_servers", null);
+      String bootstrap = fields.text(s, path, "bootstrap_servers", null);
       if (type.equals("kafka") && bootstrap == null) {
         if (!(source instanceof Kafka k)) {
           throw yaml.error(
@@ -607,7 +620,7 @@ public final class SpecReader {
         }
         bootstrap = k.bootstrapServers();
       }
-      String passwordEnv = text(s, path, "password_env", null);
+      String passwordEnv = fields.text(s, path, "password_env", null);
       if (passwordEnv != null && !ENV.matcher(passwordEnv).matches()) {
         throw yaml.error(
             path + ".password_env",
@@ -618,14 +631,15 @@ public final class SpecReader {
       if (passwordEnv != null && s.has("password_file")) {
         throw yaml.error(path + ".password_file", "give password_env or password_file, not both");
       }
-      String url = text(s, path, "url", null);
-      String urlEnv = text(s, path, "url_env", null);
+      String url = fields.text(s, path, "url", null);
+      String urlEnv = fields.text(s, path, "url_env", null);
       if (type.equals("webhook") && (url == null) == (urlEnv == null)) {
         throw yaml.error(path, "a webhook needs exactly one of url and url_env");
       }
       if (type.equals("webhook") && url != null) {
         try {
-          dev.sluice.io.WebhookIO.checkUrl(url, bool(s, path, "allow_private_addresses", false));
+          dev.sluice.io.WebhookIO.checkUrl(
+              url, fields.bool(s, path, "allow_private_addresses", false));
         } catch (IllegalArgumentException e) {
           throw yaml.error(
               path + ".url",
@@ -635,7 +649,7 @@ public final class SpecReader {
                       : ""));
         }
       }
-      String schema = text(s, path, "schema", "sluice");
+      String schema = fields.text(s, path, "schema", "sluice");
       if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
         throw yaml.error(
             path + ".schema", "\"" + schema + "\" is not a schema name; use [a-z_][a-z0-9_]*");
@@ -643,201 +657,30 @@ public final class SpecReader {
       result.add(
           new Sink(
               type,
-              type.equals("jsonl") ? local(requiredText(s, path, "path")) : null,
-              type.equals("postgres") ? requiredText(s, path, "jdbc_url") : null,
-              text(s, path, "user", null),
+              type.equals("jsonl") ? SpecFields.local(fields.requiredText(s, path, "path")) : null,
+              type.equals("postgres") ? fields.requiredText(s, path, "jdbc_url") : null,
+              fields.text(s, path, "user", null),
               passwordEnv,
-              local(text(s, path, "password_file", null)),
+              SpecFields.local(fields.text(s, path, "password_file", null)),
               schema,
-              local(
-                  text(
+              SpecFields.local(
+                  fields.text(
                       s,
                       path,
                       "data_dir",
                       "output/" + yaml.root().path("name").asText() + "/postgres")),
-              type.equals("kafka") ? requiredText(s, path, "topic") : null,
+              type.equals("kafka") ? fields.requiredText(s, path, "topic") : null,
               bootstrap,
-              local(text(s, path, "properties_file", null)),
+              SpecFields.local(fields.text(s, path, "properties_file", null)),
               url != null ? url : urlEnv == null ? null : "env:" + urlEnv,
               type.equals("webhook")
-                  ? oneOf(s, path, "format", List.of("json", "slack"), "json")
+                  ? fields.oneOf(s, path, "format", List.of("json", "slack"), "json")
                   : null,
-              texts(s, path, "allowed_hosts"),
-              bool(s, path, "allow_private_addresses", false),
-              (int) integer(s, path, "port", 0, 0, 65_535),
-              bool(s, path, "exactly_once", false)));
+              fields.texts(s, path, "allowed_hosts"),
+              fields.bool(s, path, "allow_private_addresses", false),
+              (int) fields.integer(s, path, "port", 0, 0, 65_535),
+              fields.bool(s, path, "exactly_once", false)));
     }
     return result;
-  }
-
-  // ---- helpers: every one names the path in its error ----
-
-  private JsonNode map(JsonNode node, String path) {
-    if (node == null || !node.isObject()) {
-      throw yaml.error(path, "must be a map (key: value lines), got " + describe(node));
-    }
-    return node;
-  }
-
-  private JsonNode required(JsonNode parent, String base, String key) {
-    JsonNode node = parent.get(key);
-    if (node == null || node.isNull()) {
-      throw yaml.error(join(base, key), "required");
-    }
-    return node;
-  }
-
-  private void allowOnly(JsonNode node, String base, String... keys) {
-    List<String> allowed = List.of(keys);
-    for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-      String name = names.next();
-      if (!allowed.contains(name)) {
-        throw yaml.error(
-            join(base, name), "unknown key; allowed here: " + String.join(", ", allowed));
-      }
-    }
-  }
-
-  private String requiredText(JsonNode parent, String base, String key) {
-    String value = text(parent, base, key, null);
-    if (value == null || value.isBlank()) {
-      throw yaml.error(join(base, key), "required (a non-empty text)");
-    }
-    return value;
-  }
-
-  private String text(JsonNode parent, String base, String key, String defaultValue) {
-    JsonNode node = parent.get(key);
-    if (node == null || node.isNull()) {
-      return defaultValue;
-    }
-    if (!node.isTextual() && !node.isNumber()) {
-      throw yaml.error(join(base, key), "must be a text, got " + describe(node));
-    }
-    return node.asText();
-  }
-
-  private List<String> texts(JsonNode parent, String base, String key) {
-    JsonNode node = parent.get(key);
-    List<String> values = new ArrayList<>();
-    if (node == null || node.isNull()) {
-      return values;
-    }
-    if (!node.isArray()) {
-      throw yaml.error(join(base, key), "must be a list, e.g. [a, b], got " + describe(node));
-    }
-    for (int i = 0; i < node.size(); i++) {
-      JsonNode item = node.get(i);
-      if (!item.isTextual() || item.asText().isBlank()) {
-        throw yaml.error(join(base, key) + "[" + i + "]", "must be a non-empty text");
-      }
-      values.add(item.asText());
-    }
-    return values;
-  }
-
-  private String oneOf(
-      JsonNode parent, String base, String key, List<String> allowed, String defaultValue) {
-    String value = text(parent, base, key, defaultValue);
-    if (value == null) {
-      throw yaml.error(join(base, key), "required; one of " + String.join(", ", allowed));
-    }
-    if (!allowed.contains(value)) {
-      throw yaml.error(
-          join(base, key),
-          "\"" + value + "\" is not allowed; use one of " + String.join(", ", allowed));
-    }
-    return value;
-  }
-
-  private long integer(JsonNode parent, String base, String key, long def, long min, long max) {
-    JsonNode node = parent.get(key);
-    if (node == null || node.isNull()) {
-      return def;
-    }
-    if (!node.isIntegralNumber() || node.asLong() < min || node.asLong() > max) {
-      throw yaml.error(
-          join(base, key),
-          "must be a whole number from " + min + " to " + max + ", got " + describe(node));
-    }
-    return node.asLong();
-  }
-
-  private double number(
-      JsonNode parent, String base, String key, double def, double min, double max) {
-    JsonNode node = parent.get(key);
-    if (node == null || node.isNull()) {
-      return def;
-    }
-    if (!node.isNumber() || node.asDouble() < min || node.asDouble() > max) {
-      throw yaml.error(
-          join(base, key),
-          "must be a number from " + min + " to " + max + ", got " + describe(node));
-    }
-    return node.asDouble();
-  }
-
-  private boolean bool(JsonNode parent, String base, String key, boolean def) {
-    JsonNode node = parent.get(key);
-    if (node == null || node.isNull()) {
-      return def;
-    }
-    if (!node.isBoolean()) {
-      throw yaml.error(join(base, key), "must be true or false, got " + describe(node));
-    }
-    return node.asBoolean();
-  }
-
-  private Duration duration(
-      JsonNode parent, String base, String key, Duration def, boolean required) {
-    JsonNode node = parent.get(key);
-    String path = join(base, key);
-    if (node == null || node.isNull()) {
-      if (required) {
-        throw yaml.error(path, "required: a duration such as 30s, 1m, 2h");
-      }
-      return def;
-    }
-    Duration d;
-    try {
-      d = DurationText.parse("", node.isTextual() ? node.asText() : node.toString());
-    } catch (IllegalArgumentException e) {
-      throw yaml.error(path, e.getMessage().substring(2));
-    }
-    if (required && d.getMillis() == 0) {
-      throw yaml.error(path, "must be longer than 0, got " + node.asText());
-    }
-    return d;
-  }
-
-  /**
-   * A local path as an absolute one (relative to the working directory of {@code validate} or
-   * {@code run}), so it means the same on a cluster's workers; URLs ({@code gs://...}) stay.
-   */
-  private static String local(String path) {
-    if (path == null || path.contains("://")) {
-      return path;
-    }
-    return Path.of(path).toAbsolutePath().normalize().toString();
-  }
-
-  private static String join(String base, String key) {
-    return base.isEmpty() ? key : base + "." + key;
-  }
-
-  private static String describe(JsonNode node) {
-    if (node == null || node.isNull()) {
-      return "nothing";
-    }
-    if (node.isTextual()) {
-      return "\"" + node.asText() + "\"";
-    }
-    if (node.isObject()) {
-      return "a map";
-    }
-    if (node.isArray()) {
-      return "a list";
-    }
-    return node.toString().toLowerCase(Locale.ROOT);
   }
 }
