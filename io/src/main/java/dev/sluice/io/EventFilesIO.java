@@ -313,6 +313,27 @@ public final class EventFilesIO {
     }
   }
 
+  /** The column names of a CSV header line; a name that appears twice is an error. */
+  static List<String> parseHeader(byte[] line) throws CsvException {
+    List<String> columns = parseCsvLine(utf8(line));
+    Set<String> seen = new HashSet<>();
+    for (String column : columns) {
+      if (!seen.add(column)) {
+        throw new CsvException("column '" + column + "' appears twice");
+      }
+    }
+    return columns;
+  }
+
+  /** The line as text; bytes that are not UTF-8 are an error. */
+  static String utf8(byte[] line) throws CsvException {
+    String text = DeadLetter.decodeUtf8OrNull(line);
+    if (text == null) {
+      throw new CsvException("line is not valid UTF-8");
+    }
+    return text;
+  }
+
   /** Longest line read whole (1 MiB, the parse step's payload limit); longer ones are dead. */
   static final int MAX_LINE_BYTES = 1 << 20;
 
@@ -423,7 +444,8 @@ public final class EventFilesIO {
     }
   }
 
-  private static boolean isBlank(byte[] line) {
+  /** True for a line of only spaces, tabs and carriage returns. */
+  static boolean isBlank(byte[] line) {
     for (byte b : line) {
       if (b != ' ' && b != '\t' && b != '\r') {
         return false;
@@ -432,7 +454,8 @@ public final class EventFilesIO {
     return true;
   }
 
-  private static byte[] withoutByteOrderMark(byte[] line) {
+  /** The line without a leading UTF-8 byte order mark. */
+  static byte[] withoutByteOrderMark(byte[] line) {
     return line.length >= 3
             && line[0] == (byte) 0xEF
             && line[1] == (byte) 0xBB
@@ -575,17 +598,6 @@ public final class EventFilesIO {
       }
     }
 
-    private static List<String> parseHeader(byte[] line) throws CsvException {
-      List<String> columns = parseCsvLine(utf8(line));
-      Set<String> seen = new HashSet<>();
-      for (String column : columns) {
-        if (!seen.add(column)) {
-          throw new CsvException("column '" + column + "' appears twice");
-        }
-      }
-      return columns;
-    }
-
     private static List<String> parseRow(byte[] line, List<String> header) throws CsvException {
       List<String> cells = parseCsvLine(utf8(line));
       if (cells.size() != header.size()) {
@@ -593,14 +605,6 @@ public final class EventFilesIO {
             "row has " + cells.size() + " cells but the header has " + header.size() + " columns");
       }
       return cells;
-    }
-
-    private static String utf8(byte[] line) throws CsvException {
-      String text = DeadLetter.decodeUtf8OrNull(line);
-      if (text == null) {
-        throw new CsvException("line is not valid UTF-8");
-      }
-      return text;
     }
 
     private byte[] toJson(List<String> header, List<String> cells) throws IOException {

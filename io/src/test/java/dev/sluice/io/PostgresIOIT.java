@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.local.EmbeddedPostgresStore;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import java.io.Serializable;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -36,35 +34,19 @@ import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@link PostgresIO} against a real PostgreSQL 16 (the embedded default store). */
 @ExtendWith(TestPipelineExtension.class)
 class PostgresIOIT {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
-  @TempDir static Path dataDir;
-  private static EmbeddedPostgresStore store;
+  @RegisterExtension static final PostgresServer postgres = new PostgresServer();
 
-  @BeforeAll
-  static void startPostgres() {
-    store = EmbeddedPostgresStore.start(dataDir.resolve("pg"));
-  }
-
-  /** The store as {@link PostgresIO} sees it: URL and password file, as the pipelines build it. */
   private static PostgresIO.Database database() {
-    return PostgresIO.database(store.jdbcUrl()).withPasswordFile(store.passwordFile());
-  }
-
-  @AfterAll
-  static void stopPostgres() {
-    if (store != null) {
-      store.close();
-    }
+    return postgres.database();
   }
 
   private static WindowStats stats(String key, int minute, long count, long paneIndex) {
@@ -91,7 +73,7 @@ class PostgresIOIT {
 
   private static List<String> query(String sql) throws SQLException {
     List<String> rows = new ArrayList<>();
-    try (Connection c = store.connect();
+    try (Connection c = postgres.connect();
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery(sql)) {
       int columns = r.getMetaData().getColumnCount();
@@ -295,7 +277,7 @@ class PostgresIOIT {
   void aLostConnectionIsRetriedOnAFreshConnection(TestPipeline pipeline) throws Exception {
     PostgresIO.createTables(database(), "lost");
     List<WindowStats> rows = List.of(stats("a", 0, 1, 0), stats("b", 0, 2, 0));
-    try (Connection locker = store.connect()) {
+    try (Connection locker = postgres.connect()) {
       locker.setAutoCommit(false);
       try (Statement s = locker.createStatement()) {
         s.execute("LOCK TABLE lost.window_stats IN ACCESS EXCLUSIVE MODE");
