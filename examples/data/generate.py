@@ -17,38 +17,57 @@ def shuffle_a_little(records, rnd, max_shift=3):
     return records
 
 def iot():
+    # One reading per device every 10 s, both metrics in one payload. bench-01 is a test rig in the
+    # lab (the spec's filter drops it, though it runs hot enough to alert); three glitch readings of
+    # -273.15 are dropped too. Keys are site/device (the spec's key expression).
     rnd = random.Random(7)
     lines = []
     n = 0
     for second in range(0, 30 * 60, 10):
         t = T0 + timedelta(seconds=second)
         minute = second // 60
-        for s in range(1, 6):
-            sensor = f'sensor-{s:02d}'
+        for s in range(1, 7):
+            device = f'sensor-{s:02d}' if s <= 5 else 'bench-01'
+            site = 'plant-a' if s <= 3 else 'plant-b' if s <= 5 else 'lab'
             if s == 5 and minute >= 20:
                 continue  # sensor-05 goes silent: the dead-sensor rule fires
             temp = 21 + s * 0.5 + rnd.uniform(-1, 1)
             if s == 3 and 10 <= minute < 13:
-                temp += 40  # overheating episode
+                temp += 40  # overheating episode, above the default limit of 50
+            if s == 4 and 22 <= minute < 25:
+                temp += 5  # warm episode, above sensor-04's own limit of 26 (sensors.csv)
+            if s == 6:
+                temp = 80 + rnd.uniform(-1, 1)  # the test rig's heat cycle
             hum = 45 + rnd.uniform(-5, 5)
             if s == 2 and 15 <= minute < 17:
                 hum = 93 + rnd.uniform(0, 3)
-            for metric, value in (('temperature', temp), ('humidity', hum)):
-                n += 1
-                lines.append(json.dumps({'event_id': f'e{n}', 'key': sensor, 'metric': metric,
-                                         'value': round(value, 2), 'event_time': iso(t),
-                                         'attributes': {'site': 'plant-a' if s <= 3 else 'plant-b'}},
-                                        separators=(',', ':')))
+            n += 1
+            lines.append(json.dumps({'reading_id': f'r{n}', 'device': device, 'ts': iso(t),
+                                     'meta': {'site': site}, 'temperature': round(temp, 2),
+                                     'humidity': round(hum, 2)}, separators=(',', ':')))
     lines = shuffle_a_little(lines, rnd)
-    lines.insert(100, '{"event_id":"bad-1","key":"sensor-01","metric":"temperature","value":')
-    lines.insert(700, '{"event_id":"bad-2","key":"sensor-02","metric":"humidity","value":"wet","event_time":"2026-01-01T00:05:00Z"}')
+    for i, at in enumerate((300, 900, 1400)):
+        lines.insert(at, json.dumps({'reading_id': f'glitch-{i + 1}', 'device': 'sensor-01',
+                                     'ts': iso(T0 + timedelta(seconds=at)),
+                                     'meta': {'site': 'plant-a'}, 'temperature': -273.15,
+                                     'humidity': 45.0}, separators=(',', ':')))
+    lines.insert(100, '{"reading_id":"bad-1","device":"sensor-01","ts":"2026-01-01T00:02:00.000Z","temperature":')
+    lines.insert(700, '{"reading_id":"bad-2","device":"sensor-02","ts":"2026-01-01T00:05:00.000Z","meta":{"site":"plant-a"},"temperature":22.0,"humidity":"wet"}')
     lines.insert(1500, 'not json at all')
-    lines.insert(2200, '{"event_id":"bad-3","metric":"temperature","value":20,"event_time":"2026-01-01T00:12:00Z"}')
+    lines.insert(1800, '{"reading_id":"bad-3","ts":"2026-01-01T00:12:00.000Z","meta":{"site":"plant-a"},"temperature":20.0,"humidity":40.0}')
     half = len(lines) // 2
     with open('iot/readings-1.jsonl', 'w') as f:
         f.write('\n'.join(lines[:half]) + '\n')
     with open('iot/readings-2.jsonl', 'w') as f:
         f.write('\n'.join(lines[half:]) + '\n')
+    with open('iot/sensors.csv', 'w') as f:
+        f.write('sensor,description,max_temperature\n'
+                'plant-a/sensor-01,boiler room,50\n'
+                'plant-a/sensor-02,boiler room,50\n'
+                'plant-a/sensor-03,furnace hall,50\n'
+                'plant-b/sensor-04,cold store,26\n')
+        # plant-b/sensor-05 has no row: it takes the spec's default limit
+
 
 def payments():
     rnd = random.Random(11)

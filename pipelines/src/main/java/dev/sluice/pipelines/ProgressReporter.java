@@ -30,7 +30,13 @@ import org.joda.time.Duration;
 final class ProgressReporter {
 
   /** A snapshot of the job's counters. */
-  record Counts(long read, long parsed, Map<Reason, Long> deadLetters, long windows, long alerts) {
+  record Counts(
+      long read,
+      long parsed,
+      long filteredOut,
+      Map<Reason, Long> deadLetters,
+      long windows,
+      long alerts) {
     long deadLetterTotal() {
       return deadLetters.values().stream().mapToLong(Long::longValue).sum();
     }
@@ -87,6 +93,9 @@ final class ProgressReporter {
     if (counts != null) {
       row("events read", counts.read());
       row("events parsed", counts.parsed());
+      if (counts.filteredOut() > 0) {
+        row("filtered out", counts.filteredOut());
+      }
       row("windows emitted (stats rows)", counts.windows());
       row("alerts", counts.alerts());
       row("dead letters", counts.deadLetterTotal());
@@ -130,6 +139,7 @@ final class ProgressReporter {
     }
     long read = 0;
     long parsed = 0;
+    long filteredOut = 0;
     long windows = 0;
     long alerts = 0;
     Map<Reason, Long> deadLetters = new EnumMap<>(Reason.class);
@@ -143,6 +153,8 @@ final class ProgressReporter {
         read += value;
       } else if (name.equals(ParseEvents.EVENTS_PARSED)) {
         parsed += value;
+      } else if (name.equals(ParseEvents.FILTERED_OUT)) {
+        filteredOut += value;
       } else if (name.equals(WindowedAggregate.WINDOWS_EMITTED)) {
         windows += value;
       } else if (name.equals(EvaluateRules.ALERTS_FIRED)
@@ -161,7 +173,7 @@ final class ProgressReporter {
         }
       }
     }
-    return new Counts(read, parsed, deadLetters, windows, alerts);
+    return new Counts(read, parsed, filteredOut, deadLetters, windows, alerts);
   }
 
   /** Committed where the runner has it, attempted otherwise. */

@@ -73,22 +73,39 @@ class ExamplesTest {
     Path dir = out.resolve("iot-sensors");
     assertThat(alerts(dir))
         .containsExactlyInAnyOrder(
-            "temperature-high sensor-03 FIRING 2026-01-01T00:10:00.000Z",
-            "temperature-high sensor-03 RESOLVED 2026-01-01T00:13:00.000Z",
-            "humidity-high sensor-02 FIRING 2026-01-01T00:15:00.000Z",
+            // above the default limit of 50 (sensors.csv says 50 for sensor-03 too)
+            "temperature-high plant-a/sensor-03 FIRING 2026-01-01T00:10:00.000Z",
+            "temperature-high plant-a/sensor-03 RESOLVED 2026-01-01T00:13:00.000Z",
+            // above sensor-04's own limit of 26 (sensors.csv), far below the default
+            "temperature-high plant-b/sensor-04 FIRING 2026-01-01T00:22:00.000Z",
+            "temperature-high plant-b/sensor-04 RESOLVED 2026-01-01T00:25:00.000Z",
+            "humidity-high plant-a/sensor-02 FIRING 2026-01-01T00:15:00.000Z",
             // resolve_after: 2 clear windows (00:17 and 00:18)
-            "humidity-high sensor-02 RESOLVED 2026-01-01T00:18:00.000Z",
+            "humidity-high plant-a/sensor-02 RESOLVED 2026-01-01T00:18:00.000Z",
             // silent from 00:20; the deadline of 5 minutes passes at 00:25
-            "dead-sensor sensor-05 FIRING 2026-01-01T00:20:00.000Z");
+            "dead-sensor plant-b/sensor-05 FIRING 2026-01-01T00:20:00.000Z");
+    List<String> thresholds = new ArrayList<>();
+    for (String line : OutputFiles.jsonLines(dir, "alerts")) {
+      Alert a = Alert.fromJson(line);
+      if (a.ruleId().equals("temperature-high") && a.status() == Alert.Status.FIRING) {
+        thresholds.add(a.key() + " " + a.threshold());
+      }
+    }
+    assertThat(thresholds)
+        .containsExactlyInAnyOrder("plant-a/sensor-03 50.0", "plant-b/sensor-04 26.0");
     assertThat(deadLetters(dir))
         .containsExactlyInAnyOrder(
             "MALFORMED_JSON readings-1.jsonl:101",
-            "BAD_TYPE readings-1.jsonl:701",
-            "MALFORMED_JSON readings-2.jsonl:659",
-            "MISSING_FIELD readings-2.jsonl:842");
+            "BAD_TYPE readings-2.jsonl:188",
+            "MALFORMED_JSON readings-2.jsonl:513",
+            // no device: the key expression cannot be evaluated
+            "EXPRESSION_ERROR readings-2.jsonl:514");
+    // The lab rig's 180 readings and 3 glitches are dropped by the filter, not dead letters.
+    assertThat(printed).containsPattern("\\| filtered out +\\| +183 \\|");
     List<String> stats = OutputFiles.jsonLines(dir, "stats");
-    // 30 minutes x 5 sensors x 2 metrics, less sensor-05's last 10 minutes.
-    assertThat(stats).hasSize(30 * 5 * 2 - 10 * 2);
+    // 30 minutes x 5 sensors x 3 metrics, less sensor-05's last 10 minutes.
+    assertThat(stats).hasSize(30 * 5 * 3 - 10 * 3);
+    assertThat(windows(stats)).isEqualTo(IndependentIot.windows(EXAMPLES.resolve("data/iot")));
     assertThat(printed).contains("embedded PostgreSQL at jdbc:postgresql://localhost:");
     // The embedded store holds the same rows (started again on its data directory).
     try (dev.sluice.local.EmbeddedPostgresStore store =
@@ -102,8 +119,26 @@ class ExamplesTest {
                     + " (SELECT count(*) FROM sluice.dead_letters)")) {
       r.next();
       assertThat(List.of(r.getLong(1), r.getLong(2), r.getLong(3)))
-          .containsExactly((long) stats.size(), 5L, 4L);
+          .containsExactly((long) stats.size(), 7L, 4L);
     }
+  }
+
+  /** Stats rows as {@code key metric window_start count min max sum}, sorted. */
+  static java.util.SortedSet<String> windows(List<String> stats) {
+    java.util.SortedSet<String> rows = new java.util.TreeSet<>();
+    for (String line : stats) {
+      dev.sluice.model.WindowStats w = dev.sluice.model.WindowStats.fromJson(line);
+      rows.add(
+          IndependentIot.row(
+              w.key(),
+              w.metric(),
+              w.windowStart().toString(),
+              w.count(),
+              w.min(),
+              w.max(),
+              w.sum()));
+    }
+    return rows;
   }
 
   @Test

@@ -2,7 +2,9 @@ package dev.sluice.pipelines.spec;
 
 import dev.sluice.rules.Rule;
 import dev.sluice.transforms.FieldMapping;
+import java.util.Collections;
 import java.util.List;
+import java.util.SortedMap;
 import org.joda.time.Duration;
 
 /**
@@ -21,7 +23,39 @@ public record PipelineSpec(
     RuleUpdates ruleUpdates,
     List<Sink> statsSinks,
     List<Sink> alertSinks,
-    List<Sink> deadLetterSinks) {
+    List<Sink> deadLetterSinks,
+    Processing processing) {
+
+  /**
+   * What happens to each payload between parsing and the windows: a CEL filter, a key expression
+   * (or {@code keyField}, a path, which the mapping already holds), derived metrics, and an
+   * enrichment table; each may be null (derived: empty).
+   */
+  public record Processing(
+      String filter,
+      String keyExpression,
+      String keyField,
+      SortedMap<String, String> derived,
+      Enrich enrich) {
+    static final Processing NONE =
+        new Processing(null, null, null, Collections.emptySortedMap(), null);
+  }
+
+  /**
+   * A reference table by key: a CSV file ({@code csv}) or a PostgreSQL table ({@code database}, a
+   * sink of type postgres for its connection, and {@code table}); re-read every {@code
+   * refreshEvery} when the source is unbounded. {@code defaults} are the values of keys without a
+   * row (null: such keys are skipped by rules on reference columns). {@code columns}: for a CSV
+   * file, each column the spec saw and whether it holds numbers; null for a database.
+   */
+  public record Enrich(
+      String csv,
+      Sink database,
+      String table,
+      String keyColumn,
+      Duration refreshEvery,
+      SortedMap<String, Object> defaults,
+      SortedMap<String, Boolean> columns) {}
 
   /** Where events come from. */
   public sealed interface Source permits Synthetic, Files, Kafka {}

@@ -5,6 +5,7 @@ import dev.sluice.io.JsonLinesIO;
 import dev.sluice.io.KafkaJsonIO;
 import dev.sluice.io.LogIO;
 import dev.sluice.io.PostgresIO;
+import dev.sluice.io.ReferenceTableIO;
 import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
 import dev.sluice.io.WebhookIO;
@@ -18,6 +19,7 @@ import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
 import dev.sluice.transforms.ComputeMetricsAndAlerts;
+import dev.sluice.transforms.Enrichment;
 import dev.sluice.transforms.FieldMapping;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import dev.sluice.transforms.ParseEvents;
@@ -115,7 +117,8 @@ public final class SpecPipeline {
       payloads = pipeline.apply("ReadKafka", read);
     }
     ComputeMetricsAndAlerts.Result processed =
-        payloads.apply(PROCESS_STEP, processing(spec).withRuleUpdates(ruleUpdates(pipeline, spec)));
+        payloads.apply(
+            PROCESS_STEP, processing(pipeline, spec).withRuleUpdates(ruleUpdates(pipeline, spec)));
     deadLetters.add(processed.deadLetters());
     List<PCollection<WindowStats>> statsPerWindow = processed.stats();
     PCollection<Alert> alerts = processed.alerts();
@@ -200,14 +203,50 @@ public final class SpecPipeline {
    * without rule updates: the seam tests feed their own payloads to.
    */
   public static ComputeMetricsAndAlerts processing(PipelineSpec spec) {
+    if (spec.processing().enrich() != null) {
+      throw new IllegalArgumentException(
+          "the spec has an enrich block; use processing(pipeline, spec)");
+    }
+    return processing(null, spec);
+  }
+
+  /**
+   * As {@link #processing(PipelineSpec)}, with the spec's reference table read in {@code pipeline}:
+   * once when the job ends by itself, every {@code refresh_every} when it runs until cancelled.
+   */
+  public static ComputeMetricsAndAlerts processing(Pipeline pipeline, PipelineSpec spec) {
     List<WindowedAggregate> windows = new ArrayList<>();
     spec.windows().forEach(w -> windows.add(aggregate(w)));
+    PipelineSpec.Processing p = spec.processing();
+    ParseEvents<RawPayload> parse = ParseEvents.fromRawPayloads().withMapping(spec.mapping());
+    if (p.filter() != null) {
+      parse = parse.withFilter(p.filter());
+    }
+    if (p.keyExpression() != null) {
+      parse = parse.withKeyExpression(p.keyExpression());
+    }
+    if (!p.derived().isEmpty()) {
+      parse = parse.withDerived(p.derived());
+    }
     ComputeMetricsAndAlerts process =
-        ComputeMetricsAndAlerts.of(windows)
-            .withParse(ParseEvents.fromRawPayloads().withMapping(spec.mapping()))
-            .withRules(spec.rules());
+        ComputeMetricsAndAlerts.of(windows).withParse(parse).withRules(spec.rules());
+    if (p.enrich() != null) {
+      ReferenceTableIO.Read read = ProcessingSpecReader.read(p.enrich());
+      if (!spec.bounded()) {
+        read = read.withRefreshEvery(p.enrich().refreshEvery());
+      }
+      Enrichment enrichment = Enrichment.of(pipeline.apply(ENRICH_STEP, read));
+      process =
+          process.withEnrichment(
+              p.enrich().defaults() == null
+                  ? enrichment
+                  : enrichment.withDefaults(p.enrich().defaults()));
+    }
     return spec.dedupHorizon() == null ? process : process.withDeduplication(spec.dedupHorizon());
   }
+
+  /** The step that reads the reference table of an {@code enrich} block. */
+  public static final String ENRICH_STEP = "ReadReferenceTable";
 
   private static PTransform<PBegin, PCollection<RawPayload>> synthetic(
       Synthetic s, WindowSpec firstWindow) {

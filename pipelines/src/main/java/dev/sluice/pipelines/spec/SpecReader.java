@@ -6,6 +6,7 @@ import dev.sluice.io.RuleFilesIO;
 import dev.sluice.io.SyntheticIO;
 import dev.sluice.pipelines.spec.PipelineSpec.Files;
 import dev.sluice.pipelines.spec.PipelineSpec.Kafka;
+import dev.sluice.pipelines.spec.PipelineSpec.Processing;
 import dev.sluice.pipelines.spec.PipelineSpec.RuleUpdates;
 import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Source;
@@ -164,6 +165,10 @@ public final class SpecReader {
         "name",
         "source",
         "parse",
+        "filter",
+        "key",
+        "derive",
+        "enrich",
         "dedup",
         "windows",
         "rules",
@@ -200,6 +205,26 @@ public final class SpecReader {
       }
     }
     checkRulesAgainstWindows(rules, windows);
+    Processing processing =
+        new ProcessingSpecReader(fields)
+            .read(
+                root,
+                root.path("parse").has("key"),
+                rules,
+                rulesFile == null ? "rules" : "rules_file");
+    if (processing.keyField() != null) {
+      try {
+        mapping = mapping.withKeyField(processing.keyField());
+      } catch (IllegalArgumentException e) {
+        throw yaml.error("key.field", e.getMessage());
+      }
+    }
+    for (String metric : processing.derived().keySet()) {
+      if (mapping.valueFields().containsKey(metric)) {
+        throw yaml.error(
+            "derive." + metric, "is also a metric of parse.values; give it another name");
+      }
+    }
     RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
     JsonNode sinks = fields.map(fields.required(root, "", "sinks"), "sinks");
     fields.allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
@@ -233,7 +258,8 @@ public final class SpecReader {
         updates,
         stats,
         alerts,
-        deadLetters);
+        deadLetters,
+        processing);
   }
 
   // ---- sources ----
