@@ -60,7 +60,7 @@ class DataflowTemplateTest {
 
   @Test
   void embeddedSinksAndTemplatesForOtherRunnersAreRefused(@TempDir Path dir) {
-    String iot = Path.of("..", "examples", "iot.yaml").toString();
+    String iot = ExampleSpecs.withDataPaths("iot").toString();
     String file = dir.resolve("t.json").toString();
     assertThat(SluiceCli.execute("run", iot, "--runner", "dataflow", "--template-file", file))
         .isEqualTo(2);

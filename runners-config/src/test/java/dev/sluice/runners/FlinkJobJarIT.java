@@ -132,8 +132,8 @@ class FlinkJobJarIT {
       }
     }
 
-    assertThat(viaFlinkRunner.get(0)).hasSize(280);
-    assertThat(viaFlinkRunner.get(1)).hasSize(5);
+    assertThat(viaFlinkRunner.get(0)).hasSize(420);
+    assertThat(viaFlinkRunner.get(1)).hasSize(7);
     assertThat(viaFlinkRunner.get(2)).hasSize(4);
     assertThat(viaCliFrontend).isEqualTo(viaFlinkRunner);
   }

@@ -75,7 +75,11 @@ class RunnerPresetTest {
             new String[] {"--flink-master=localhost:1", "--checkpoint-dir=" + dir})) {
       assertThat(
               SluiceCli.execute(
-                  "explain", "../examples/iot.yaml", "--runner=flink", spelling[0], spelling[1]))
+                  "explain",
+                  ExampleSpecs.withDataPaths("iot").toString(),
+                  "--runner=flink",
+                  spelling[0],
+                  spelling[1]))
           .isEqualTo(SluiceCli.OK);
     }
   }

@@ -32,7 +32,7 @@ class SluiceCliTest {
     System.setErr(originalErr);
   }
 
-  private static final Path IOT = Path.of("..", "examples", "iot.yaml");
+  private static final Path IOT = ExampleSpecs.withDataPaths("iot");
 
   @Test
   void validateAcceptsTheExamplesWithExitStatus0() {
@@ -56,7 +56,7 @@ class SluiceCliTest {
     assertThat(SluiceCli.execute("validate", bad.toString())).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8))
         .contains(
-            "bad.yaml:10: windows[0].size: \"1 minutes\" is not a duration; use 500ms, 30s, 5m,"
+            "bad.yaml:25: windows[0].size: \"1 minutes\" is not a duration; use 500ms, 30s, 5m,"
                 + " 2h, 1d");
   }
 

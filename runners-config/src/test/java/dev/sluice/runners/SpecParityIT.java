@@ -69,8 +69,8 @@ class SpecParityIT {
       assertThat(flinkCluster.jobsOverview()).contains("\"state\":\"FINISHED\"");
     }
 
-    assertThat(direct.get(0)).hasSize(280);
-    assertThat(direct.get(1)).hasSize(5);
+    assertThat(direct.get(0)).hasSize(420);
+    assertThat(direct.get(1)).hasSize(7);
     assertThat(direct.get(2)).hasSize(4);
     assertThat(flink).isEqualTo(direct);
     assertThat(cluster).isEqualTo(direct);
