@@ -52,6 +52,11 @@ public final class Compare {
               SluiceFlinkTuning.BEST,
               "Sluice transforms, FlinkRunner embedded, parallelism 2, tuned options"),
           new Variant(
+              "sluice-flink-expressions",
+              "sluice-flink-expressions",
+              SluiceFlinkTuning.BEST,
+              "as sluice-flink, plus a CEL filter and a derived metric on every payload"),
+          new Variant(
               "native-flink",
               "native-flink",
               List.of(),
@@ -339,6 +344,8 @@ public final class Compare {
       case "plain-java" -> PlainJavaJob.run(workload, dir);
       case "native-flink" -> NativeFlinkJob.run(workload, dir, 2);
       case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, extra);
+      case "sluice-flink-expressions" ->
+          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, true, extra);
       case "sluice-flink-bounded" ->
           SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, false, extra);
       case "sluice-direct" -> SluiceBeamJob.run(workload, dir, RunnerPreset.DIRECT, false, extra);

@@ -8,6 +8,7 @@ import dev.sluice.model.WindowStats;
 import dev.sluice.rules.Rule;
 import dev.sluice.runners.RunnerPreset;
 import dev.sluice.transforms.ComputeMetricsAndAlerts;
+import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -51,12 +52,26 @@ final class SluiceBeamJob {
       RunnerPreset preset,
       boolean unbounded,
       List<String> extraArgs) {
+    run(workload, outputDir, preset, unbounded, false, extraArgs);
+  }
+
+  /**
+   * As {@link #run(Workload, Path, RunnerPreset, boolean, List)}; with {@code expressions}, every
+   * payload also goes through a CEL filter and gives a derived metric (see {@link #EXPRESSIONS}).
+   */
+  static void run(
+      Workload workload,
+      Path outputDir,
+      RunnerPreset preset,
+      boolean unbounded,
+      boolean expressions,
+      List<String> extraArgs) {
     PipelineOptions options =
         PipelineOptionsFactory.fromArgs(preset.mergeWith(extraArgs).toArray(new String[0]))
             .withValidation()
             .create();
     Pipeline pipeline = Pipeline.create(options);
-    build(pipeline, workload, unbounded, outputDir.toString());
+    build(pipeline, workload, unbounded, expressions, outputDir.toString());
     PipelineResult result = pipeline.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {
@@ -65,6 +80,15 @@ final class SluiceBeamJob {
   }
 
   static void build(Pipeline pipeline, Workload workload, boolean unbounded, String dir) {
+    build(pipeline, workload, unbounded, false, dir);
+  }
+
+  static void build(
+      Pipeline pipeline, Workload workload, boolean unbounded, boolean expressions, String dir) {
+    ComputeMetricsAndAlerts processing = processing(workload.threshold);
+    if (expressions) {
+      processing = processing.withParse(EXPRESSIONS);
+    }
     PCollection<byte[]> payloads =
         unbounded
             ? pipeline.apply("ReadWorkload", Read.from(new WorkloadSource(workload)))
@@ -79,10 +103,13 @@ final class SluiceBeamJob {
                 MapElements.into(TypeDescriptor.of(RawPayload.class))
                     .via(bytes -> new RawPayload(bytes, null)))
             .setCoder(RawPayload.RawPayloadCoder.of())
-            .apply("ComputeMetricsAndAlerts", processing(workload.threshold));
+            .apply("ComputeMetricsAndAlerts", processing);
     processed
         .stats()
         .get(0)
+        // The derived metric's windows are computed like any other, but not written: the output
+        // stays comparable with the other implementations'.
+        .apply("NotDerived", Filter.by((WindowStats s) -> !s.metric().equals(DERIVED_METRIC)))
         .apply(
             "FormatStats",
             MapElements.into(TypeDescriptors.strings())
@@ -137,6 +164,19 @@ final class SluiceBeamJob {
         .apply("AllRejects", Flatten.pCollections())
         .apply("WriteDeadLetters", ParDo.of(new WriteLinesFn(dir, "dead-letters")));
   }
+
+  /** The metric {@link #EXPRESSIONS} derives. */
+  static final String DERIVED_METRIC = "value_scaled";
+
+  /**
+   * The expressions variant's parse step: a filter on a nested attribute that every reference
+   * payload passes (so the outputs stay comparable) but that is evaluated on every one, and a
+   * derived metric per payload.
+   */
+  static final ParseEvents<RawPayload> EXPRESSIONS =
+      ParseEvents.fromRawPayloads()
+          .withFilter("payload.attributes.region != \"moon-1\" && payload.value > -1.0e9")
+          .withDerived(java.util.Map.of(DERIVED_METRIC, "payload.value * 1.8 + 32.0"));
 
   /** The workload's aggregation: 1-minute tumbling windows, count/sum/min/max/mean. */
   static WindowedAggregate aggregation() {
