@@ -23,7 +23,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.coders.InstantCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
@@ -31,7 +32,6 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Impulse;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.PeriodicImpulse;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
@@ -92,12 +92,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Read once (the default): a bounded {@code Impulse} loads the table when the pipeline starts; a
  * load that fails fails the pipeline with {@link Read#load}'s message. With {@link
- * Read#withRefreshEvery}: an unbounded tick source (Beam's {@code PeriodicImpulse}) loads the table
- * when the pipeline starts and then every interval; each successful load replaces the view's value
- * (readers see it eventually, not at one instant on every worker). A load that fails keeps the last
- * good table, logs a warning and counts in {@value #REFRESH_FAILURES}; main-input elements wait for
- * the first good table. Counters in namespace {@value #METRICS_NAMESPACE}: {@value #LOADS}
- * (successful loads) and {@value #REFRESH_FAILURES}.
+ * Read#withRefreshEvery}: an unbounded tick source (Beam's {@code GenerateSequence} at one per
+ * interval) loads the table when the pipeline starts and then every interval; each successful load
+ * replaces the view's value (readers see it eventually, not at one instant on every worker). A load
+ * that fails keeps the last good table, logs a warning and counts in {@value #REFRESH_FAILURES};
+ * main-input elements wait for the first good table. Counters in namespace {@value
+ * #METRICS_NAMESPACE}: {@value #LOADS} (successful loads) and {@value #REFRESH_FAILURES}.
  */
 public final class ReferenceTableIO {
   private static final Logger LOG = LoggerFactory.getLogger(ReferenceTableIO.class);
@@ -221,15 +221,23 @@ public final class ReferenceTableIO {
       }
       PCollection<ReferenceTable> tables =
           input
-              // Starts at the time the graph is built and fires at once, then every interval.
-              .apply("RefreshTicks", PeriodicImpulse.create().withInterval(interval))
-              .setCoder(InstantCoder.of())
+              // An unbounded counting source, one tick at once and then one per interval. Not
+              // PeriodicImpulse: that is a splittable DoFn over an Impulse, and on Flink with
+              // --shutdownSourcesAfterIdleMs (which every Flink preset sets, so that bounded
+              // jobs end) the Impulse ends, the operator enters finish() and fires its
+              // self-rescheduling timers in a loop: no more ticks, a core spent, no watermark.
+              .apply(
+                  "RefreshTicks",
+                  GenerateSequence.from(0)
+                      .withRate(1, interval)
+                      .withTimestampFn(tick -> Instant.now()))
+              .setCoder(VarLongCoder.of())
               .apply(
                   "RefreshPanes",
-                  Window.<Instant>into(new GlobalWindows())
+                  Window.<Long>into(new GlobalWindows())
                       .triggering(Repeatedly.forever(AfterProcessingTime.pastFirstElementInPane()))
                       .discardingFiredPanes())
-              .apply("LoadReferenceTable", ParDo.of(new LoadFn<Instant>(this)))
+              .apply("LoadReferenceTable", ParDo.of(new LoadFn<Long>(this)))
               .setCoder(ReferenceTableCoder.of());
       // One combine that is itself the singleton view, not View.asSingleton(): a pane may hold
       // two tables (a burst of ticks, a slow load), and asSingleton's own combine may also merge
@@ -590,9 +598,9 @@ public final class ReferenceTableIO {
     }
 
     /**
-     * False for a tick less than half an interval after the previous load in this instance:
-     * PeriodicImpulse emits every tick missed since the graph was built at once (a template run
-     * later, a restore from an old checkpoint), and one load serves such a burst.
+     * False for a tick less than half an interval after the previous load in this instance: a
+     * restored or slow tick source may deliver the ticks it owes at once, and one load serves such
+     * a burst.
      */
     boolean due(long nowNanos) {
       if (attempted && nowNanos - lastAttemptNanos < minGapNanos) {

@@ -167,4 +167,88 @@ class ComputeMetricsAndAlertsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("dedup horizon");
   }
+
+  /**
+   * Expressions and enrichment in the one step: the filter drops a site, the key is computed, a
+   * derived metric is aggregated, and each key is judged against its own limit (a key without a row
+   * against the default).
+   */
+  @Test
+  void filtersRekeysDerivesAndJudgesEachKeyAgainstItsReferenceRow(TestPipeline pipeline) {
+    List<RawPayload> payloads = new ArrayList<>();
+    String[][] readings = {
+      {"r1", "a", "d1", "30.0"},
+      {"r2", "a", "d2", "30.0"},
+      {"r3", "lab", "d1", "99.0"},
+      {"r4", "b", "d9", "30.0"}
+    };
+    for (String[] r : readings) {
+      String json =
+          String.format(
+              "{\"id\":\"%s\",\"site\":\"%s\",\"device\":\"%s\",\"ts\":\"%s\",\"t\":%s}",
+              r[0], r[1], r[2], T0.plus(Duration.standardSeconds(5)), r[3]);
+      payloads.add(new RawPayload(json.getBytes(UTF_8), "test:" + r[0]));
+    }
+    org.apache.beam.sdk.values.PCollectionView<dev.sluice.model.ReferenceTable> limits =
+        pipeline
+            .apply(
+                "Limits",
+                org.apache.beam.sdk.transforms.Create.of(
+                        dev.sluice.model.ReferenceTable.of(
+                            java.util.Map.of(
+                                "a/d1", java.util.Map.of("max_t", 25.0),
+                                "a/d2", java.util.Map.of("max_t", 35.0)),
+                            "test",
+                            T0))
+                    .withCoder(dev.sluice.model.ReferenceTable.ReferenceTableCoder.of()))
+            .apply(org.apache.beam.sdk.transforms.View.asSingleton());
+    ComputeMetricsAndAlerts.Result result =
+        pipeline
+            .apply(
+                "Payloads",
+                org.apache.beam.sdk.transforms.Create.of(payloads)
+                    .withCoder(RawPayload.RawPayloadCoder.of()))
+            .apply(
+                "ComputeMetricsAndAlerts",
+                ComputeMetricsAndAlerts.of(WindowedAggregate.tumbling(Duration.standardMinutes(1)))
+                    .withParse(
+                        ParseEvents.fromRawPayloads()
+                            .withMapping(
+                                FieldMapping.contract()
+                                    .withEventIdField("id")
+                                    .withTimeField("ts", FieldMapping.TimeFormat.ISO_8601)
+                                    .withValueFields(java.util.Map.of("t", "t")))
+                            .withFilter("payload.site != \"lab\"")
+                            .withKeyExpression("payload.site + \"/\" + payload.device")
+                            .withDerived(java.util.Map.of("t_f", "payload.t * 9.0 / 5.0 + 32.0")))
+                    .withEnrichment(
+                        Enrichment.of(limits).withDefaults(java.util.Map.of("max_t", 20.0)))
+                    .withRules(List.of(Rule.of("hot", "mean(t) > ref.max_t"))));
+    PAssert.that(result.stats().get(0))
+        .satisfies(
+            stats -> {
+              List<String> rows = new ArrayList<>();
+              stats.forEach(w -> rows.add(w.key() + " " + w.metric() + " " + w.sum()));
+              assertThat(rows)
+                  .containsExactlyInAnyOrder(
+                      "a/d1 t 30.0",
+                      "a/d1 t_f 86.0",
+                      "a/d2 t 30.0",
+                      "a/d2 t_f 86.0",
+                      "b/d9 t 30.0",
+                      "b/d9 t_f 86.0");
+              return null;
+            });
+    PAssert.that(result.alerts())
+        .satisfies(
+            alerts -> {
+              List<String> rows = new ArrayList<>();
+              alerts.forEach(a -> rows.add(a.key() + " " + a.status() + " " + a.threshold()));
+              // a/d2's own limit 35 holds; a/d1 (25) and b/d9 (no row: default 20) are above.
+              assertThat(rows).containsExactlyInAnyOrder("a/d1 FIRING 25.0", "b/d9 FIRING 20.0");
+              return null;
+            });
+    PAssert.that(result.deadLetters()).empty();
+    pipeline.run().waitUntilFinish();
+  }
 }

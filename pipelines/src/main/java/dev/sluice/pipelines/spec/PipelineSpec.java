@@ -137,6 +137,18 @@ public record PipelineSpec(
       int port,
       boolean exactlyOnce) {}
 
+  /**
+   * True when the job ends by itself: every source is bounded, or the only unbounded one is a
+   * synthetic source with a duration. (A reference table is then read once, not refreshed.)
+   */
+  public boolean endsByItself() {
+    return bounded()
+        || (source instanceof Synthetic s
+            && s.duration() != null
+            && ruleUpdates.files() == null
+            && ruleUpdates.kafkaTopic() == null);
+  }
+
   /** True when every source is bounded, so the job ends by itself. */
   public boolean bounded() {
     return !(source instanceof Kafka k && k.maxRecords() == 0)

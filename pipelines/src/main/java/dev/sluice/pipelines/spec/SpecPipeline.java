@@ -232,7 +232,7 @@ public final class SpecPipeline {
         ComputeMetricsAndAlerts.of(windows).withParse(parse).withRules(spec.rules());
     if (p.enrich() != null) {
       ReferenceTableIO.Read read = ProcessingSpecReader.read(p.enrich());
-      if (!spec.bounded()) {
+      if (!spec.endsByItself()) {
         read = read.withRefreshEvery(p.enrich().refreshEvery());
       }
       Enrichment enrichment = Enrichment.of(pipeline.apply(ENRICH_STEP, read));
