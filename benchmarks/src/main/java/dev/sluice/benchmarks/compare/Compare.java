@@ -52,6 +52,11 @@ public final class Compare {
               SluiceFlinkTuning.BEST,
               "Sluice transforms, FlinkRunner embedded, parallelism 2, tuned options"),
           new Variant(
+              "sluice-flink-filter",
+              "sluice-flink-filter",
+              SluiceFlinkTuning.BEST,
+              "as sluice-flink, plus a CEL filter on every payload"),
+          new Variant(
               "sluice-flink-expressions",
               "sluice-flink-expressions",
               SluiceFlinkTuning.BEST,
@@ -344,8 +349,11 @@ public final class Compare {
       case "plain-java" -> PlainJavaJob.run(workload, dir);
       case "native-flink" -> NativeFlinkJob.run(workload, dir, 2);
       case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, extra);
+      case "sluice-flink-filter" ->
+          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.FILTER, extra);
       case "sluice-flink-expressions" ->
-          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, true, extra);
+          SluiceBeamJob.run(
+              workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.EXPRESSIONS, extra);
       case "sluice-flink-bounded" ->
           SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, false, extra);
       case "sluice-direct" -> SluiceBeamJob.run(workload, dir, RunnerPreset.DIRECT, false, extra);

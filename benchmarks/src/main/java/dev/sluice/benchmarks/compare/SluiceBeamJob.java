@@ -52,26 +52,26 @@ final class SluiceBeamJob {
       RunnerPreset preset,
       boolean unbounded,
       List<String> extraArgs) {
-    run(workload, outputDir, preset, unbounded, false, extraArgs);
+    run(workload, outputDir, preset, unbounded, null, extraArgs);
   }
 
   /**
-   * As {@link #run(Workload, Path, RunnerPreset, boolean, List)}; with {@code expressions}, every
-   * payload also goes through a CEL filter and gives a derived metric (see {@link #EXPRESSIONS}).
+   * As {@link #run(Workload, Path, RunnerPreset, boolean, List)}, parsing with {@code parse} (e.g.
+   * {@link #EXPRESSIONS} or {@link #FILTER}) instead of the default when it is not null.
    */
   static void run(
       Workload workload,
       Path outputDir,
       RunnerPreset preset,
       boolean unbounded,
-      boolean expressions,
+      ParseEvents<RawPayload> parse,
       List<String> extraArgs) {
     PipelineOptions options =
         PipelineOptionsFactory.fromArgs(preset.mergeWith(extraArgs).toArray(new String[0]))
             .withValidation()
             .create();
     Pipeline pipeline = Pipeline.create(options);
-    build(pipeline, workload, unbounded, expressions, outputDir.toString());
+    build(pipeline, workload, unbounded, parse, outputDir.toString());
     PipelineResult result = pipeline.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {
@@ -80,14 +80,18 @@ final class SluiceBeamJob {
   }
 
   static void build(Pipeline pipeline, Workload workload, boolean unbounded, String dir) {
-    build(pipeline, workload, unbounded, false, dir);
+    build(pipeline, workload, unbounded, null, dir);
   }
 
   static void build(
-      Pipeline pipeline, Workload workload, boolean unbounded, boolean expressions, String dir) {
+      Pipeline pipeline,
+      Workload workload,
+      boolean unbounded,
+      ParseEvents<RawPayload> parse,
+      String dir) {
     ComputeMetricsAndAlerts processing = processing(workload.threshold);
-    if (expressions) {
-      processing = processing.withParse(EXPRESSIONS);
+    if (parse != null) {
+      processing = processing.withParse(parse);
     }
     PCollection<byte[]> payloads =
         unbounded
@@ -169,14 +173,16 @@ final class SluiceBeamJob {
   static final String DERIVED_METRIC = "value_scaled";
 
   /**
-   * The expressions variant's parse step: a filter on a nested attribute that every reference
-   * payload passes (so the outputs stay comparable) but that is evaluated on every one, and a
-   * derived metric per payload.
+   * The filter variant's parse step: a filter on a nested attribute that every reference payload
+   * passes (so the outputs stay comparable) but that is evaluated on every one.
    */
-  static final ParseEvents<RawPayload> EXPRESSIONS =
+  static final ParseEvents<RawPayload> FILTER =
       ParseEvents.fromRawPayloads()
-          .withFilter("payload.attributes.region != \"moon-1\" && payload.value > -1.0e9")
-          .withDerived(java.util.Map.of(DERIVED_METRIC, "payload.value * 1.8 + 32.0"));
+          .withFilter("payload.attributes.region != \"moon-1\" && payload.value > -1.0e9");
+
+  /** {@link #FILTER} and a derived metric per payload, which doubles the events aggregated. */
+  static final ParseEvents<RawPayload> EXPRESSIONS =
+      FILTER.withDerived(java.util.Map.of(DERIVED_METRIC, "payload.value * 1.8 + 32.0"));
 
   /** The workload's aggregation: 1-minute tumbling windows, count/sum/min/max/mean. */
   static WindowedAggregate aggregation() {
