@@ -25,9 +25,6 @@ import java.util.zip.GZIPOutputStream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -446,17 +443,6 @@ class EventFilesIOTest {
   }
 
   private static long counter(PipelineResult result, String name) {
-    long total = 0;
-    for (MetricResult<Long> c :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(EventFilesIO.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters()) {
-      total += c.getAttempted();
-    }
-    return total;
+    return dev.sluice.testing.Counters.attempted(result, EventFilesIO.METRICS_NAMESPACE, name);
   }
 }

@@ -7,14 +7,12 @@ import dev.sluice.model.ReferenceTable;
 import java.nio.file.Files;
 import java.sql.SQLException;
 import java.util.Map;
-import java.util.SortedMap;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
@@ -162,28 +160,13 @@ class ReferenceTableIOIT {
                 + " set on this worker");
   }
 
-  /** Looks keys up in the reference view. */
-  private static final class LookUp extends DoFn<String, KV<String, String>> {
-    private final PCollectionView<ReferenceTable> view;
-
-    LookUp(PCollectionView<ReferenceTable> view) {
-      this.view = view;
-    }
-
-    @ProcessElement
-    public void process(ProcessContext c) {
-      SortedMap<String, Object> row = c.sideInput(view).row(c.element());
-      c.output(KV.of(c.element(), row == null ? "none" : row.toString()));
-    }
-  }
-
   @Test
   void aPipelineReadsTheTableOnceIntoASideInput(TestPipeline pipeline) {
     PCollectionView<ReferenceTable> view = pipeline.apply("ReadLimits", read("plain_limits"));
     PCollection<KV<String, String>> found =
         pipeline
             .apply("Keys", Create.of("s1", "s3"))
-            .apply("Enrich", ParDo.of(new LookUp(view)).withSideInputs(view))
+            .apply("Enrich", ParDo.of(new ReferenceTableIOTest.LookUp(view)).withSideInputs(view))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
     PAssert.that(found)
         .containsInAnyOrder(KV.of("s1", "{max_temperature=50.0}"), KV.of("s3", "none"));

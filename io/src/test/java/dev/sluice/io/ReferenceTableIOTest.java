@@ -25,9 +25,6 @@ import org.apache.beam.sdk.coders.InstantCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.GenerateSequence;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -278,7 +275,7 @@ class ReferenceTableIOTest {
   // ---- pipelines ----
 
   /** Looks keys up in the reference view: key -> "column=value, ..." or "none". */
-  private static final class LookUp extends DoFn<String, KV<String, String>> {
+  static final class LookUp extends DoFn<String, KV<String, String>> {
     private final PCollectionView<ReferenceTable> view;
 
     LookUp(PCollectionView<ReferenceTable> view) {
@@ -465,17 +462,6 @@ class ReferenceTableIOTest {
   }
 
   private static long counter(PipelineResult result, String name) {
-    long total = 0;
-    for (MetricResult<Long> c :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(ReferenceTableIO.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters()) {
-      total += c.getAttempted();
-    }
-    return total;
+    return dev.sluice.testing.Counters.attempted(result, ReferenceTableIO.METRICS_NAMESPACE, name);
   }
 }

@@ -25,9 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
@@ -594,18 +591,7 @@ class WebhookIOTest {
   }
 
   private static long counter(PipelineResult result, String name) {
-    long sum = 0;
-    for (MetricResult<Long> counter :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(WebhookIO.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters()) {
-      sum += counter.getAttempted();
-    }
-    return sum;
+    return dev.sluice.testing.Counters.attempted(result, WebhookIO.METRICS_NAMESPACE, name);
   }
 
   private static void awaitQuietly(CountDownLatch latch) {

@@ -208,11 +208,6 @@ public abstract class ParseEvents<InputT>
     return toBuilder().setEnrichment(Checks.notNull("enrichment", enrichment)).build();
   }
 
-  /** The enrichment set with {@link #withEnrichment}, or null. */
-  public @Nullable Enrichment enrichmentOrNull() {
-    return enrichment();
-  }
-
   /** Where the event's parts are in the payload. */
   public ParseEvents<InputT> withMapping(FieldMapping mapping) {
     Checks.notNull("mapping", mapping);

@@ -9,9 +9,6 @@ import dev.sluice.model.Event;
 import dev.sluice.model.ReferenceTable;
 import java.util.Map;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -62,19 +59,7 @@ class ParseEventsExpressionsTest {
   }
 
   private static long counter(PipelineResult result, String name) {
-    Iterable<MetricResult<Long>> counters =
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(ParseEvents.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters();
-    long sum = 0;
-    for (MetricResult<Long> c : counters) {
-      sum += c.getAttempted();
-    }
-    return sum;
+    return dev.sluice.testing.Counters.attempted(result, ParseEvents.METRICS_NAMESPACE, name);
   }
 
   @Test

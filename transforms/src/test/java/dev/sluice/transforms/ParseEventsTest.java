@@ -7,13 +7,9 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.Event;
 import dev.sluice.model.JsonSupport;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -242,15 +238,6 @@ class ParseEventsTest {
   }
 
   static long counter(PipelineResult result, String name) {
-    List<MetricResult<Long>> counters = new java.util.ArrayList<>();
-    result
-        .metrics()
-        .queryMetrics(
-            MetricsFilter.builder()
-                .addNameFilter(MetricNameFilter.named(ParseEvents.METRICS_NAMESPACE, name))
-                .build())
-        .getCounters()
-        .forEach(counters::add);
-    return counters.stream().mapToLong(MetricResult::getAttempted).sum();
+    return dev.sluice.testing.Counters.attempted(result, ParseEvents.METRICS_NAMESPACE, name);
   }
 }

@@ -246,22 +246,15 @@ final class ProcessingSpecReader {
         continue;
       }
       String path = rulesPath.equals("rules") ? "rules[" + i + "].condition" : rulesPath;
+      String compares = "rule '" + rule.id() + "' compares with ref." + column;
       if (enrich == null) {
         throw yaml.error(
-            path,
-            "rule '"
-                + rule.id()
-                + "' compares with ref."
-                + column
-                + ", which needs an enrich block (a reference table by key)");
+            path, compares + ", which needs an enrich block (a reference table by key)");
       }
       if (enrich.columns() != null && !Boolean.TRUE.equals(enrich.columns().get(column))) {
         throw yaml.error(
             path,
-            "rule '"
-                + rule.id()
-                + "' compares with ref."
-                + column
+            compares
                 + ", but "
                 + (enrich.columns().containsKey(column)
                     ? "that column has no numbers"
