@@ -77,7 +77,8 @@ final class SluiceTables {
               "window_end",
               "message",
               "emitted_at",
-              "labels")
+              "labels",
+              "silenced")
           .withCast("labels", "jsonb")
           .withKey("alert_id", "status", "window_end")
           .withOnConflict(OnConflict.DO_NOTHING)
@@ -167,6 +168,7 @@ final class SluiceTables {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("labels of alert " + a.alertId(), e);
     }
+    s.setBoolean(15, a.silenced());
   }
 
   private static void bindDeadLetter(PreparedStatement s, DeadLetter d) throws SQLException {

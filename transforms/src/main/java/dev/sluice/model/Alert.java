@@ -29,7 +29,9 @@ import org.joda.time.Instant;
  * #fingerprint}), so a retried bundle or a replay yields the same id and sinks can upsert on it.
  * {@code emittedAt} is the processing time the alert was produced; it is the only field that
  * differs between two runs over the same input. {@code labels} are the rule's labels, for routing;
- * the JSON form has them as an object {@code labels}, left out when there are none.
+ * the JSON form has them as an object {@code labels}, left out when there are none. {@code
+ * silenced} marks a transition a silence covered: it is stored like any other, but notification
+ * sinks (webhook, Alertmanager) do not send it.
  */
 @DefaultCoder(Alert.AlertCoder.class)
 public record Alert(
@@ -46,7 +48,8 @@ public record Alert(
     Instant windowEnd,
     String message,
     Instant emittedAt,
-    SortedMap<String, String> labels)
+    SortedMap<String, String> labels,
+    boolean silenced)
     implements Serializable {
 
   /** The alert's place in its lifecycle. */
@@ -74,6 +77,40 @@ public record Alert(
     requireNonNull(message, "message");
     requireNonNull(emittedAt, "emittedAt");
     labels = Collections.unmodifiableSortedMap(new TreeMap<>(labels == null ? Map.of() : labels));
+  }
+
+  /** An alert that no silence covers. */
+  public Alert(
+      String alertId,
+      String ruleId,
+      long ruleVersion,
+      String key,
+      String metric,
+      Status status,
+      Severity severity,
+      double value,
+      double threshold,
+      Instant windowStart,
+      Instant windowEnd,
+      String message,
+      Instant emittedAt,
+      SortedMap<String, String> labels) {
+    this(
+        alertId,
+        ruleId,
+        ruleVersion,
+        key,
+        metric,
+        status,
+        severity,
+        value,
+        threshold,
+        windowStart,
+        windowEnd,
+        message,
+        emittedAt,
+        labels,
+        false);
   }
 
   /** An alert without labels. */
@@ -141,7 +178,28 @@ public record Alert(
         windowEnd,
         message,
         newEmittedAt,
-        labels);
+        labels,
+        silenced);
+  }
+
+  /** Returns a copy marked (or not) as covered by a silence. */
+  public Alert withSilenced(boolean newSilenced) {
+    return new Alert(
+        alertId,
+        ruleId,
+        ruleVersion,
+        key,
+        metric,
+        status,
+        severity,
+        value,
+        threshold,
+        windowStart,
+        windowEnd,
+        message,
+        emittedAt,
+        labels,
+        newSilenced);
   }
 
   public String toJson() {
@@ -163,6 +221,7 @@ public record Alert(
           if (!labels.isEmpty()) {
             JsonSupport.writeStringMap(gen, "labels", labels);
           }
+          gen.writeBooleanField("silenced", silenced);
         });
   }
 
@@ -183,12 +242,17 @@ public record Alert(
         JsonSupport.instant(node, "window_end"),
         JsonSupport.text(node, "message"),
         JsonSupport.instant(node, "emitted_at"),
-        JsonSupport.stringMap(node, "labels"));
+        JsonSupport.stringMap(node, "labels"),
+        node.path("silenced").asBoolean(false));
   }
 
-  /** Deterministic coder for {@link Alert}. */
+  /**
+   * Deterministic coder for {@link Alert}. Format version 2 added {@code silenced}; bytes of the
+   * unversioned format (alerts held in a checkpoint from before) decode as not silenced.
+   */
   public static final class AlertCoder extends DeterministicCoder<Alert> {
     private static final AlertCoder INSTANCE = new AlertCoder();
+    private static final int VERSION = 2;
 
     /** Used by {@code @DefaultCoder}. */
     public static CoderProvider getCoderProvider() {
@@ -201,6 +265,7 @@ public record Alert(
 
     @Override
     public void encode(Alert a, OutputStream out) throws IOException {
+      FormatVersion.write(VERSION, out);
       CoderSupport.writeString(a.alertId, out);
       CoderSupport.writeString(a.ruleId, out);
       CoderSupport.writeLong(a.ruleVersion, out);
@@ -215,12 +280,16 @@ public record Alert(
       CoderSupport.writeString(a.message, out);
       CoderSupport.writeInstant(a.emittedAt, out);
       CoderSupport.writeStringMap(a.labels, out);
+      CoderSupport.writeBoolean(a.silenced, out);
     }
 
     @Override
     public Alert decode(InputStream in) throws IOException {
+      FormatVersion format = FormatVersion.read(in);
+      String alertId =
+          format.firstString() != null ? format.firstString() : CoderSupport.readString(in);
       return new Alert(
-          CoderSupport.readString(in),
+          alertId,
           CoderSupport.readString(in),
           CoderSupport.readLong(in),
           CoderSupport.readString(in),
@@ -233,7 +302,8 @@ public record Alert(
           CoderSupport.readInstant(in),
           CoderSupport.readString(in),
           CoderSupport.readInstant(in),
-          CoderSupport.readStringMap(in));
+          CoderSupport.readStringMap(in),
+          format.version() >= 2 && CoderSupport.readBoolean(in));
     }
 
     @Override

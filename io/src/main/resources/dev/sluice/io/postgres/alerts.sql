@@ -1,5 +1,6 @@
 -- Alert notifications: FIRING and RESOLVED of one episode share alert_id; a re-notification has a
--- later window_end. A replayed notification is the same row and is ignored.
+-- later window_end. A replayed notification is the same row and is ignored. silenced marks a
+-- transition a silence covered (stored, not sent); a table made before it existed gets the column.
 -- {schema} and {table} are replaced by validated names ([a-z_][a-z0-9_]*) before this runs.
 CREATE SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.{table} (
@@ -17,6 +18,8 @@ CREATE TABLE IF NOT EXISTS {schema}.{table} (
   message      text             NOT NULL,
   emitted_at   timestamptz      NOT NULL,
   labels       jsonb            NOT NULL,
+  silenced     boolean          NOT NULL DEFAULT false,
   PRIMARY KEY (alert_id, status, window_end)
 );
+ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS silenced boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS {table}_key_idx ON {schema}.{table} (key, window_end);
