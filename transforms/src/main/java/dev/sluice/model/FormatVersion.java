@@ -10,8 +10,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * A format version for coders whose first encoded field is a string, so that bytes written before
- * the format had a version still decode: a version is written as a negative length, which no
- * string has. Old bytes read as version 1 with their first string already read.
+ * the format had a version still decode: a version is written as a negative length, which no string
+ * has. Old bytes read as version 1 with their first string already read.
  *
  * <pre>{@code
  * FormatVersion.write(2, out);            // encode: version first, then every field

@@ -1,6 +1,7 @@
 package dev.sluice.rules;
 
 import dev.sluice.model.DeterministicCoder;
+import dev.sluice.model.FormatVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,6 +44,12 @@ public final class AlertState {
   /** Absence: the start of the silence (end of the last window with data) while firing. */
   Long silentSince;
 
+  /** A rule with {@code for}: start of the run of windows in which the condition held, if any. */
+  Long pendingSince;
+
+  /** The open episode's FIRING was silenced and not sent yet: it is, once the silence ends. */
+  boolean unsent;
+
   /** The coder of lifecycle state, for a Beam {@code MapState}. */
   public static DeterministicCoder<AlertState> coder() {
     return AlertStateCoder.INSTANCE;
@@ -59,6 +66,7 @@ public final class AlertState {
     condition = newCondition;
     previous = null;
     baseline = new double[0];
+    pendingSince = null;
   }
 
   @Override
@@ -72,7 +80,9 @@ public final class AlertState {
         && Objects.equals(lastNotified, s.lastNotified)
         && Objects.equals(previous, s.previous)
         && Arrays.equals(baseline, s.baseline)
-        && Objects.equals(silentSince, s.silentSince);
+        && Objects.equals(silentSince, s.silentSince)
+        && Objects.equals(pendingSince, s.pendingSince)
+        && unsent == s.unsent;
   }
 
   @Override
@@ -80,9 +90,13 @@ public final class AlertState {
     return Objects.hash(condition, firing, episodeStart, clearCount, lastWindowEnd);
   }
 
-  /** Deterministic coder for {@link AlertState}. */
+  /**
+   * Deterministic coder for {@link AlertState}. Format version 2 added {@code pendingSince} and
+   * {@code unsent}; state written before (unversioned) decodes with neither.
+   */
   static final class AlertStateCoder extends DeterministicCoder<AlertState> {
     private static final AlertStateCoder INSTANCE = new AlertStateCoder();
+    private static final int VERSION = 2;
     private static final StringUtf8Coder STRING = StringUtf8Coder.of();
     private static final VarLongCoder LONG = VarLongCoder.of();
     private static final VarIntCoder INT = VarIntCoder.of();
@@ -95,6 +109,7 @@ public final class AlertState {
 
     @Override
     public void encode(AlertState s, OutputStream out) throws IOException {
+      FormatVersion.write(VERSION, out);
       STRING.encode(s.condition, out);
       BOOL.encode(s.firing, out);
       writeNullable(s.episodeStart, out);
@@ -110,12 +125,15 @@ public final class AlertState {
         DOUBLE.encode(v, out);
       }
       writeNullable(s.silentSince, out);
+      writeNullable(s.pendingSince, out);
+      BOOL.encode(s.unsent, out);
     }
 
     @Override
     public AlertState decode(InputStream in) throws IOException {
       AlertState s = new AlertState();
-      s.condition = STRING.decode(in);
+      FormatVersion format = FormatVersion.read(in);
+      s.condition = format.firstString() != null ? format.firstString() : STRING.decode(in);
       s.firing = BOOL.decode(in);
       s.episodeStart = readNullable(in);
       s.clearCount = INT.decode(in);
@@ -127,6 +145,10 @@ public final class AlertState {
         s.baseline[i] = DOUBLE.decode(in);
       }
       s.silentSince = readNullable(in);
+      if (format.version() >= 2) {
+        s.pendingSince = readNullable(in);
+        s.unsent = BOOL.decode(in);
+      }
       return s;
     }
 

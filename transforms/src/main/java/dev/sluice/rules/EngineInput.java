@@ -17,8 +17,8 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 
 /**
  * One input of a rule-engine shard: a window's stats (with its key's numeric reference values when
- * the rules are enriched), a rule update (with the payload it came in, for dead letters), or
- * evidence that event time has reached a point.
+ * the rules are enriched), a rule update or a silence update (with the payload it came in, for dead
+ * letters), or evidence that event time has reached a point.
  */
 public record EngineInput(
     Type type,
@@ -27,13 +27,15 @@ public record EngineInput(
     String payload,
     String source,
     long time,
-    SortedMap<String, Double> reference) {
+    SortedMap<String, Double> reference,
+    Silence silence) {
 
   /** What the input carries. */
   public enum Type {
     STATS,
     RULE,
-    EVENT_TIME
+    EVENT_TIME,
+    SILENCE
   }
 
   /** Encoded type name of stats with reference values; plain stats keep the older encoding. */
@@ -56,15 +58,19 @@ public record EngineInput(
       numbers = Collections.unmodifiableSortedMap(numbers);
     }
     return new EngineInput(
-        Type.STATS, stats, null, null, null, stats.windowEnd().getMillis(), numbers);
+        Type.STATS, stats, null, null, null, stats.windowEnd().getMillis(), numbers, null);
   }
 
   public static EngineInput rule(Rule rule, String payload, String source) {
-    return new EngineInput(Type.RULE, null, rule, payload, source, 0, null);
+    return new EngineInput(Type.RULE, null, rule, payload, source, 0, null, null);
+  }
+
+  public static EngineInput silence(Silence silence, String payload, String source) {
+    return new EngineInput(Type.SILENCE, null, null, payload, source, 0, null, silence);
   }
 
   public static EngineInput eventTime(long time) {
-    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time, null);
+    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time, null, null);
   }
 
   /**
@@ -102,6 +108,11 @@ public record EngineInput(
         case EVENT_TIME:
           LONG.encode(value.time, out);
           break;
+        case SILENCE:
+          Silence.SilenceCoder.of().encode(value.silence, out);
+          NULLABLE.encode(value.payload, out);
+          NULLABLE.encode(value.source, out);
+          break;
         default:
           throw new AssertionError(value.type);
       }
@@ -121,6 +132,9 @@ public record EngineInput(
           return rule(Rule.RuleCoder.of().decode(in), NULLABLE.decode(in), NULLABLE.decode(in));
         case EVENT_TIME:
           return eventTime(LONG.decode(in));
+        case SILENCE:
+          return silence(
+              Silence.SilenceCoder.of().decode(in), NULLABLE.decode(in), NULLABLE.decode(in));
         default:
           throw new AssertionError(type);
       }

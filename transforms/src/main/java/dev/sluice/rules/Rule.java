@@ -38,20 +38,23 @@ import org.joda.time.Duration;
  * Rule hot = Rule.of("hot-sensor", "mean(temperature) > 80")
  *     .withSeverity(Severity.CRITICAL)
  *     .withKeys("sensor-*")
- *     .withResolveAfter(2);
+ *     .withResolveAfter(2)
+ *     .withPendingFor(Duration.standardMinutes(3));
  * Rule same = Rule.fromJson("{\"id\":\"hot-sensor\",\"condition\":\"mean(temperature) > 80\","
- *     + "\"severity\":\"CRITICAL\",\"keys\":\"sensor-*\",\"resolve_after\":2}");
+ *     + "\"severity\":\"CRITICAL\",\"keys\":\"sensor-*\",\"resolve_after\":2,\"for\":\"3m\"}");
  * }</pre>
  *
  * <p>JSON fields: {@code id} (required), {@code version} (default 1), {@code condition} (required
  * unless deleted; see {@link Condition}), {@code severity} ({@code INFO|WARNING|CRITICAL}, default
  * {@code WARNING}), {@code labels} (object of strings), {@code message} (a {@link
  * MessageTemplate}), {@code keys} (a {@link KeyFilter}, default {@code *}), {@code resolve_after}
- * (consecutive clear windows before {@code RESOLVED}, default 1), {@code renotify_every} (repeat a
- * {@code FIRING} alert while it holds, in event time, e.g. {@code 30m}), {@code speculative}
- * (threshold rules only: also evaluate early panes), {@code baseline_windows} (anomaly rules only:
- * windows in the key's baseline, default 10), {@code paused}, {@code deleted}. Unknown fields are
- * errors.
+ * (consecutive clear windows before {@code RESOLVED}, default 1), {@code for} (a pending duration,
+ * as Prometheus' {@code for}: the condition must hold in consecutive windows covering at least this
+ * much event time before the alert fires, e.g. {@code 3m}; for absence rules, the silence must last
+ * this much longer than the condition's), {@code renotify_every} (repeat a {@code FIRING} alert
+ * while it holds, in event time, e.g. {@code 30m}), {@code speculative} (threshold rules only: also
+ * evaluate early panes), {@code baseline_windows} (anomaly rules only: windows in the key's
+ * baseline, default 10), {@code paused}, {@code deleted}. Unknown fields are errors.
  *
  * <p>A rule stream changes a rule by sending the same {@code id} with a higher {@code version}; a
  * {@code paused} version stops evaluating it, a {@code deleted} version (only {@code id} and {@code
@@ -76,6 +79,7 @@ public abstract class Rule implements Serializable {
           "message",
           "keys",
           "resolve_after",
+          "for",
           "renotify_every",
           "speculative",
           "paused",
@@ -103,6 +107,12 @@ public abstract class Rule implements Serializable {
   public abstract int resolveAfter();
 
   public abstract @Nullable Duration renotifyEvery();
+
+  /**
+   * How long the condition must hold before the alert fires (Prometheus' {@code for}); {@code null}
+   * fires at once.
+   */
+  public abstract @Nullable Duration pendingFor();
 
   public abstract boolean speculative();
 
@@ -156,6 +166,8 @@ public abstract class Rule implements Serializable {
     public abstract Builder setResolveAfter(int windows);
 
     public abstract Builder setRenotifyEvery(@Nullable Duration every);
+
+    public abstract Builder setPendingFor(@Nullable Duration pendingFor);
 
     public abstract Builder setSpeculative(boolean speculative);
 
@@ -221,6 +233,19 @@ public abstract class Rule implements Serializable {
     if (renotifyEvery != null && renotifyEvery.getMillis() <= 0) {
       throw new IllegalArgumentException(
           where + "renotify_every must be positive, got " + renotifyEvery);
+    }
+    Duration pendingFor = pendingFor();
+    if (pendingFor != null && (pendingFor.getMillis() <= 0 || pendingFor.getStandardDays() > 30)) {
+      throw new IllegalArgumentException(
+          where
+              + "for must be positive and at most 30 days, got "
+              + DurationText.format(pendingFor));
+    }
+    if (pendingFor != null && speculative()) {
+      throw new IllegalArgumentException(
+          where
+              + "for and speculative do not combine: an early pane is not a window that held;"
+              + " drop one");
     }
     if (renotifyEvery != null && condition.kind() == Kind.ABSENCE) {
       throw new IllegalArgumentException(
@@ -288,6 +313,11 @@ public abstract class Rule implements Serializable {
 
   public Rule withRenotifyEvery(Duration every) {
     return toBuilder().setRenotifyEvery(every).build();
+  }
+
+  /** The pending duration ({@code for}); see {@link #pendingFor()}. */
+  public Rule withPendingFor(Duration pendingFor) {
+    return toBuilder().setPendingFor(pendingFor).build();
   }
 
   public Rule withSpeculative(boolean s) {
@@ -382,6 +412,7 @@ public abstract class Rule implements Serializable {
       String message = text(node, "message", null, where);
       String keys = text(node, "keys", "*", where);
       String renotify = text(node, "renotify_every", null, where);
+      String pending = text(node, "for", null, where);
       Rule.Builder rule =
           builder()
               .setId(id)
@@ -393,6 +424,7 @@ public abstract class Rule implements Serializable {
               .setResolveAfter((int) integer(node, "resolve_after", 1, where))
               .setRenotifyEvery(
                   renotify == null ? null : DurationText.parse("renotify_every", renotify))
+              .setPendingFor(pending == null ? null : DurationText.parse("for", pending))
               .setSpeculative(bool(node, "speculative", where))
               .setPaused(bool(node, "paused", where))
               .setBaselineWindows(
@@ -464,6 +496,10 @@ public abstract class Rule implements Serializable {
     node.put("message", message().text());
     node.put("keys", keys().pattern());
     node.put("resolve_after", resolveAfter());
+    Duration pendingFor = pendingFor();
+    if (pendingFor != null) {
+      node.put("for", DurationText.format(pendingFor));
+    }
     Duration renotifyEvery = renotifyEvery();
     if (renotifyEvery != null) {
       node.put("renotify_every", DurationText.format(renotifyEvery));

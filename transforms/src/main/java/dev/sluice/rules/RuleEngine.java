@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
@@ -24,6 +25,16 @@ import org.joda.time.Instant;
  * time, {@code RESOLVED} once after {@code resolve_after} consecutive windows in which it does not
  * hold. An older pane than the last evaluated window of a (rule, key, metric) is ignored; a late
  * pane of that same window can start an episode but not count towards resolving one.
+ *
+ * <p>A rule with {@code for} fires only once its condition has held in consecutive windows covering
+ * that much event time (a window that does not hold, or a gap between windows, starts the wait
+ * over); the episode, and the FIRING alert's window, start with the first of those windows.
+ *
+ * <p>{@link Silence}s mark transitions they cover ({@code silenced}): stored, not sent. An episode
+ * whose FIRING was silenced sends it with its first window judged after the silence (absence rules:
+ * when event time passes the silence's end) if it is still firing then; its RESOLVED is silenced
+ * when its FIRING never went out, and always sent when it did, so no receiver is left with an alert
+ * that never resolves.
  */
 public final class RuleEngine {
 
@@ -48,7 +59,9 @@ public final class RuleEngine {
   public enum Transition {
     FIRED,
     RENOTIFIED,
-    RESOLVED
+    RESOLVED,
+    /** The FIRING of an episode whose first FIRING a silence covered, sent once it ended. */
+    SENT_AFTER_SILENCE
   }
 
   /** Receives the engine's alerts. */
@@ -58,12 +71,19 @@ public final class RuleEngine {
 
   private final Store store;
   private final Output output;
+  private final Collection<Silence> silences;
 
   private long skippedWithoutReference;
 
   public RuleEngine(Store store, Output output) {
+    this(store, output, List.of());
+  }
+
+  /** An engine whose alerts the given silences may cover (see {@link Silence}). */
+  public RuleEngine(Store store, Output output, Collection<Silence> silences) {
     this.store = store;
     this.output = output;
+    this.silences = silences;
   }
 
   static String stateKey(String ruleId, String key, String metric) {
@@ -107,6 +127,11 @@ public final class RuleEngine {
           continue; // an older window than one already judged: it cannot rewind the lifecycle
         }
         boolean sameWindow = st.lastWindowEnd != null && end == st.lastWindowEnd;
+        if (!sameWindow
+            && st.lastWindowEnd != null
+            && stats.windowStart().getMillis() > st.lastWindowEnd) {
+          st.pendingSince = null; // a gap: the condition has not held without a break
+        }
         Verdict v = evaluate(rule, stats, st, sameWindow);
         st.lastWindowEnd = end;
         if (v != null) {
@@ -179,21 +204,52 @@ public final class RuleEngine {
       String[] p = parts(k);
       Rule rule = rulesById.get(p[0]);
       AlertState st = store.get(k);
-      if (rule == null || rule.deleted() || rule.paused() || st == null || st.firing) {
+      if (rule == null || rule.deleted() || rule.paused() || st == null) {
         continue; // re-armed by the key's next window
+      }
+      if (st.firing) {
+        if (st.unsent) { // an absence episode whose FIRING a silence covered
+          Long until = silencedUntil(rule, p[1], time);
+          if (until != null) {
+            store.putDeadline(k, until);
+          } else {
+            st.unsent = false;
+            st.lastNotified = time;
+            emit(
+                alert(
+                    rule,
+                    p[1],
+                    p[2],
+                    st,
+                    Status.FIRING,
+                    (time - st.silentSince) / 1000.0,
+                    new Instant(st.silentSince),
+                    new Instant(time),
+                    now,
+                    null),
+                Transition.SENT_AFTER_SILENCE,
+                false);
+            store.put(k, st);
+          }
+        }
+        continue;
       }
       long deadline = entry.getValue();
       st.silentSince = st.lastWindowEnd;
-      fire(
-          rule,
-          p[1],
-          p[2],
-          st,
-          deadline,
-          new Instant(st.silentSince),
-          new Instant(deadline),
-          (deadline - st.silentSince) / 1000.0,
-          now);
+      Long until =
+          fire(
+              rule,
+              p[1],
+              p[2],
+              st,
+              deadline,
+              new Instant(st.silentSince),
+              new Instant(deadline),
+              (deadline - st.silentSince) / 1000.0,
+              now);
+      if (until != null) {
+        store.putDeadline(k, until);
+      }
       store.put(k, st);
     }
   }
@@ -213,7 +269,7 @@ public final class RuleEngine {
       if (st != null && st.firing) {
         String[] p = parts(k);
         long last = st.lastWindowEnd == null ? st.episodeStart : st.lastWindowEnd;
-        output.emit(
+        emit(
             alert(
                 previous.withVersion(tombstone.version()),
                 p[1],
@@ -229,7 +285,8 @@ public final class RuleEngine {
                     + " was deleted (version "
                     + tombstone.version()
                     + ")"),
-            Transition.RESOLVED);
+            Transition.RESOLVED,
+            st.unsent);
       }
       store.remove(k);
       store.removeDeadline(k);
@@ -334,37 +391,59 @@ public final class RuleEngine {
     long end = stats.windowEnd().getMillis();
     if (v.holds()) {
       if (!st.firing) {
+        long episode = stats.windowStart().getMillis();
+        Duration pendingFor = rule.pendingFor();
+        if (pendingFor != null) {
+          if (st.pendingSince == null) {
+            st.pendingSince = episode;
+          }
+          episode = st.pendingSince;
+          if (end - episode < pendingFor.getMillis()) {
+            return; // pending: it has not held long enough yet
+          }
+        }
         fire(
             rule,
             stats.key(),
             stats.metric(),
             st,
-            stats.windowStart().getMillis(),
-            stats.windowStart(),
+            episode,
+            new Instant(episode),
             stats.windowEnd(),
             v.value(),
             now);
-      } else if (!sameWindow) {
-        st.clearCount = 0;
-        if (rule.renotifyEvery() != null
-            && end - st.lastNotified >= rule.renotifyEvery().getMillis()) {
-          st.lastNotified = end;
-          output.emit(
-              alert(
-                  rule,
-                  stats.key(),
-                  stats.metric(),
-                  st,
-                  Status.FIRING,
-                  v.value(),
-                  stats.windowStart(),
-                  stats.windowEnd(),
-                  now,
-                  null),
-              Transition.RENOTIFIED);
-        }
+        return;
       }
-    } else if (st.firing && !sameWindow) {
+      if (sameWindow) {
+        return;
+      }
+      st.clearCount = 0;
+      if (sendIfSilenceEnded(rule, stats, st, v, now)) {
+        return;
+      }
+      if (rule.renotifyEvery() != null
+          && end - st.lastNotified >= rule.renotifyEvery().getMillis()) {
+        st.lastNotified = end;
+        emit(
+            alert(
+                rule,
+                stats.key(),
+                stats.metric(),
+                st,
+                Status.FIRING,
+                v.value(),
+                stats.windowStart(),
+                stats.windowEnd(),
+                now,
+                null),
+            Transition.RENOTIFIED,
+            st.unsent || silencedUntil(rule, stats.key(), end) != null);
+      }
+    } else if (!st.firing) {
+      if (!sameWindow) {
+        st.pendingSince = null;
+      }
+    } else if (!sameWindow) {
       st.clearCount++;
       if (st.clearCount >= rule.resolveAfter()) {
         resolve(
@@ -376,32 +455,87 @@ public final class RuleEngine {
             stats.windowEnd(),
             v.value(),
             now);
+      } else {
+        sendIfSilenceEnded(rule, stats, st, v, now);
       }
     }
+  }
+
+  /** Sends the FIRING a silence held back, once the silence no longer covers this window. */
+  private boolean sendIfSilenceEnded(
+      Rule rule, WindowStats stats, AlertState st, Verdict v, Instant now) {
+    long end = stats.windowEnd().getMillis();
+    if (!st.unsent || silencedUntil(rule, stats.key(), end) != null) {
+      return false;
+    }
+    st.unsent = false;
+    st.lastNotified = end;
+    emit(
+        alert(
+            rule,
+            stats.key(),
+            stats.metric(),
+            st,
+            Status.FIRING,
+            v.value(),
+            stats.windowStart(),
+            stats.windowEnd(),
+            now,
+            null),
+        Transition.SENT_AFTER_SILENCE,
+        false);
+    return true;
+  }
+
+  /**
+   * The end of the silences that cover an alert of {@code rule} on {@code key} whose window ends at
+   * {@code windowEnd} (judged at its last instant), or null when none does.
+   */
+  private @Nullable Long silencedUntil(Rule rule, String key, long windowEnd) {
+    Instant at = new Instant(windowEnd - 1);
+    Long until = null;
+    for (Silence silence : silences) {
+      if (silence.matches(rule, key)) {
+        Instant end = silence.activeUntil(at);
+        if (end != null && (until == null || end.getMillis() > until)) {
+          until = end.getMillis();
+        }
+      }
+    }
+    return until;
+  }
+
+  private void emit(Alert alert, Transition transition, boolean silenced) {
+    output.emit(silenced ? alert.withSilenced(true) : alert, transition);
   }
 
   private void onAbsenceWindow(Rule rule, WindowStats stats, AlertState st, String k, Instant now) {
     long start = stats.windowStart().getMillis();
     long end = stats.windowEnd().getMillis();
-    long silence = rule.condition().silentFor().getMillis();
+    // With for, the silence must last that much longer before the alert fires.
+    long silence =
+        rule.condition().silentFor().getMillis()
+            + (rule.pendingFor() == null ? 0 : rule.pendingFor().getMillis());
     if (st.lastWindowEnd != null && end <= st.lastWindowEnd) {
       return; // this window (another metric of it, or a late pane) was already counted
     }
     String metric = rule.condition().metric();
+    Long heldBackUntil = null;
     if (!st.firing && st.lastWindowEnd != null && start - st.lastWindowEnd >= silence) {
       // The key was silent long enough before this window, though no other key proved it yet.
       st.silentSince = st.lastWindowEnd;
       long deadline = st.lastWindowEnd + silence;
-      fire(
-          rule,
-          stats.key(),
-          metric,
-          st,
-          deadline,
-          new Instant(st.silentSince),
-          new Instant(deadline),
-          (deadline - st.silentSince) / 1000.0,
-          now);
+      heldBackUntil =
+          fire(
+              rule,
+              stats.key(),
+              metric,
+              st,
+              deadline,
+              new Instant(st.silentSince),
+              new Instant(deadline),
+              (deadline - st.silentSince) / 1000.0,
+              now);
     } else if (st.firing && st.lastWindowEnd != null && start - st.lastWindowEnd >= silence) {
       st.clearCount = 0; // silent again before it counted as back: the episode goes on
     }
@@ -422,14 +556,17 @@ public final class RuleEngine {
       }
     }
     st.lastWindowEnd = end;
-    if (st.firing) {
+    if (st.firing && st.unsent && heldBackUntil != null) {
+      store.putDeadline(k, heldBackUntil); // to send the FIRING when the silence ends
+    } else if (st.firing) {
       store.removeDeadline(k);
     } else {
       store.putDeadline(k, end + silence);
     }
   }
 
-  private void fire(
+  /** Fires; returns the end of the silence that covers the FIRING, or null when it was sent. */
+  private @Nullable Long fire(
       Rule rule,
       String key,
       String metric,
@@ -443,9 +580,14 @@ public final class RuleEngine {
     st.episodeStart = episode;
     st.clearCount = 0;
     st.lastNotified = windowEnd.getMillis();
-    output.emit(
+    st.pendingSince = null;
+    Long until = silencedUntil(rule, key, windowEnd.getMillis());
+    st.unsent = until != null;
+    emit(
         alert(rule, key, metric, st, Status.FIRING, value, windowStart, windowEnd, now, null),
-        Transition.FIRED);
+        Transition.FIRED,
+        st.unsent);
+    return until;
   }
 
   private void resolve(
@@ -457,11 +599,13 @@ public final class RuleEngine {
       Instant windowEnd,
       double value,
       Instant now) {
-    output.emit(
+    emit(
         alert(rule, key, metric, st, Status.RESOLVED, value, windowStart, windowEnd, now, null),
-        Transition.RESOLVED);
+        Transition.RESOLVED,
+        st.unsent); // a RESOLVED goes out whenever its FIRING did
     st.firing = false;
     st.clearCount = 0;
+    st.unsent = false;
   }
 
   private static Alert alert(

@@ -1,5 +1,8 @@
 package dev.sluice.transforms;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.auto.value.AutoValue;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
@@ -12,7 +15,7 @@ import dev.sluice.rules.EngineInput;
 import dev.sluice.rules.EngineInput.EngineInputCoder;
 import dev.sluice.rules.Rule;
 import dev.sluice.rules.RuleEngine;
-import dev.sluice.rules.RuleEngine.Transition;
+import dev.sluice.rules.Silence;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -90,6 +93,12 @@ import org.joda.time.Instant;
  * letter {@code RULE_VERSION_CONFLICT}; the same version again is ignored (a replayed rule topic is
  * harmless). The rules in force are not disturbed by rejected updates.
  *
+ * <p><b>Silences</b> ({@link Silence}) come as a static list ({@link #withSilences}) and on the
+ * rule-update channel as {@code {"silence": {...}}} payloads, versioned like rules ({@code deleted}
+ * removes one; a range silence is dropped a day after event time passed its end). A transition a
+ * silence covers is emitted with {@code silenced: true}, judged in event time; see {@link
+ * RuleEngine} for when a held-back FIRING is sent.
+ *
  * <p>Alert ids are deterministic fingerprints of (rule, key, metric, episode start), the same on
  * every runner and replay; only {@code emitted_at} differs.
  */
@@ -105,13 +114,31 @@ public abstract class EvaluateRules
   public static final String RULE_UPDATES_REJECTED = "rule_updates_rejected";
   public static final String RULE_UPDATES_DUPLICATE = "rule_updates_duplicate";
 
+  /** Alerts emitted with {@code silenced: true}. */
+  public static final String ALERTS_SILENCED = "alerts_silenced";
+
+  /** FIRING alerts a silence held back, sent when it ended while the episode still fired. */
+  public static final String ALERTS_SENT_AFTER_SILENCE = "alerts_sent_after_silence";
+
+  public static final String SILENCE_UPDATES_APPLIED = "silence_updates_applied";
+
+  /**
+   * Range silences from the rule-update channel dropped a day after event time passed their end.
+   */
+  public static final String SILENCES_EXPIRED = "silences_expired";
+
   /** Windows a rule on a reference column was not judged for: the key had no such value. */
   public static final String SKIPPED_WITHOUT_REFERENCE = "rules_skipped_without_reference";
 
   static final String STAGE = "rules";
   static final int DEFAULT_SHARDS = 256;
 
+  /** How long after its end a range silence from the rule-update channel is kept. */
+  static final Duration SILENCE_EXPIRY_GRACE = Duration.standardDays(1);
+
   abstract List<Rule> rules();
+
+  abstract List<Silence> silences();
 
   abstract @Nullable PCollection<RawPayload> ruleUpdates();
 
@@ -124,6 +151,8 @@ public abstract class EvaluateRules
   @AutoValue.Builder
   abstract static class Builder {
     abstract Builder setRules(List<Rule> rules);
+
+    abstract Builder setSilences(List<Silence> silences);
 
     abstract Builder setRuleUpdates(PCollection<RawPayload> updates);
 
@@ -155,6 +184,7 @@ public abstract class EvaluateRules
     }
     return new AutoValue_EvaluateRules.Builder()
         .setRules(List.copyOf(rules))
+        .setSilences(List.of())
         .setShards(DEFAULT_SHARDS)
         .build();
   }
@@ -165,6 +195,32 @@ public abstract class EvaluateRules
    */
   public EvaluateRules withRuleUpdates(PCollection<RawPayload> updates) {
     return toBuilder().setRuleUpdates(Checks.notNull("ruleUpdates", updates)).build();
+  }
+
+  /**
+   * Static silences (from a spec, say); more can arrive on the rule-update channel, and a higher
+   * version of one of these ids replaces it there. Ids must be unique.
+   */
+  public EvaluateRules withSilences(List<Silence> silences) {
+    Checks.notNull("silences", silences);
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < silences.size(); i++) {
+      Silence silence = Checks.notNull("silences[" + i + "]", silences.get(i));
+      if (silence.deleted()) {
+        throw new IllegalArgumentException(
+            "silences["
+                + i
+                + "] '"
+                + silence.id()
+                + "' is a deletion; static silences must be"
+                + " silences");
+      }
+      if (!ids.add(silence.id())) {
+        throw new IllegalArgumentException(
+            "silences[" + i + "].id '" + silence.id() + "' is used by an earlier silence");
+      }
+    }
+    return toBuilder().setSilences(List.copyOf(silences)).build();
   }
 
   /**
@@ -254,7 +310,7 @@ public abstract class EvaluateRules
             .apply("MergeEngineInputs", Flatten.pCollections())
             .apply(
                 "JudgeWindows",
-                ParDo.of(new EngineFn(rules(), alertsTag, deadLettersTag))
+                ParDo.of(new EngineFn(rules(), silences(), alertsTag, deadLettersTag))
                     .withOutputTags(alertsTag, TupleTagList.of(deadLettersTag)));
     PCollection<Alert> alerts = judged.get(alertsTag).setCoder(Alert.AlertCoder.of());
     deadLetters.add(judged.get(deadLettersTag).setCoder(DeadLetter.DeadLetterCoder.of()));
@@ -286,6 +342,9 @@ public abstract class EvaluateRules
           DisplayData.item(
               "rule." + rule.id(),
               rule.condition() + " (" + rule.severity() + ", version " + rule.version() + ")"));
+    }
+    for (Silence silence : silences()) {
+      builder.add(DisplayData.item("silence." + silence.id(), silence.toJson()));
     }
   }
 
@@ -382,6 +441,7 @@ public abstract class EvaluateRules
   }
 
   private static final class ParseRuleFn extends DoFn<RawPayload, KV<Integer, EngineInput>> {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
     private final int shards;
     private final TupleTag<DeadLetter> deadLettersTag;
     private transient Counter invalid;
@@ -402,12 +462,12 @@ public abstract class EvaluateRules
         OutputReceiver<KV<Integer, EngineInput>> updates,
         MultiOutputReceiver out) {
       String text = DeadLetter.decodeUtf8OrNull(payload.bytes());
-      Rule rule;
+      EngineInput update;
       try {
         if (text == null) {
           throw new IllegalArgumentException("rule update is not UTF-8 text");
         }
-        rule = Rule.fromJson(text);
+        update = parse(text, payload.source());
       } catch (IllegalArgumentException e) {
         invalid.inc();
         out.get(deadLettersTag)
@@ -422,8 +482,26 @@ public abstract class EvaluateRules
         return;
       }
       for (int shard = 0; shard < shards; shard++) {
-        updates.output(KV.of(shard, EngineInput.rule(rule, text, payload.source())));
+        updates.output(KV.of(shard, update));
       }
+    }
+
+    /** A rule, or a silence: {@code {"silence": {...}}}. */
+    private static EngineInput parse(String text, String source) {
+      JsonNode tree;
+      try {
+        tree = MAPPER.readTree(text);
+      } catch (JsonProcessingException e) {
+        tree = null; // Rule.fromJson explains what is wrong with it
+      }
+      if (tree != null && tree.isObject() && tree.has("silence")) {
+        if (tree.size() != 1) {
+          throw new IllegalArgumentException(
+              "a silence update is {\"silence\": {...}} with nothing beside it");
+        }
+        return EngineInput.silence(Silence.fromTree(tree.get("silence")), text, source);
+      }
+      return EngineInput.rule(Rule.fromJson(text), text, source);
     }
   }
 
@@ -441,6 +519,7 @@ public abstract class EvaluateRules
             .thenComparingLong(i -> i.stats() == null ? 0 : i.stats().paneIndex());
 
     private final Map<String, Rule> staticRules;
+    private final Map<String, Silence> staticSilences;
     private final TupleTag<Alert> alertsTag;
     private final TupleTag<DeadLetter> deadLettersTag;
 
@@ -463,6 +542,10 @@ public abstract class EvaluateRules
     @StateId("wakeAt")
     private final StateSpec<ValueState<Long>> wakeAtSpec = StateSpecs.value(VarLongCoder.of());
 
+    @StateId("silences")
+    private final StateSpec<MapState<String, Silence>> silencesSpec =
+        StateSpecs.map(StringUtf8Coder.of(), Silence.SilenceCoder.of());
+
     @TimerId("wake")
     private final TimerSpec wakeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
@@ -473,11 +556,23 @@ public abstract class EvaluateRules
     private transient Counter rejected;
     private transient Counter duplicate;
     private transient Counter skipped;
+    private transient Counter silenced;
+    private transient Counter sentAfterSilence;
+    private transient Counter silenceUpdatesApplied;
+    private transient Counter silencesExpired;
 
-    EngineFn(List<Rule> rules, TupleTag<Alert> alertsTag, TupleTag<DeadLetter> deadLettersTag) {
+    EngineFn(
+        List<Rule> rules,
+        List<Silence> silences,
+        TupleTag<Alert> alertsTag,
+        TupleTag<DeadLetter> deadLettersTag) {
       this.staticRules = new TreeMap<>();
       for (Rule rule : rules) {
         staticRules.put(rule.id(), rule);
+      }
+      this.staticSilences = new TreeMap<>();
+      for (Silence silence : silences) {
+        staticSilences.put(silence.id(), silence);
       }
       this.alertsTag = alertsTag;
       this.deadLettersTag = deadLettersTag;
@@ -492,6 +587,10 @@ public abstract class EvaluateRules
       rejected = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_REJECTED);
       duplicate = Metrics.counter(METRICS_NAMESPACE, RULE_UPDATES_DUPLICATE);
       skipped = Metrics.counter(METRICS_NAMESPACE, SKIPPED_WITHOUT_REFERENCE);
+      silenced = Metrics.counter(METRICS_NAMESPACE, ALERTS_SILENCED);
+      sentAfterSilence = Metrics.counter(METRICS_NAMESPACE, ALERTS_SENT_AFTER_SILENCE);
+      silenceUpdatesApplied = Metrics.counter(METRICS_NAMESPACE, SILENCE_UPDATES_APPLIED);
+      silencesExpired = Metrics.counter(METRICS_NAMESPACE, SILENCES_EXPIRED);
     }
 
     @ProcessElement
@@ -502,6 +601,7 @@ public abstract class EvaluateRules
         @StateId("absenceDeadlines") MapState<String, Long> deadlines,
         @StateId("pending") BagState<EngineInput> pending,
         @StateId("wakeAt") ValueState<Long> wakeAt,
+        @StateId("silences") MapState<String, Silence> silenceUpdates,
         @TimerId("wake") Timer wake,
         MultiOutputReceiver out) {
       EngineInput input = element.getValue();
@@ -511,8 +611,11 @@ public abstract class EvaluateRules
               element.getKey() == 0,
               input,
               ruleUpdates,
-              new RuleEngine(store(alertStates, deadlines), output(out)),
+              engine(alertStates, deadlines, silenceUpdates, out),
               out);
+          return;
+        case SILENCE:
+          applySilenceUpdate(element.getKey() == 0, input, silenceUpdates, out);
           return;
         case STATS:
           if (input.stats().pane() == PaneTiming.EARLY) {
@@ -523,7 +626,7 @@ public abstract class EvaluateRules
               }
             }
             if (!speculative.isEmpty()) {
-              RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
+              RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
               engine.onEarlyPane(input.stats(), input.reference(), speculative, Instant.now());
               skipped.inc(engine.skippedWithoutReference());
             }
@@ -552,6 +655,7 @@ public abstract class EvaluateRules
         @StateId("absenceDeadlines") MapState<String, Long> deadlines,
         @StateId("pending") BagState<EngineInput> pending,
         @StateId("wakeAt") ValueState<Long> wakeAt,
+        @StateId("silences") MapState<String, Silence> silenceUpdates,
         @TimerId("wake") Timer wake,
         MultiOutputReceiver out) {
       long firedAt = context.fireTimestamp().getMillis();
@@ -568,7 +672,7 @@ public abstract class EvaluateRules
           rules.add(rule);
         }
       }
-      RuleEngine engine = new RuleEngine(store(alertStates, deadlines), output(out));
+      RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
       Instant now = Instant.now();
       int i = 0;
       while (i < due.size()) {
@@ -583,6 +687,7 @@ public abstract class EvaluateRules
         engine.onEventTime(time, inForce, now);
       }
       skipped.inc(engine.skippedWithoutReference());
+      expireSilences(silenceUpdates, latestTime(due));
       pending.clear();
       Long next = null;
       for (EngineInput input : later) {
@@ -594,6 +699,111 @@ public abstract class EvaluateRules
         wakeAt.write(next);
       } else {
         wakeAt.clear();
+      }
+    }
+
+    /** The latest event time judged in this wake-up, or {@code Long.MIN_VALUE}. */
+    private static long latestTime(List<EngineInput> due) {
+      return due.isEmpty() ? Long.MIN_VALUE : due.get(due.size() - 1).time();
+    }
+
+    /**
+     * Range silences whose end event time passed a day ago become tombstones (small, and they keep
+     * a replayed older version from coming back); a late pane judged later than that is not covered
+     * by them.
+     */
+    private void expireSilences(MapState<String, Silence> silenceUpdates, long judgedUpTo) {
+      if (judgedUpTo == Long.MIN_VALUE) {
+        return;
+      }
+      Instant graceEnd = new Instant(judgedUpTo).minus(SILENCE_EXPIRY_GRACE);
+      for (Map.Entry<String, Silence> entry : silenceUpdates.entries().read()) {
+        Silence silence = entry.getValue();
+        if (!silence.deleted() && silence.expiredBy(graceEnd)) {
+          silenceUpdates.put(entry.getKey(), Silence.deletion(silence.id(), silence.version()));
+          silencesExpired.inc();
+        }
+      }
+    }
+
+    private List<Silence> silencesInForce(MapState<String, Silence> silenceUpdates) {
+      Map<String, Silence> silences = new TreeMap<>(staticSilences);
+      for (Map.Entry<String, Silence> update : silenceUpdates.entries().read()) {
+        silences.put(update.getKey(), update.getValue());
+      }
+      List<Silence> active = new ArrayList<>();
+      for (Silence silence : silences.values()) {
+        if (!silence.deleted()) {
+          active.add(silence);
+        }
+      }
+      return active;
+    }
+
+    private RuleEngine engine(
+        MapState<String, AlertState> alertStates,
+        MapState<String, Long> deadlines,
+        MapState<String, Silence> silenceUpdates,
+        MultiOutputReceiver out) {
+      return new RuleEngine(
+          store(alertStates, deadlines), output(out), silencesInForce(silenceUpdates));
+    }
+
+    /**
+     * The same version rules as for rule updates: higher replaces, older or different is refused.
+     */
+    private void applySilenceUpdate(
+        boolean reportingShard,
+        EngineInput input,
+        MapState<String, Silence> silenceUpdates,
+        MultiOutputReceiver out) {
+      Silence update = input.silence();
+      Silence current = silenceUpdates.get(update.id()).read();
+      if (current == null) {
+        current = staticSilences.get(update.id());
+      }
+      String conflict = null;
+      if (current != null && update.version() < current.version()) {
+        conflict =
+            "silence '"
+                + update.id()
+                + "': version "
+                + update.version()
+                + " is older than version "
+                + current.version()
+                + " in force; raise the version to change a silence";
+      } else if (current != null && update.version() == current.version()) {
+        if (update.equals(current) || current.deleted()) {
+          if (reportingShard) {
+            duplicate.inc();
+          }
+          return; // a replay, or a replay of a silence that has since expired
+        }
+        conflict =
+            "silence '"
+                + update.id()
+                + "': version "
+                + update.version()
+                + " is already in force with other content; raise the version to change it";
+      }
+      if (conflict != null) {
+        if (reportingShard) {
+          rejected.inc();
+          out.get(deadLettersTag)
+              .output(
+                  DeadLetter.of(
+                      STAGE,
+                      Reason.RULE_VERSION_CONFLICT,
+                      conflict,
+                      input.payload() == null ? update.toJson() : input.payload(),
+                      input.source(),
+                      Instant.now()));
+        }
+        return;
+      }
+      silenceUpdates.put(update.id(), update);
+      if (reportingShard) {
+        silenceUpdatesApplied.inc();
       }
     }
 
@@ -664,10 +874,15 @@ public abstract class EvaluateRules
 
     private RuleEngine.Output output(MultiOutputReceiver out) {
       return (alert, transition) -> {
-        (transition == Transition.FIRED
-                ? fired
-                : transition == Transition.RESOLVED ? resolved : renotified)
-            .inc();
+        switch (transition) {
+          case FIRED -> fired.inc();
+          case RESOLVED -> resolved.inc();
+          case RENOTIFIED -> renotified.inc();
+          case SENT_AFTER_SILENCE -> sentAfterSilence.inc();
+        }
+        if (alert.silenced()) {
+          silenced.inc();
+        }
         out.get(alertsTag).output(alert);
       };
     }

@@ -80,6 +80,7 @@ class ModelTest {
     roundTrip(Event.EventCoder.of(), event(), event().withAttributes(null));
     roundTrip(WindowStats.WindowStatsCoder.of(), stats(3.0, 17L), stats(null, null));
     roundTrip(Alert.AlertCoder.of(), alert(), alert().withEmittedAt(T0));
+    roundTrip(Alert.AlertCoder.of(), alert(), alert().withSilenced(true));
     roundTrip(
         DeadLetter.DeadLetterCoder.of(),
         deadLetter(),
@@ -155,8 +156,34 @@ class ModelTest {
             "window_start",
             "window_end",
             "message",
-            "emitted_at");
+            "emitted_at",
+            "silenced");
     assertThat(Alert.fromJson(alert().toJson())).isEqualTo(alert());
+    assertThat(Alert.fromJson(alert().withSilenced(true).toJson()).silenced()).isTrue();
+  }
+
+  @Test
+  void alertsEncodedBeforeSilencedExistedStillDecodeAsNotSilenced() throws Exception {
+    Alert a = alert().withSilenced(true);
+    assertThat(CoderUtils.clone(Alert.AlertCoder.of(), a)).isEqualTo(a);
+    // The unversioned layout: the same fields, no version before them and no flag after them.
+    java.io.ByteArrayOutputStream old = new java.io.ByteArrayOutputStream();
+    CoderSupport.writeString(a.alertId(), old);
+    CoderSupport.writeString(a.ruleId(), old);
+    CoderSupport.writeLong(a.ruleVersion(), old);
+    CoderSupport.writeString(a.key(), old);
+    CoderSupport.writeString(a.metric(), old);
+    CoderSupport.writeEnum(a.status(), old);
+    CoderSupport.writeEnum(a.severity(), old);
+    CoderSupport.writeDouble(a.value(), old);
+    CoderSupport.writeDouble(a.threshold(), old);
+    CoderSupport.writeInstant(a.windowStart(), old);
+    CoderSupport.writeInstant(a.windowEnd(), old);
+    CoderSupport.writeString(a.message(), old);
+    CoderSupport.writeInstant(a.emittedAt(), old);
+    CoderSupport.writeStringMap(a.labels(), old);
+    assertThat(CoderUtils.decodeFromByteArray(Alert.AlertCoder.of(), old.toByteArray()))
+        .isEqualTo(a.withSilenced(false));
   }
 
   @Test
