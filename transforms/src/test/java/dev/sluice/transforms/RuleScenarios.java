@@ -10,6 +10,7 @@ import dev.sluice.model.RawPayload;
 import dev.sluice.model.ReferenceTable;
 import dev.sluice.rules.Condition;
 import dev.sluice.rules.Rule;
+import dev.sluice.rules.Silence;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -233,6 +234,128 @@ enum RuleScenarios {
             "RESOLVED hot v1 c temperature [1,2) 40");
         expectThresholds(out.alerts, "c=55.0", "c=55.0");
         PAssert.that(out.deadLetters).empty();
+      }),
+
+  /**
+   * {@code for: 3m}: a holds from minute 1 on and fires once three windows held, its episode
+   * starting with the first; b flaps (two windows hot, one cool) and never fires; {@code for: 1m}
+   * on an absence of 2m fires for dead-c a minute after the bare deadline.
+   */
+  PENDING_FOR_WITH_AND_WITHOUT_FLAPPING(
+      (p, source) -> {
+        Script s = new Script();
+        double[] b = {90, 90, 60, 90, 90, 60, 90, 90};
+        for (int m = 0; m < b.length; m++) {
+          s.event("a", "temperature", m, m == 0 ? 60 : 90).event("b", "temperature", m, b[m]);
+          if (m < 2) {
+            s.event("dead-c", "temperature", m, 20);
+          }
+          s.watermark(m + 1);
+        }
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(
+                    Rule.of("hot", "mean(temperature) > 80")
+                        .withKeys("?")
+                        .withPendingFor(Time.minutes(3)),
+                    Rule.of("dead", "absent(temperature) for 2m")
+                        .withKeys("dead-*")
+                        .withPendingFor(Time.minutes(1))));
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 a temperature [1,4) 90",
+            "FIRING dead v1 dead-c temperature [2,5) 180");
+        PAssert.that(out.deadLetters).empty();
+      }),
+
+  /**
+   * Static silences in event time: a weekly window, Sunday 01:30 to 03:30 in Europe/Berlin, on the
+   * night clocks go forward (2026-03-29: 00:30Z to 01:30Z, one hour, not two), and a range on
+   * web-1. Both keys flap every 20 minutes. A transition inside a silence is emitted silenced; an
+   * episode whose FIRING was silenced resolves silenced; one still firing when the silence ends
+   * sends its FIRING then.
+   */
+  SILENCES_BY_RANGE_AND_WEEKLY_WINDOW_ACROSS_A_DAYLIGHT_SAVING_CHANGE(
+      (p, source) -> {
+        Script s = new Script(Time.DST_SUNDAY);
+        for (int m = 0; m <= 140; m += 20) {
+          s.event("db-1", "temperature", m, m % 40 == 0 ? 90 : 60);
+          s.event("web-1", "temperature", m, m <= 60 ? 90 : 60).watermark(m + 1);
+        }
+        Outputs out =
+            s.run(
+                p,
+                source,
+                List.of(Rule.of("hot", "max(temperature) > 80")),
+                List.of(
+                    Silence.fromJson(
+                        "{\"id\":\"db-nights\",\"matchers\":{\"key\":\"db-*\"},"
+                            + "\"weekly\":{\"days\":[\"SUN\"],\"from\":\"01:30\","
+                            + "\"to\":\"03:30\",\"time_zone\":\"Europe/Berlin\"}}"),
+                    Silence.fromJson(
+                        "{\"id\":\"web-deploy\",\"matchers\":{\"key\":\"web-1\","
+                            + "\"rule\":\"h*\"},\"starts_at\":\"2026-03-29T00:00:00Z\","
+                            + "\"ends_at\":\"2026-03-29T00:30:00Z\"}")));
+        expectAlertsFrom(
+            Time.DST_SUNDAY,
+            out.alerts,
+            "FIRING hot v1 db-1 temperature [0,1) 90",
+            "RESOLVED hot v1 db-1 temperature [20,21) 60",
+            "FIRING hot v1 db-1 temperature [40,41) 90 silenced",
+            "RESOLVED hot v1 db-1 temperature [60,61) 60 silenced",
+            "FIRING hot v1 db-1 temperature [80,81) 90 silenced",
+            "RESOLVED hot v1 db-1 temperature [100,101) 60 silenced",
+            "FIRING hot v1 db-1 temperature [120,121) 90",
+            "RESOLVED hot v1 db-1 temperature [140,141) 60",
+            "FIRING hot v1 web-1 temperature [0,1) 90 silenced",
+            "FIRING hot v1 web-1 temperature [40,41) 90",
+            "RESOLVED hot v1 web-1 temperature [80,81) 60");
+        PAssert.that(out.deadLetters).empty();
+      }),
+
+  /**
+   * Silences sent on the rule-update channel: s1 silences a, then its deletion lets a's held-back
+   * FIRING out with a's next window; s2 silences b for two minutes and b's FIRING goes out when it
+   * ends; an invalid silence and a stale version of s1 are dead letters.
+   */
+  RUNTIME_SILENCES(
+      (p, source) -> {
+        String s1 =
+            "{\"silence\":{\"id\":\"s1\",\"matchers\":{\"key\":\"a\"},"
+                + "\"starts_at\":\"2026-01-01T00:00:00Z\",\"ends_at\":\"2026-01-02T00:00:00Z\"}}";
+        String s1Deleted = "{\"silence\":{\"id\":\"s1\",\"version\":2,\"deleted\":true}}";
+        String s2 =
+            "{\"silence\":{\"id\":\"s2\",\"matchers\":{\"key\":\"b\"},"
+                + "\"starts_at\":\"2026-01-01T00:02:00Z\",\"ends_at\":\"2026-01-01T00:04:00Z\"}}";
+        String invalid = "{\"silence\":{\"id\":\"s3\",\"matchers\":{\"key\":\"a\"}}}";
+        Script s = new Script().rule(s1).rule(s2);
+        s.event("a", "temperature", 0, 90).event("a", "temperature", 1, 90).watermark(2).settle();
+        s.rule(s1Deleted).rule(invalid).rule(s1);
+        for (int m = 2; m < 6; m++) {
+          s.event("a", "temperature", m, 90).event("b", "temperature", m, 90).watermark(m + 1);
+        }
+        Outputs out = s.run(p, source, List.of(Rule.of("hot", "mean(temperature) > 80")));
+        expectAlerts(
+            out.alerts,
+            "FIRING hot v1 a temperature [0,1) 90 silenced",
+            "FIRING hot v1 a temperature [2,3) 90",
+            "FIRING hot v1 b temperature [2,3) 90 silenced",
+            "FIRING hot v1 b temperature [4,5) 90");
+        PAssert.that(out.deadLetters)
+            .satisfies(
+                all -> {
+                  List<String> got = new ArrayList<>();
+                  for (DeadLetter d : all) {
+                    got.add(d.reason() + " " + d.payload());
+                    assertThat(d.error()).startsWith("silence '");
+                  }
+                  assertThat(got)
+                      .containsExactlyInAnyOrder(
+                          "INVALID_RULE " + invalid, "RULE_VERSION_CONFLICT " + s1);
+                  return null;
+                });
       });
 
   private final Scenario scenario;
@@ -263,12 +386,22 @@ enum RuleScenarios {
   static final class Script {
     private TestStream.Builder<KV<String, String>> builder =
         TestStream.create(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-    private Instant watermark = Time.T0;
+    private final Instant origin;
+    private Instant watermark;
     private int seq;
 
+    Script() {
+      this(Time.T0);
+    }
+
+    /** A script whose minutes count from {@code origin}. */
+    Script(Instant origin) {
+      this.origin = origin;
+      this.watermark = origin;
+    }
+
     Script event(String key, String metric, int minute, double value) {
-      Instant at =
-          Time.T0.plus(Duration.standardMinutes(minute)).plus(Duration.standardSeconds(30));
+      Instant at = origin.plus(Duration.standardMinutes(minute)).plus(Duration.standardSeconds(30));
       Event e = new Event("e" + seq++, key, metric, value, at, null);
       builder = builder.addElements(TimestampedValue.of(KV.of("event", e.toJson()), at));
       return this;
@@ -280,7 +413,7 @@ enum RuleScenarios {
     }
 
     Script watermark(int minute) {
-      watermark = Time.T0.plus(Duration.standardMinutes(minute));
+      watermark = origin.plus(Duration.standardMinutes(minute));
       builder = builder.advanceWatermarkTo(watermark);
       return this;
     }
@@ -303,6 +436,10 @@ enum RuleScenarios {
       return run(p, source, rules, null, null);
     }
 
+    Outputs run(Pipeline p, Source source, List<Rule> rules, List<Silence> silences) {
+      return run(p, source, rules, null, null, silences);
+    }
+
     /**
      * With enrichment: {@code maxTemperatures} is the reference column {@code max_temperature} by
      * key; {@code defaults}, if not null, the values of keys without a row.
@@ -313,8 +450,18 @@ enum RuleScenarios {
         List<Rule> rules,
         Map<String, Double> maxTemperatures,
         Map<String, Double> defaults) {
+      return run(p, source, rules, maxTemperatures, defaults, List.of());
+    }
+
+    private Outputs run(
+        Pipeline p,
+        Source source,
+        List<Rule> rules,
+        Map<String, Double> maxTemperatures,
+        Map<String, Double> defaults,
+        List<Silence> silences) {
       TestStream<KV<String, String>> stream = builder.advanceWatermarkToInfinity();
-      EvaluateRules evaluate = EvaluateRules.of(rules);
+      EvaluateRules evaluate = EvaluateRules.of(rules).withSilences(silences);
       if (maxTemperatures != null) {
         Map<String, Map<String, Double>> rows = new HashMap<>();
         maxTemperatures.forEach((key, max) -> rows.put(key, Map.of("max_temperature", max)));
@@ -366,13 +513,18 @@ enum RuleScenarios {
    * deterministic id, and that every id is the fingerprint of its episode.
    */
   static void expectAlerts(PCollection<Alert> alerts, String... expected) {
+    expectAlertsFrom(Time.T0, alerts, expected);
+  }
+
+  /** {@link #expectAlerts} with times in minutes after {@code origin}. */
+  static void expectAlertsFrom(Instant origin, PCollection<Alert> alerts, String... expected) {
     PAssert.that(alerts)
         .satisfies(
             all -> {
               List<String> got = new ArrayList<>();
               Map<String, String> firingIdByEpisodeKey = new HashMap<>();
               for (Alert a : all) {
-                got.add(describe(a));
+                got.add(describe(a, origin));
                 assertThat(a.alertId()).matches("[0-9a-f]{32}");
                 String episodeKey = a.ruleId() + "/" + a.key() + "/" + a.metric();
                 if (a.status() == Alert.Status.FIRING) {
@@ -384,7 +536,7 @@ enum RuleScenarios {
                 if (a.status() == Alert.Status.RESOLVED) {
                   String episodeKey = a.ruleId() + "/" + a.key() + "/" + a.metric();
                   assertThat(firingIdByEpisodeKey)
-                      .as("RESOLVED %s has the id of a FIRING alert", describe(a))
+                      .as("RESOLVED %s has the id of a FIRING alert", describe(a, origin))
                       .containsKey(episodeKey + "/" + a.alertId());
                 }
               }
@@ -407,6 +559,10 @@ enum RuleScenarios {
   }
 
   static String describe(Alert a) {
+    return describe(a, Time.T0);
+  }
+
+  static String describe(Alert a, Instant origin) {
     return a.status()
         + " "
         + a.ruleId()
@@ -417,20 +573,28 @@ enum RuleScenarios {
         + " "
         + a.metric()
         + " ["
-        + minutes(a.windowStart())
+        + minutes(a.windowStart(), origin)
         + ","
-        + minutes(a.windowEnd())
+        + minutes(a.windowEnd(), origin)
         + ") "
-        + Condition.compact(a.value());
+        + Condition.compact(a.value())
+        + (a.silenced() ? " silenced" : "");
   }
 
-  private static String minutes(Instant t) {
-    return Condition.compact((t.getMillis() - Time.T0.getMillis()) / 60_000.0);
+  private static String minutes(Instant t, Instant origin) {
+    return Condition.compact((t.getMillis() - origin.getMillis()) / 60_000.0);
   }
 
   /** Constants the scenarios use (an enum constant may not name its enum's static fields). */
   static final class Time {
     static final Instant T0 = ModelFixtures.T0;
     static final Duration MINUTE = Duration.standardMinutes(1);
+
+    /** Midnight UTC on the Sunday Europe/Berlin's clocks go forward (02:00 CET to 03:00 CEST). */
+    static final Instant DST_SUNDAY = Instant.parse("2026-03-29T00:00:00Z");
+
+    static Duration minutes(int n) {
+      return Duration.standardMinutes(n);
+    }
   }
 }
