@@ -10,6 +10,7 @@ import dev.sluice.model.LateEvent;
 import dev.sluice.model.RawPayload;
 import dev.sluice.model.WindowStats;
 import dev.sluice.rules.Rule;
+import dev.sluice.rules.Silence;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +66,8 @@ public abstract class ComputeMetricsAndAlerts
 
   abstract List<Rule> rules();
 
+  abstract List<Silence> silences();
+
   abstract @Nullable PCollection<RawPayload> ruleUpdates();
 
   abstract @Nullable Enrichment enrichment();
@@ -80,6 +83,8 @@ public abstract class ComputeMetricsAndAlerts
     abstract Builder setWindows(List<WindowedAggregate> windows);
 
     abstract Builder setRules(List<Rule> rules);
+
+    abstract Builder setSilences(List<Silence> silences);
 
     abstract Builder setRuleUpdates(@Nullable PCollection<RawPayload> updates);
 
@@ -107,6 +112,7 @@ public abstract class ComputeMetricsAndAlerts
         .setParse(ParseEvents.fromRawPayloads())
         .setWindows(List.copyOf(windows))
         .setRules(List.of())
+        .setSilences(List.of())
         .build();
   }
 
@@ -129,7 +135,15 @@ public abstract class ComputeMetricsAndAlerts
     return toBuilder().setRules(List.copyOf(rules)).build();
   }
 
-  /** Rule updates while the job runs: JSON rules, one per payload (see {@link EvaluateRules}). */
+  /** Silences for the rules' alerts (see {@link Silence}); more can come with the rule updates. */
+  public ComputeMetricsAndAlerts withSilences(List<Silence> silences) {
+    return toBuilder().setSilences(List.copyOf(silences)).build();
+  }
+
+  /**
+   * Rule updates while the job runs: JSON rules, and silences as {@code {"silence": {...}}}, one
+   * per payload (see {@link EvaluateRules}).
+   */
   public ComputeMetricsAndAlerts withRuleUpdates(@Nullable PCollection<RawPayload> updates) {
     return toBuilder().setRuleUpdates(updates).build();
   }
@@ -179,7 +193,7 @@ public abstract class ComputeMetricsAndAlerts
                       .via(event -> event.toDeadLetter("aggregate", Instant.now())))
               .setCoder(DeadLetter.DeadLetterCoder.of()));
       if (judge) {
-        EvaluateRules evaluate = EvaluateRules.of(rules());
+        EvaluateRules evaluate = EvaluateRules.of(rules()).withSilences(silences());
         if (enrichment() != null) {
           evaluate = evaluate.withEnrichment(enrichment());
         }

@@ -1,6 +1,7 @@
 package dev.sluice.pipelines.spec;
 
 import dev.sluice.rules.Rule;
+import dev.sluice.rules.Silence;
 import dev.sluice.transforms.FieldMapping;
 import java.util.Collections;
 import java.util.List;
@@ -24,7 +25,8 @@ public record PipelineSpec(
     List<Sink> statsSinks,
     List<Sink> alertSinks,
     List<Sink> deadLetterSinks,
-    Processing processing) {
+    Processing processing,
+    List<Silence> silences) {
 
   /**
    * What happens to each payload between parsing and the windows: a CEL filter, a key expression

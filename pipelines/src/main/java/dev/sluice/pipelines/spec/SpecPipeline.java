@@ -229,7 +229,10 @@ public final class SpecPipeline {
       parse = parse.withDerived(p.derived());
     }
     ComputeMetricsAndAlerts process =
-        ComputeMetricsAndAlerts.of(windows).withParse(parse).withRules(spec.rules());
+        ComputeMetricsAndAlerts.of(windows)
+            .withParse(parse)
+            .withRules(spec.rules())
+            .withSilences(spec.silences());
     if (p.enrich() != null) {
       ReferenceTableIO.Read read = ProcessingSpecReader.read(p.enrich());
       if (!spec.endsByItself()) {

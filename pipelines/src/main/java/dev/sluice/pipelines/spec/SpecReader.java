@@ -13,6 +13,7 @@ import dev.sluice.pipelines.spec.PipelineSpec.Source;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
 import dev.sluice.rules.Rule;
+import dev.sluice.rules.Silence;
 import dev.sluice.transforms.DurationText;
 import dev.sluice.transforms.FieldMapping;
 import java.io.IOException;
@@ -42,7 +43,10 @@ import org.joda.time.Duration;
  * windows:
  *   - {type: tumbling, size: 1m, allowed_lateness: 30s}
  * rules:
- *   - {id: hot, condition: "mean(temperature) > 80", severity: CRITICAL}
+ *   - {id: hot, condition: "mean(temperature) > 80", severity: CRITICAL, for: 3m}
+ * silences:
+ *   - {id: backup, matchers: {key: "db-*"},
+ *      weekly: {days: [SUN], from: "01:30", to: "03:30", time_zone: Europe/Berlin}}
  * sinks:
  *   stats: [{type: embedded}]
  *   alerts: [{type: log}, {type: jsonl, path: output/iot/alerts}]
@@ -174,6 +178,7 @@ public final class SpecReader {
         "rules",
         "rules_file",
         "rule_updates",
+        "silences",
         "sinks");
     String name = fields.requiredText(root, "", "name");
     if (!NAME.matcher(name).matches()) {
@@ -226,6 +231,13 @@ public final class SpecReader {
       }
     }
     RuleUpdates updates = ruleUpdates(root.get("rule_updates"), source);
+    List<Silence> silences = silences(root.get("silences"));
+    if (!silences.isEmpty()
+        && rules.isEmpty()
+        && updates.files() == null
+        && updates.kafkaTopic() == null) {
+      throw yaml.error("silences", "silences without rules: add rules or rule_updates");
+    }
     JsonNode sinks = fields.map(fields.required(root, "", "sinks"), "sinks");
     fields.allowOnly(sinks, "sinks", "stats", "alerts", "dead_letters");
     List<Sink> stats = sinks(sinks, "stats", Set.of("embedded", "postgres", "jsonl"), source);
@@ -259,7 +271,8 @@ public final class SpecReader {
         stats,
         alerts,
         deadLetters,
-        processing);
+        processing,
+        silences);
   }
 
   // ---- sources ----
@@ -527,11 +540,65 @@ public final class SpecReader {
   }
 
   /** The path of the field a rule error names ("... field 'x' ..."), for its line. */
+  private static final Pattern SILENCE_FIELD =
+      Pattern.compile("(matchers|weekly)(\\.[a-z_]+)?|starts_at|ends_at|comment|version");
+
+  private List<Silence> silences(JsonNode node) {
+    List<Silence> silences = new ArrayList<>();
+    if (node == null) {
+      return silences;
+    }
+    if (!node.isArray()) {
+      throw yaml.error(
+          "silences",
+          "a list of silences, e.g. - {id: backup, matchers: {key: \"db-*\"}, weekly: {days:"
+              + " [SUN], from: \"01:00\", to: \"03:00\", time_zone: Europe/Berlin}}");
+    }
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < node.size(); i++) {
+      String path = "silences[" + i + "]";
+      Silence silence;
+      try {
+        silence = Silence.fromTree(node.get(i));
+      } catch (IllegalArgumentException e) {
+        throw yaml.error(silenceFieldPath(path, node.get(i), e.getMessage()), e.getMessage());
+      }
+      if (silence.deleted()) {
+        throw yaml.error(path + ".deleted", "a spec's silences are silences, not deletions");
+      }
+      if (!ids.add(silence.id())) {
+        throw yaml.error(path + ".id", "duplicate silence id '" + silence.id() + "'");
+      }
+      silences.add(silence);
+    }
+    return silences;
+  }
+
+  /** The field a silence's error message names, as deep as the spec has it. */
+  private static String silenceFieldPath(String path, JsonNode silence, String message) {
+    int colon = message.indexOf("': ");
+    java.util.regex.Matcher m =
+        SILENCE_FIELD.matcher(colon < 0 ? message : message.substring(colon + 3));
+    if (!m.find()) {
+      return path;
+    }
+    String field = m.group();
+    if (silence != null && silence.at("/" + field.replace('.', '/')).isMissingNode()) {
+      field = field.contains(".") ? field.substring(0, field.indexOf('.')) : field;
+      if (silence.path(field).isMissingNode()) {
+        return path;
+      }
+    }
+    return path + "." + field;
+  }
+
   private static String fieldPath(String path, JsonNode rule, String message) {
     if (rule != null && rule.isObject()) {
       for (Iterator<String> names = rule.fieldNames(); names.hasNext(); ) {
         String name = names.next();
-        if (message.contains("'" + name + "'") || message.contains(name + " ")) {
+        if (message.contains("'" + name + "'")
+            || message.contains(name + " ")
+            || message.contains(name + ":")) {
           return path + "." + name;
         }
       }

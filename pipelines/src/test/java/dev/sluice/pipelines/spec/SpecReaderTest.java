@@ -68,7 +68,7 @@ class SpecReaderTest {
           """
           not a duration      |    size: 1m                          |    size: 1 minutes                     | iot.yaml:7: windows[0].size: "1 minutes" is not a duration; use 500ms, 30s, 5m, 2h, 1d
           a number, no unit   |    size: 1m                          |    size: 60                            | iot.yaml:7: windows[0].size: "60" is not a duration; use 500ms, 30s, 5m, 2h, 1d
-          unknown top key     |windows:                              |window:                                 | iot.yaml:5: window: unknown key; allowed here: name, source, parse, filter, key, derive, enrich, dedup, windows, rules, rules_file, rule_updates, sinks
+          unknown top key     |windows:                              |window:                                 | iot.yaml:5: window: unknown key; allowed here: name, source, parse, filter, key, derive, enrich, dedup, windows, rules, rules_file, rule_updates, silences, sinks
           bad source type     |  type: file                          |  type: mqtt                            | iot.yaml:3: source.type: "mqtt" is not allowed; use one of synthetic, file, kafka
           bad window type     |  - type: tumbling                    |  - type: hopping                       | iot.yaml:6: windows[0].type: "hopping" is not allowed; use one of tumbling, sliding, session
           key of other type   |    size: 1m                          |    gap: 1m                             | iot.yaml:7: windows[0].gap: unknown key; allowed here: type, allowed_lateness, early_firings, quantiles, distinct_of, size
