@@ -44,7 +44,7 @@ public final class LogIO {
   public static String format(Alert alert) {
     return String.format(
         Locale.ROOT,
-        "%s %s %s key=%s metric=%s value=%s threshold=%s window=[%s, %s) id=%s : %s",
+        "%s %s %s key=%s metric=%s value=%s threshold=%s window=[%s, %s) id=%s%s : %s",
         alert.status(),
         alert.severity(),
         alert.ruleId(),
@@ -55,6 +55,7 @@ public final class LogIO {
         JsonSupport.formatInstant(alert.windowStart()),
         JsonSupport.formatInstant(alert.windowEnd()),
         alert.alertId(),
+        alert.silenced() ? " (silenced)" : "",
         alert.message());
   }
 
@@ -74,7 +75,9 @@ public final class LogIO {
     @ProcessElement
     public void process(@Element Alert alert) {
       boolean urgent =
-          alert.status() == Alert.Status.FIRING && alert.severity() != Alert.Severity.INFO;
+          alert.status() == Alert.Status.FIRING
+              && alert.severity() != Alert.Severity.INFO
+              && !alert.silenced();
       if (urgent) {
         LOG.warn(format(alert));
       } else {

@@ -48,6 +48,12 @@ class LogIOTest {
   }
 
   @Test
+  void aSilencedAlertSaysSo() {
+    assertThat(LogIO.format(alert(Alert.Status.FIRING).withSilenced(true)))
+        .contains(" id=3e535ab66147203d8eb78bd7c73edb61 (silenced) : mean temperature");
+  }
+
+  @Test
   void everyAlertIsLoggedAndCounted(TestPipeline pipeline) {
     pipeline
         .apply(Create.of(alert(Alert.Status.FIRING), alert(Alert.Status.RESOLVED)))

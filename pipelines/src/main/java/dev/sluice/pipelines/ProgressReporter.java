@@ -36,7 +36,8 @@ final class ProgressReporter {
       long filteredOut,
       Map<Reason, Long> deadLetters,
       long windows,
-      long alerts) {
+      long alerts,
+      long silenced) {
     long deadLetterTotal() {
       return deadLetters.values().stream().mapToLong(Long::longValue).sum();
     }
@@ -98,6 +99,9 @@ final class ProgressReporter {
       }
       row("windows emitted (stats rows)", counts.windows());
       row("alerts", counts.alerts());
+      if (counts.silenced() > 0) {
+        row("  silenced (stored, not sent)", counts.silenced());
+      }
       row("dead letters", counts.deadLetterTotal());
       for (Map.Entry<Reason, Long> entry : counts.deadLetters().entrySet()) {
         if (entry.getValue() > 0) {
@@ -142,6 +146,7 @@ final class ProgressReporter {
     long filteredOut = 0;
     long windows = 0;
     long alerts = 0;
+    long silenced = 0;
     Map<Reason, Long> deadLetters = new EnumMap<>(Reason.class);
     for (Reason reason : Reason.values()) {
       deadLetters.put(reason, 0L);
@@ -159,8 +164,11 @@ final class ProgressReporter {
         windows += value;
       } else if (name.equals(EvaluateRules.ALERTS_FIRED)
           || name.equals(EvaluateRules.ALERTS_RESOLVED)
-          || name.equals(EvaluateRules.ALERTS_RENOTIFIED)) {
+          || name.equals(EvaluateRules.ALERTS_RENOTIFIED)
+          || name.equals(EvaluateRules.ALERTS_SENT_AFTER_SILENCE)) {
         alerts += value;
+      } else if (name.equals(EvaluateRules.ALERTS_SILENCED)) {
+        silenced += value;
       } else if (name.equals(WindowedAggregate.LATE_EVENTS)) {
         deadLetters.merge(Reason.TOO_LATE, value, Long::sum);
       } else if (name.equals(EventFilesIO.CSV_ROWS_REJECTED)) {
@@ -173,7 +181,7 @@ final class ProgressReporter {
         }
       }
     }
-    return new Counts(read, parsed, filteredOut, deadLetters, windows, alerts);
+    return new Counts(read, parsed, filteredOut, deadLetters, windows, alerts, silenced);
   }
 
   /** Committed where the runner has it, attempted otherwise. */
