@@ -197,6 +197,44 @@ class PostgresIOIT {
   }
 
   @Test
+  void silencedAlertsAreStoredAsSuchAndATableFromBeforeGetsTheColumn(TestPipeline pipeline)
+      throws SQLException {
+    // The alerts table as Sluice created it before silences existed.
+    String before =
+        PostgresIO.ddl("alerts", "old_alerts", "alerts")
+            .replace("  silenced     boolean          NOT NULL DEFAULT false,\n", "")
+            .replaceAll("ALTER TABLE[^;]*;\n", "")
+            .replaceAll("(?m)^--.*\n", "");
+    assertThat(before).doesNotContain("silenced");
+    try (Connection c = postgres.connect();
+        Statement s = c.createStatement()) {
+      for (String part : before.split(";\\s*\n")) {
+        if (!part.isBlank()) {
+          s.execute(part);
+        }
+      }
+      s.execute(
+          "INSERT INTO old_alerts.alerts VALUES ('old', 'hot', 1, 'k', 'm', 'FIRING', 'WARNING',"
+              + " 1, 1, now(), now(), 'from before', now(), '{}')");
+    }
+    PAssert.that(
+            pipeline
+                .apply(
+                    Create.of(
+                        alert("x1", Alert.Status.FIRING, 1).withSilenced(true),
+                        alert("x2", Alert.Status.FIRING, 1)))
+                .apply(
+                    PostgresIO.writeAlerts()
+                        .to(database())
+                        .withSchema("old_alerts")
+                        .withCreateTables(true)))
+        .empty();
+    pipeline.run().waitUntilFinish();
+    assertThat(query("SELECT alert_id, silenced FROM old_alerts.alerts ORDER BY 1"))
+        .containsExactly("old|f", "x1|t", "x2|f");
+  }
+
+  @Test
   void aRecountOfTheSamePaneFromFewerEventsNeverReplacesTheStoredRow(TestPipeline pipeline)
       throws SQLException {
     write(pipeline, "recount", List.of(stats("a", 0, 10, 0), stats("b", 0, 10, 1)));
