@@ -41,6 +41,7 @@ final class FaultScenario {
   private long checkpointMillis = 2000;
   private boolean spec;
   private boolean exactlyOnceAlerts;
+  private boolean webhook;
 
   /**
    * @param name e.g. {@code F1 kill -9 x3}
@@ -116,6 +117,17 @@ final class FaultScenario {
     return this;
   }
 
+  /**
+   * With {@link #asSpec}: alerts also go to a webhook (a receiver in this JVM, so it outlives the
+   * job's kills), and two silences cover key-042 entirely and key-007's first FIRING. The webhook
+   * must get every notification the store has as not silenced (a re-send after a restart with the
+   * same idempotency key), and never a silenced one.
+   */
+  FaultScenario notifyWebhook() {
+    this.webhook = true;
+    return this;
+  }
+
   /** Checkpoints every {@code millis} ms (default 2000). */
   FaultScenario checkpointEvery(long millis) {
     this.checkpointMillis = millis;
@@ -148,6 +160,7 @@ final class FaultScenario {
       String note) {
     boolean ok() {
       return !note.contains("NOT exactly once")
+          && !note.contains("NOT as stored")
           && stored.deadLetters().equals(expectedDeadLetters)
           && stored.partial() == 0
           && stored.missing() == 0
@@ -194,6 +207,7 @@ final class FaultScenario {
     EmbeddedPostgresStore external = null;
     dev.sluice.local.FlinkSessionCluster cluster = null;
     ProcessHandle extraTaskManager = null;
+    WebhookReceiver receiver = webhook ? WebhookReceiver.start() : null;
     int pgPort = freePort();
     KafkaBroker firstBroker = KafkaBroker.start(work.resolve("kafka"));
     KafkaBroker[] broker = {firstBroker};
@@ -208,7 +222,7 @@ final class FaultScenario {
       }
       List<String> args =
           spec
-              ? specArgs(work, kafka.bootstrapServers(), out)
+              ? specArgs(work, kafka.bootstrapServers(), out, backlog, receiver)
               : new ArrayList<>(
                   List.of(
                       clusterFault == null ? "--preset=flink" : "--preset=flink-cluster",
@@ -354,6 +368,14 @@ final class FaultScenario {
                 + repeats
                 + " repeated";
       }
+      String webhookNote = "";
+      if (receiver != null) {
+        StoredResults stored = last[0];
+        // Delivery follows the store closely, not in lockstep: wait for what the store says.
+        await(
+            job, () -> receiver.keys().containsAll(stored.notifications()), Duration.ofMinutes(1));
+        webhookNote = receiver.check(stored);
+      }
       job.stop();
       if (last[0] == null) {
         last[0] = StoredResults.read(url.get(), passwordFile, backlog);
@@ -362,7 +384,8 @@ final class FaultScenario {
       String note =
           (caughtUp ? "" : "did not catch up within " + CATCH_UP.toMinutes() + " min; ")
               + kafkaAlerts
-              + (kafkaAlertsOk ? "" : " (NOT exactly once)");
+              + (kafkaAlertsOk ? "" : " (NOT exactly once)")
+              + webhookNote;
       return new Row(
           this,
           produced,
@@ -380,6 +403,9 @@ final class FaultScenario {
         cluster.close();
       }
       broker[0].close();
+      if (receiver != null) {
+        receiver.close();
+      }
     }
   }
 
@@ -440,9 +466,32 @@ final class FaultScenario {
   }
 
   /** The spec (written into {@code work}) and the {@code ./sluice run} arguments for it. */
-  private List<String> specArgs(Path work, String bootstrapServers, Path out) throws IOException {
+  private List<String> specArgs(
+      Path work, String bootstrapServers, Path out, Backlog backlog, WebhookReceiver receiver)
+      throws IOException {
     Path specFile = work.resolve("faults.yaml");
     String store = "{type: embedded, data_dir: " + out.resolve("postgres") + "}";
+    List<String> alertSinks = new ArrayList<>(List.of(store));
+    List<String> silences = new ArrayList<>();
+    if (receiver != null) {
+      alertSinks.add(
+          "{type: webhook, url: '" + receiver.url() + "', allow_private_addresses: true}");
+      java.time.Instant t0 = backlog.start;
+      silences.add("silences:");
+      silences.add(
+          "  - {id: quiet-042, matchers: {key: key-042}, starts_at: '"
+              + t0
+              + "', ends_at: '"
+              + t0.plus(Duration.ofMinutes(minutes))
+              + "'}");
+      // Covers the window [3, 4) of key-007's first episode, not [4, 5): its FIRING goes out then.
+      silences.add(
+          "  - {id: late-007, matchers: {key: key-007, rule: 'temperature-*'}, starts_at: '"
+              + t0.plus(Duration.ofMinutes(3))
+              + "', ends_at: '"
+              + t0.plus(Duration.ofSeconds(4 * 60 + 30))
+              + "'}");
+    }
     Files.writeString(
         specFile,
         String.join(
@@ -457,9 +506,10 @@ final class FaultScenario {
             "  - {type: tumbling, size: 1m}",
             "rules:",
             "  - {id: temperature-high, condition: mean(temperature) > 50, severity: CRITICAL}",
+            String.join("\n", silences),
             "sinks:",
             "  stats: [" + store + "]",
-            "  alerts: [" + store + "]",
+            "  alerts: [" + String.join(", ", alertSinks) + "]",
             "  dead_letters: [" + store + "]",
             ""));
     return new ArrayList<>(

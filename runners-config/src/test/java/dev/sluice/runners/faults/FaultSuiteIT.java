@@ -27,8 +27,14 @@ class FaultSuiteIT {
                   "F1 exactly-once Kafka alerts, kill -9 of the job x2", 300_000, 100, 15, 2)
               .kills(2)
               .exactlyOnceAlerts(),
-          new FaultScenario("F1 spec, ./sluice run --runner flink, kill -9 x3", 300_000, 100, 15, 2)
+          new FaultScenario(
+                  "F1 spec with a webhook and silences, ./sluice run --runner flink, kill -9 x3",
+                  300_000,
+                  100,
+                  15,
+                  2)
               .asSpec()
+              .notifyWebhook()
               .kills(3),
           new FaultScenario("F2 kill -9 of one of two TaskManagers", 300_000, 100, 15, 2)
               .onSessionCluster("kill-taskmanager"),
@@ -46,6 +52,11 @@ class FaultSuiteIT {
         new FaultScenario("F1 kill -9 of the job x1, checkpoints every 100 ms", 60_000, 20, 12, 2)
             .kills(1)
             .checkpointEvery(100),
+        new FaultScenario(
+                "F1 spec with a webhook and silences, kill -9 of the job x1", 60_000, 20, 12, 2)
+            .asSpec()
+            .notifyWebhook()
+            .kills(1),
         new FaultScenario("F4 PostgreSQL stopped 15 s", 60_000, 20, 12, 2)
             .postgresOutage(Duration.ofSeconds(15)),
         new FaultScenario("F8 22 kinds of bad input mixed in", 60_000, 20, 12, 2).badInput());

@@ -11,7 +11,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What a job stored in PostgreSQL, compared with the offline computation of a {@link Backlog}.
@@ -24,6 +26,9 @@ import java.util.TreeMap;
  *     one expected episode, or more than one FIRING row per alert id)
  * @param neverResolved FIRING alert ids without a RESOLVED
  * @param deadLetters dead letters by reason
+ * @param notifications the webhook idempotency keys ({@code alert_id:STATUS:window_end}) of the
+ *     stored alerts no silence covered: what a webhook must receive
+ * @param silencedNotifications the same of the silenced ones: what it must never receive
  */
 record StoredResults(
     int exact,
@@ -32,7 +37,9 @@ record StoredResults(
     int firing,
     int duplicateFiring,
     int neverResolved,
-    Map<String, Long> deadLetters) {
+    Map<String, Long> deadLetters,
+    Set<String> notifications,
+    Set<String> silencedNotifications) {
 
   boolean allExact(Backlog backlog) {
     return exact == backlog.expectedWindows() && partial == 0 && missing == 0;
@@ -85,18 +92,31 @@ record StoredResults(
           }
         }
       }
+      // A silenced FIRING and the FIRING sent when its silence ended are one episode's two rows.
       Map<String, Integer> firingRows = new HashMap<>();
       Map<String, String> firingKey = new HashMap<>();
       Map<String, Boolean> resolved = new HashMap<>();
-      try (ResultSet r = s.executeQuery("SELECT alert_id, key, status FROM sluice.alerts")) {
+      Set<String> notifications = new TreeSet<>();
+      Set<String> silenced = new TreeSet<>();
+      try (ResultSet r =
+          s.executeQuery("SELECT alert_id, key, status, silenced, window_end FROM sluice.alerts")) {
         while (r.next()) {
           String id = r.getString(1);
+          boolean quiet = r.getBoolean(4);
           if (r.getString(3).equals("FIRING")) {
-            firingRows.merge(id, 1, Integer::sum);
+            firingRows.merge(id + (quiet ? " silenced" : ""), 1, Integer::sum);
             firingKey.put(id, r.getString(2));
           } else {
             resolved.put(id, true);
           }
+          String notification =
+              id
+                  + ":"
+                  + r.getString(3)
+                  + ":"
+                  + dev.sluice.model.JsonSupport.formatInstant(
+                      new org.joda.time.Instant(r.getTimestamp(5).getTime()));
+          (quiet ? silenced : notifications).add(notification);
         }
       }
       int duplicateFiring = 0;
@@ -111,7 +131,7 @@ record StoredResults(
         duplicateFiring += Math.max(0, key.getValue() - expectedEpisodes);
       }
       int neverResolved = 0;
-      for (String id : firingRows.keySet()) {
+      for (String id : firingKey.keySet()) {
         if (!resolved.containsKey(id)) {
           neverResolved++;
         }
@@ -124,7 +144,15 @@ record StoredResults(
         }
       }
       return new StoredResults(
-          exact, partial, missing, firingRows.size(), duplicateFiring, neverResolved, deadLetters);
+          exact,
+          partial,
+          missing,
+          firingKey.size(),
+          duplicateFiring,
+          neverResolved,
+          deadLetters,
+          notifications,
+          silenced);
     }
   }
 
