@@ -540,12 +540,13 @@ public final class SluiceCli implements Callable<Integer> {
               .commandLine()
               .getOut()
               .printf(
-                  "%s: valid pipeline %s: %s source, %d window(s), %d rule(s), %d sink(s)%n",
+                  "%s: valid pipeline %s: %s source, %d window(s), %d rule(s)%s, %d sink(s)%n",
                   file,
                   spec.name(),
                   spec.source().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT),
                   spec.windows().size(),
                   spec.rules().size(),
+                  spec.silences().isEmpty() ? "" : ", " + spec.silences().size() + " silence(s)",
                   spec.statsSinks().size()
                       + spec.alertSinks().size()
                       + spec.deadLetterSinks().size());
