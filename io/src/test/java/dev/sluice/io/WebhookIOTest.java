@@ -31,14 +31,11 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.display.DisplayData;
-import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(TestPipelineExtension.class)
 class WebhookIOTest {
@@ -331,75 +328,6 @@ class WebhookIOTest {
     assertThat(receiver.requests).isEmpty();
   }
 
-  @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "10.1.2.3",
-        "172.16.0.1",
-        "172.31.255.255",
-        "192.168.1.1",
-        "169.254.169.254",
-        "169.254.1.1",
-        "100.64.0.1",
-        "100.100.100.200",
-        "127.0.0.1",
-        "0.0.0.0",
-        "224.0.0.1",
-        "255.255.255.255",
-        "::1",
-        "::",
-        "fe80::1",
-        "fd00:ec2::254",
-        "fc00::1",
-        "ff02::1",
-        "::ffff:127.0.0.1",
-        "::ffff:10.0.0.1",
-        "64:ff9b::a9fe:a9fe",
-        "2002:7f00:1::1"
-      })
-  void privateAndSpecialAddressesAreForbidden(String literal) throws IOException {
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNotNull();
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"93.184.216.34", "2606:4700::1", "172.32.0.1", "100.128.0.1", "8.8.8.8"})
-  void publicAddressesAreAllowed(String literal) throws IOException {
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNull();
-  }
-
-  @Test
-  void forbiddenReasonsNameTheKindOfAddress() throws IOException {
-    assertThat(WebhookIO.forbiddenReason(address(10, 1, 2, 3))).contains("private");
-    assertThat(WebhookIO.forbiddenReason(address(169, 254, 169, 254))).contains("metadata");
-    assertThat(WebhookIO.forbiddenReason(address(100, 64, 0, 1))).contains("carrier-grade NAT");
-    assertThat(WebhookIO.forbiddenReason(address(224, 0, 0, 1))).contains("multicast");
-    assertThat(WebhookIO.forbiddenReason(address(0, 0, 0, 0))).contains("any-local");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("::1"))).contains("loopback");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fe80::1"))).contains("link-local");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd00:ec2::254")))
-        .contains("metadata");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd12::1")))
-        .contains("unique-local");
-  }
-
-  // --- backoff ----------------------------------------------------------------------------------
-
-  @Test
-  void backoffDoublesWithJitterCappedAtMaxAndRetryAfterWinsCapped() {
-    for (int i = 0; i < 200; i++) {
-      BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(50L, 150L);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(100L, 300L);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(200L, 600L);
-      for (int retry = 3; retry < 10; retry++) {
-        assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(0L, 1_000L);
-      }
-    }
-    BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
-    assertThat(WebhookIO.retryDelayMillis(backoff, 5_000, 1_000)).isEqualTo(1_000L);
-    assertThat(WebhookIO.retryDelayMillis(backoff, 200, 1_000)).isEqualTo(200L);
-  }
-
   // --- construction -----------------------------------------------------------------------------
 
   @Test
@@ -584,10 +512,6 @@ class WebhookIOTest {
             .put("message", message)
             .put("emitted_at", "2026-01-01T00:01:00.500Z")
             .toString());
-  }
-
-  private static InetAddress address(int a, int b, int c, int d) throws IOException {
-    return InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
   }
 
   private static long counter(PipelineResult result, String name) {
