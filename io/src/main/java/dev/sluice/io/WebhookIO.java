@@ -35,9 +35,13 @@ import org.joda.time.Instant;
  *
  * <p>The body is the alert's contract JSON ({@link Alert#toJson()}); with {@link
  * Write#withSlackFormat()} a Slack incoming-webhook message {@code {"text": "<severity> <status>
- * <rule_id> <key>: <message>"}}. Every request carries {@code Content-Type: application/json} and
- * {@code Idempotency-Key: <alert_id>:<status>:<window_end>} (the same for retries and replays of a
- * notification, different for FIRING, RESOLVED and each re-notification of an episode). *
+ * <rule_id> <key>: <message>"}}; with {@link Write#withAlertmanagerFormat()} the message
+ * Alertmanager posts to its webhook receivers (version 4, one alert per message), for receivers
+ * built for Alertmanager. Every request carries {@code Content-Type: application/json} and {@code
+ * Idempotency-Key: <alert_id>:<status>:<window_end>} (the same for retries and replays of a
+ * notification, different for FIRING, RESOLVED and each re-notification of an episode). Alerts a
+ * silence covered ({@link Alert#silenced()}) are not posted: they are counted as {@value
+ * #SKIPPED_SILENCED}, not dead letters.
  *
  * <p>Works on bounded and unbounded input alike: it is element-wise and keeps no state. The output
  * holds the alerts that could not be delivered, as {@code SINK_REJECTED} {@link DeadLetter}s of
@@ -47,7 +51,7 @@ import org.joda.time.Instant;
  * jitter, each delay capped at the maximum backoff), honouring {@code Retry-After} seconds on 429
  * and 503 (capped at the maximum backoff too); redirects are never followed and, like other 4xx,
  * fail at once. Counters in namespace {@value #METRICS_NAMESPACE}: {@value #DELIVERED}, {@value
- * #RETRIES}, {@value #REJECTED}.
+ * #RETRIES}, {@value #REJECTED}, {@value #SKIPPED_SILENCED}.
  *
  * <p><b>Delivery guarantee: at least once.</b> A runner may retry a bundle after some of its alerts
  * were delivered, and a timed-out request may still have reached the receiver, so receivers must
@@ -77,6 +81,9 @@ public final class WebhookIO {
   public static final String DELIVERED = "delivered";
   public static final String RETRIES = "retries";
   public static final String REJECTED = "rejected";
+
+  /** Alerts not posted because a silence covered them. */
+  public static final String SKIPPED_SILENCED = "skipped_silenced";
 
   /** The {@code stage} of this sink's dead letters. */
   public static final String STAGE = "webhook";
@@ -109,7 +116,8 @@ public final class WebhookIO {
   /** The body of the requests. */
   enum Format {
     ALERT_JSON("alert_json"),
-    SLACK("slack");
+    SLACK("slack"),
+    ALERTMANAGER("alertmanager");
 
     final String displayName;
 
@@ -186,6 +194,29 @@ public final class WebhookIO {
     }
 
     /**
+     * Sends the message Alertmanager posts to a {@code webhook_config} receiver (version {@code
+     * "4"}) instead of the alert JSON, one alert per message, for receivers that take that format:
+     *
+     * <pre>{@code
+     * {"version": "4", "groupKey": "{}:{alertname=\"<rule_id>\"}", "truncatedAlerts": 0,
+     *  "status": "firing" | "resolved", "receiver": "sluice",
+     *  "groupLabels": {"alertname": "<rule_id>"}, "commonLabels": {...}, "commonAnnotations": {...},
+     *  "externalURL": "",
+     *  "alerts": [{"status": "firing" | "resolved", "labels": {...}, "annotations": {...},
+     *              "startsAt": "<window_start>", "endsAt": "0001-01-01T00:00:00Z" | "<window_end>",
+     *              "generatorURL": "", "fingerprint": "<alert_id>"}]}
+     * }</pre>
+     *
+     * Labels and annotations are those {@link AlertmanagerIO} sends (see there); the common labels
+     * and annotations are the alert's own, as it is alone in its message. {@code endsAt} is Go's
+     * zero time while firing, as Alertmanager sends it, and the window end once resolved; the
+     * fingerprint is the alert id (32 hex digits, where Alertmanager has 16 of its own).
+     */
+    public Write withAlertmanagerFormat() {
+      return toBuilder().setFormat(Format.ALERTMANAGER).build();
+    }
+
+    /**
      * Host names the URL may use (exact, case-insensitive; no wildcards). Empty, the default,
      * allows any host.
      */
@@ -245,6 +276,7 @@ public final class WebhookIO {
     private transient String source;
     private transient Counter delivered;
     private transient Counter rejected;
+    private transient Counter skippedSilenced;
 
     DeliverFn(Write spec) {
       this.spec = spec;
@@ -259,6 +291,7 @@ public final class WebhookIO {
       mapper = new ObjectMapper();
       delivered = Metrics.counter(METRICS_NAMESPACE, DELIVERED);
       rejected = Metrics.counter(METRICS_NAMESPACE, REJECTED);
+      skippedSilenced = Metrics.counter(METRICS_NAMESPACE, SKIPPED_SILENCED);
     }
 
     @Teardown
@@ -269,6 +302,11 @@ public final class WebhookIO {
 
     @ProcessElement
     public void process(@Element Alert alert, OutputReceiver<DeadLetter> out) {
+      if (alert.silenced()) {
+        // Stored by the storage sinks; a notification is exactly what a silence suppresses.
+        skippedSilenced.inc();
+        return;
+      }
       String json = alert.toJson();
       String error;
       try {
@@ -299,6 +337,8 @@ public final class WebhookIO {
       switch (spec.format()) {
         case SLACK:
           return slackBody(alert);
+        case ALERTMANAGER:
+          return AlertmanagerJson.webhookMessage(mapper, alert);
         default:
           return json;
       }

@@ -277,6 +277,95 @@ class WebhookIOTest {
         .containsExactly("Bearer s3cr3t");
   }
 
+  @Test
+  void silencedAlertsAreNeitherPostedNorDeadLetteredButCounted(TestPipeline pipeline)
+      throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+    Alert silenced = alert("a1", "too hot").withSilenced(true);
+    Alert silencedResolved =
+        Alert.fromJson(silenced.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
+    Alert audible = alert("a2", "too cold");
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(silenced, silencedResolved, audible).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey)
+        .containsExactly("a2:FIRING:2026-01-01T00:01:00.000Z");
+    assertThat(counter(result, WebhookIO.SKIPPED_SILENCED)).isEqualTo(2);
+    assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(1);
+    assertThat(counter(result, WebhookIO.REJECTED)).isZero();
+  }
+
+  @Test
+  void alertmanagerFormatPostsAlertmanagersWebhookMessage(TestPipeline pipeline)
+      throws IOException {
+    receiver = new Receiver((attempt, exchange) -> 200);
+    Alert firing =
+        Alert.fromJson(
+            alert("a1", "too hot")
+                .toJson()
+                .replace("\"silenced\"", "\"labels\":{\"team\":\"ops\"},\"silenced\""));
+    Alert resolved = Alert.fromJson(firing.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
+
+    pipeline
+        .apply(Create.of(firing, resolved).withCoder(Alert.AlertCoder.of()))
+        .apply(fastRetries(receiver.url("/hook")).withAlertmanagerFormat());
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(2);
+    JsonNode firingBody = bodyWithStatus("firing");
+    assertThat(fieldNames(firingBody))
+        .containsExactlyInAnyOrder(
+            "version",
+            "groupKey",
+            "truncatedAlerts",
+            "status",
+            "receiver",
+            "groupLabels",
+            "commonLabels",
+            "commonAnnotations",
+            "externalURL",
+            "alerts");
+    assertThat(firingBody.get("version").asText()).isEqualTo("4");
+    assertThat(firingBody.get("groupKey").asText()).isEqualTo("{}:{alertname=\"hot\"}");
+    assertThat(firingBody.get("truncatedAlerts").asInt()).isZero();
+    assertThat(firingBody.get("receiver").asText()).isEqualTo("sluice");
+    assertThat(firingBody.get("groupLabels").toString()).isEqualTo("{\"alertname\":\"hot\"}");
+    assertThat(firingBody.get("commonLabels").toString())
+        .isEqualTo(
+            "{\"alertname\":\"hot\",\"key\":\"sensor-001\",\"metric\":\"temperature\","
+                + "\"severity\":\"critical\",\"team\":\"ops\"}");
+    assertThat(firingBody.get("commonAnnotations").get("summary").asText()).isEqualTo("too hot");
+    assertThat(firingBody.get("alerts")).hasSize(1);
+    JsonNode one = firingBody.get("alerts").get(0);
+    assertThat(fieldNames(one))
+        .containsExactlyInAnyOrder(
+            "status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint");
+    assertThat(one.get("status").asText()).isEqualTo("firing");
+    assertThat(one.get("labels")).isEqualTo(firingBody.get("commonLabels"));
+    assertThat(one.get("annotations").get("alert_id").asText()).isEqualTo("a1");
+    assertThat(one.get("annotations").get("value").asText()).isEqualTo("42.5");
+    assertThat(one.get("annotations").get("threshold").asText()).isEqualTo("40");
+    assertThat(one.get("startsAt").asText()).isEqualTo("2026-01-01T00:00:00.000Z");
+    assertThat(one.get("endsAt").asText()).isEqualTo("0001-01-01T00:00:00Z");
+    assertThat(one.get("fingerprint").asText()).isEqualTo("a1");
+
+    JsonNode resolvedAlert = bodyWithStatus("resolved").get("alerts").get(0);
+    assertThat(resolvedAlert.get("status").asText()).isEqualTo("resolved");
+    assertThat(resolvedAlert.get("endsAt").asText()).isEqualTo("2026-01-01T00:01:00.000Z");
+    // The same episode keeps its Idempotency-Key scheme in this format too.
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey)
+        .containsExactlyInAnyOrder(
+            "a1:FIRING:2026-01-01T00:01:00.000Z", "a1:RESOLVED:2026-01-01T00:01:00.000Z");
+  }
+
   // --- SSRF -------------------------------------------------------------------------------------
 
   @Test
@@ -512,6 +601,22 @@ class WebhookIOTest {
             .put("message", message)
             .put("emitted_at", "2026-01-01T00:01:00.500Z")
             .toString());
+  }
+
+  private JsonNode bodyWithStatus(String status) throws IOException {
+    for (Received r : receiver.requests) {
+      JsonNode body = MAPPER.readTree(r.body());
+      if (body.path("status").asText().equals(status)) {
+        return body;
+      }
+    }
+    throw new AssertionError("no request with status " + status + " in " + receiver.requests);
+  }
+
+  private static List<String> fieldNames(JsonNode node) {
+    List<String> names = new java.util.ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 
   private static long counter(PipelineResult result, String name) {
