@@ -6,23 +6,14 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.sluice.io.HttpReceiver.Received;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -41,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class WebhookIOTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  private Receiver receiver;
+  private HttpReceiver receiver;
 
   @AfterEach
   void stopReceiver() {
@@ -55,7 +46,7 @@ class WebhookIOTest {
   @Test
   void eachAlertIsPostedOnceAsJsonWithAnIdempotencyKeyOfIdStatusAndWindow(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
     List<Alert> alerts = List.of(alert("a1", "too hot"), alert("a2", "too cold"));
 
     PCollection<DeadLetter> deadLetters =
@@ -97,7 +88,7 @@ class WebhookIOTest {
 
   @Test
   void serverErrorsAreRetriedWithTheSameIdempotencyKey(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> attempt <= 2 ? 500 : 200);
+    receiver = new HttpReceiver((attempt, exchange) -> attempt <= 2 ? 500 : 200);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -121,7 +112,7 @@ class WebhookIOTest {
   void tooManyRequestsWithRetryAfterIsRetriedWithinMaxBackoff(TestPipeline pipeline)
       throws IOException {
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               if (attempt == 1) {
                 // Capped by maxBackoff (20 ms), not slept for an hour.
@@ -144,7 +135,7 @@ class WebhookIOTest {
   @Test
   void persistentServerErrorBecomesOneDeadLetterAfterMaxAttempts(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 500);
+    receiver = new HttpReceiver((attempt, exchange) -> 500);
     Alert alert = alert("a1", "too hot");
     String expectedSource = "webhook:127.0.0.1";
 
@@ -175,7 +166,7 @@ class WebhookIOTest {
 
   @Test
   void clientErrorIsNotRetried(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 404);
+    receiver = new HttpReceiver((attempt, exchange) -> 404);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -198,7 +189,7 @@ class WebhookIOTest {
   void slowResponseTimesOutAndIsRetried(TestPipeline pipeline) throws IOException {
     CountDownLatch secondAttempt = new CountDownLatch(1);
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               if (attempt == 1) {
                 // Hold the first response until the client has given up on it and retried.
@@ -224,7 +215,7 @@ class WebhookIOTest {
   @Test
   void redirectIsNotFollowed(TestPipeline pipeline) throws IOException {
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               exchange.getResponseHeaders().add("Location", "/elsewhere");
               return 302;
@@ -249,7 +240,7 @@ class WebhookIOTest {
 
   @Test
   void slackFormatSendsATextField(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     pipeline
         .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
@@ -265,7 +256,7 @@ class WebhookIOTest {
 
   @Test
   void configuredHeadersAreSent(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     pipeline
         .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
@@ -280,7 +271,7 @@ class WebhookIOTest {
   @Test
   void silencedAlertsAreNeitherPostedNorDeadLetteredButCounted(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
     Alert silenced = alert("a1", "too hot").withSilenced(true);
     Alert silencedResolved =
         Alert.fromJson(silenced.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
@@ -305,7 +296,7 @@ class WebhookIOTest {
   @Test
   void alertmanagerFormatPostsAlertmanagersWebhookMessage(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
     Alert firing =
         Alert.fromJson(
             alert("a1", "too hot")
@@ -390,7 +381,7 @@ class WebhookIOTest {
 
   @Test
   void hostNameResolvingToLoopbackIsRefusedAtDelivery(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -628,72 +619,6 @@ class WebhookIOTest {
       latch.await(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  /** What the receiver saw of one request. */
-  record Received(
-      String method,
-      String path,
-      String contentType,
-      String idempotencyKey,
-      String authorization,
-      String body) {}
-
-  /** Chooses the status of the {@code attempt}-th request (1-based); may add response headers. */
-  @FunctionalInterface
-  interface Responder {
-    int status(int attempt, HttpExchange exchange) throws IOException;
-  }
-
-  /** A real HTTP server on a loopback ephemeral port that records every request. */
-  private static final class Receiver implements AutoCloseable {
-    final List<Received> requests = new CopyOnWriteArrayList<>();
-    private final AtomicInteger attempts = new AtomicInteger();
-    private final HttpServer server;
-    private final ExecutorService executor = Executors.newCachedThreadPool();
-
-    Receiver(Responder responder) throws IOException {
-      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-      server.createContext(
-          "/",
-          exchange -> {
-            try (exchange) {
-              String body;
-              try (InputStream in = exchange.getRequestBody()) {
-                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-              }
-              requests.add(
-                  new Received(
-                      exchange.getRequestMethod(),
-                      exchange.getRequestURI().getPath(),
-                      exchange.getRequestHeaders().getFirst("Content-Type"),
-                      exchange.getRequestHeaders().getFirst("Idempotency-Key"),
-                      exchange.getRequestHeaders().getFirst("Authorization"),
-                      body));
-              int status = responder.status(attempts.incrementAndGet(), exchange);
-              exchange.sendResponseHeaders(status, -1);
-            } catch (IOException e) {
-              // The client gave up on this exchange (a read-timeout test); nothing to answer.
-            }
-          });
-      // Several threads, so a deliberately slow answer does not hold up the retry.
-      server.setExecutor(executor);
-      server.start();
-    }
-
-    int port() {
-      return server.getAddress().getPort();
-    }
-
-    String url(String pathAndQuery) {
-      return "http://127.0.0.1:" + port() + pathAndQuery;
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-      executor.shutdownNow();
     }
   }
 }
