@@ -64,7 +64,7 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code severity}</td><td>label {@code severity}, lower case ({@code critical},
  *       {@code warning}, {@code info}), the Prometheus convention</td></tr>
  *   <tr><td>the rule's {@code labels}</td><td>labels, names made Prometheus label names
- *       ({@code team.name} -> {@code team_name}, {@code 2fa} -> {@code _2fa}); one whose name is
+ *       ({@code team.name} becomes {@code team_name}, {@code 2fa} becomes {@code _2fa}); one whose name is
  *       taken (by the four above, or another rule label) is the annotation
  *       {@code rule_label_<name>} instead, so a rule can neither rename an alert nor change its
  *       identity</td></tr>

@@ -70,8 +70,8 @@ final class AlertmanagerJson {
   /**
    * A rule label name as a Prometheus label name ({@code [a-zA-Z_][a-zA-Z0-9_]*}, which
    * Alertmanager 0.25 requires): every other character becomes {@code _}, and a leading digit gets
-   * a {@code _} in front, as Prometheus' own exporters sanitize names ({@code team.name} -> {@code
-   * team_name}, {@code 2fa} -> {@code _2fa}).
+   * a {@code _} in front, as Prometheus' own exporters sanitize names ({@code team.name} becomes
+   * {@code team_name}, {@code 2fa} becomes {@code _2fa}).
    */
   static String labelName(String name) {
     StringBuilder out = new StringBuilder(name.length() + 1);
