@@ -6,40 +6,17 @@ import com.google.auto.value.AutoValue;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.JsonSupport;
-import dev.sluice.transforms.Checks;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.ConnectException;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
-import org.apache.beam.sdk.util.BackOff;
-import org.apache.beam.sdk.util.Sleeper;
 import org.apache.beam.sdk.values.PCollection;
-import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
@@ -56,11 +33,15 @@ import org.joda.time.Instant;
  * undelivered.apply("WriteDeadLetters", deadLetterSink);
  * }</pre>
  *
- * <p>The body is the alert's contract JSON ({@link Alert#toJson()}), or with {@link
+ * <p>The body is the alert's contract JSON ({@link Alert#toJson()}); with {@link
  * Write#withSlackFormat()} a Slack incoming-webhook message {@code {"text": "<severity> <status>
- * <rule_id> <key>: <message>"}}. Every request carries {@code Content-Type: application/json} and
- * {@code Idempotency-Key: <alert_id>:<status>:<window_end>} (the same for retries and replays of a
- * notification, different for FIRING, RESOLVED and each re-notification of an episode).
+ * <rule_id> <key>: <message>"}}; with {@link Write#withAlertmanagerFormat()} the message
+ * Alertmanager posts to its webhook receivers (version 4, one alert per message), for receivers
+ * built for Alertmanager. Every request carries {@code Content-Type: application/json} and {@code
+ * Idempotency-Key: <alert_id>:<status>:<window_end>} (the same for retries and replays of a
+ * notification, different for FIRING, RESOLVED and each re-notification of an episode). Alerts a
+ * silence covered ({@link Alert#silenced()}) are not posted: they are counted as {@value
+ * #SKIPPED_SILENCED}, not dead letters.
  *
  * <p>Works on bounded and unbounded input alike: it is element-wise and keeps no state. The output
  * holds the alerts that could not be delivered, as {@code SINK_REJECTED} {@link DeadLetter}s of
@@ -70,7 +51,7 @@ import org.joda.time.Instant;
  * jitter, each delay capped at the maximum backoff), honouring {@code Retry-After} seconds on 429
  * and 503 (capped at the maximum backoff too); redirects are never followed and, like other 4xx,
  * fail at once. Counters in namespace {@value #METRICS_NAMESPACE}: {@value #DELIVERED}, {@value
- * #RETRIES}, {@value #REJECTED}.
+ * #RETRIES}, {@value #REJECTED}, {@value #SKIPPED_SILENCED}.
  *
  * <p><b>Delivery guarantee: at least once.</b> A runner may retry a bundle after some of its alerts
  * were delivered, and a timed-out request may still have reached the receiver, so receivers must
@@ -101,37 +82,11 @@ public final class WebhookIO {
   public static final String RETRIES = "retries";
   public static final String REJECTED = "rejected";
 
+  /** Alerts not posted because a silence covered them. */
+  public static final String SKIPPED_SILENCED = "skipped_silenced";
+
   /** The {@code stage} of this sink's dead letters. */
   public static final String STAGE = "webhook";
-
-  static final int MAX_ATTEMPTS_LIMIT = 20;
-
-  /** An RFC 9110 token: the characters allowed in a header name. */
-  private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
-
-  /** What an allow-list entry may look like: a host name or IP, nothing around it. */
-  private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._:\\[\\]-]+");
-
-  private static final Pattern DOTTED_QUAD = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-
-  private static final Pattern NUMERIC_HOST = Pattern.compile("[0-9.]+");
-
-  /** Set by this sink itself, or refused by the JDK client (which manages them). */
-  private static final Set<String> RESERVED_HEADERS =
-      Set.of(
-          "content-type",
-          "idempotency-key",
-          "host",
-          "connection",
-          "content-length",
-          "expect",
-          "upgrade");
-
-  private static final List<byte[]> METADATA_ADDRESSES =
-      List.of(
-          literal("169.254.169.254").getAddress(), // AWS, GCP, Azure, OpenStack
-          literal("fd00:ec2::254").getAddress(), // AWS over IPv6
-          literal("100.100.100.200").getAddress()); // Alibaba Cloud
 
   private WebhookIO() {}
 
@@ -142,283 +97,9 @@ public final class WebhookIO {
    */
   public static Write write() {
     return new AutoValue_WebhookIO_Write.Builder()
-        .setUrl("")
-        .setConnectTimeout(Duration.standardSeconds(5))
-        .setReadTimeout(Duration.standardSeconds(10))
-        .setMaxAttempts(5)
-        .setInitialBackoff(Duration.millis(500))
-        .setMaxBackoff(Duration.standardSeconds(30))
-        .setSlackFormat(false)
-        .setAllowedHosts(Set.of())
-        .setHeaders(headerMap(Map.of()))
-        .setAllowPrivateAddresses(false)
+        .setHttp(HttpDelivery.Settings.defaults("webhook"))
+        .setFormat(Format.ALERT_JSON)
         .build();
-  }
-
-  /** Posts each alert to the webhook; see {@link WebhookIO}. */
-  @AutoValue
-  public abstract static class Write
-      extends PTransform<PCollection<Alert>, PCollection<DeadLetter>> {
-
-    abstract String url();
-
-    /** The environment variable the URL is read from on the worker, if set. */
-    abstract @Nullable String urlEnv();
-
-    abstract Duration connectTimeout();
-
-    abstract Duration readTimeout();
-
-    abstract int maxAttempts();
-
-    abstract Duration initialBackoff();
-
-    abstract Duration maxBackoff();
-
-    abstract boolean slackFormat();
-
-    /** Lower-case host names; empty means any host. */
-    abstract Set<String> allowedHosts();
-
-    /** Case-insensitive names to values. The values are secrets. */
-    abstract Map<String, String> headers();
-
-    abstract boolean allowPrivateAddresses();
-
-    abstract Builder toBuilder();
-
-    /**
-     * The webhook URL: {@code http} or {@code https}, with a host and without user info (send
-     * credentials with {@link #withHeader}). A forbidden literal IP host (see {@link
-     * #withAllowPrivateAddresses}) is refused when the transform is applied, so the order of the
-     * {@code withX} calls does not matter.
-     */
-    public Write to(String url) {
-      URI uri = parseUrl(url);
-      checkAllowed(uri, allowedHosts());
-      return toBuilder().setUrl(url).setUrlEnv(null).build();
-    }
-
-    /**
-     * The webhook URL is read from this environment variable where the alerts are posted (on the
-     * worker, at setup), so it is never part of the job graph or a template; the same checks as for
-     * {@link #to} apply to it there, and a missing variable fails the setup.
-     */
-    public Write toUrlFromEnv(String variable) {
-      Checks.notBlank("urlEnv", variable);
-      return toBuilder().setUrl("").setUrlEnv(variable).build();
-    }
-
-    /** The URL to post to: {@link #to}'s, or the variable's value, checked. */
-    String resolveUrl() {
-      if (urlEnv() == null) {
-        return url();
-      }
-      String value = System.getenv(urlEnv());
-      if (value == null || value.isBlank()) {
-        throw new IllegalStateException(
-            "the webhook URL variable " + urlEnv() + " is not set on this worker");
-      }
-      URI uri = parseUrl(value);
-      checkAllowed(uri, allowedHosts());
-      if (!allowPrivateAddresses()) {
-        checkLiteralHost(uri.getHost());
-      }
-      return value;
-    }
-
-    /** How long to wait for a TCP (and TLS) connection. Default 5 s. */
-    public Write withConnectTimeout(Duration connectTimeout) {
-      Checks.positive("connectTimeout", connectTimeout);
-      return toBuilder().setConnectTimeout(connectTimeout).build();
-    }
-
-    /** How long to wait for the response status after sending, per attempt. Default 10 s. */
-    public Write withReadTimeout(Duration readTimeout) {
-      Checks.positive("readTimeout", readTimeout);
-      return toBuilder().setReadTimeout(readTimeout).build();
-    }
-
-    /** Attempts per alert, the first included, 1 to 20. Default 5. */
-    public Write withMaxAttempts(int maxAttempts) {
-      if (maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
-        throw new IllegalArgumentException(
-            "maxAttempts must be between 1 and " + MAX_ATTEMPTS_LIMIT + ", got " + maxAttempts);
-      }
-      return toBuilder().setMaxAttempts(maxAttempts).build();
-    }
-
-    /** The first retry's delay (±50 % jitter); doubles per retry. Default 500 ms. */
-    public Write withInitialBackoff(Duration initialBackoff) {
-      Checks.positive("initialBackoff", initialBackoff);
-      return toBuilder().setInitialBackoff(initialBackoff).build();
-    }
-
-    /** Cap of every retry delay, {@code Retry-After} included. Default 30 s. */
-    public Write withMaxBackoff(Duration maxBackoff) {
-      Checks.positive("maxBackoff", maxBackoff);
-      return toBuilder().setMaxBackoff(maxBackoff).build();
-    }
-
-    /**
-     * Sends a Slack incoming-webhook message {@code {"text": "<severity> <status> <rule_id> <key>:
-     * <message>"}} instead of the alert JSON.
-     */
-    public Write withSlackFormat() {
-      return toBuilder().setSlackFormat(true).build();
-    }
-
-    /**
-     * Host names the URL may use (exact, case-insensitive; no wildcards). Empty, the default,
-     * allows any host.
-     */
-    public Write withAllowedHosts(Set<String> allowedHosts) {
-      Checks.notNull("allowedHosts", allowedHosts);
-      Set<String> normalized = new TreeSet<>();
-      for (String host : allowedHosts) {
-        Checks.notBlank("allowedHosts entry", host);
-        if (!HOST_NAME.matcher(host).matches()) {
-          throw new IllegalArgumentException(
-              "allowedHosts entries must be bare host names or IP addresses (no scheme, port or"
-                  + " path), got '"
-                  + host
-                  + "'");
-        }
-        normalized.add(host.toLowerCase(Locale.ROOT));
-      }
-      if (!url().isEmpty()) {
-        checkAllowed(parseUrl(url()), normalized);
-      }
-      return toBuilder().setAllowedHosts(Collections.unmodifiableSet(normalized)).build();
-    }
-
-    /**
-     * Adds a request header, e.g. {@code Authorization}; replaces an earlier one of the same name.
-     * The value is treated as a secret: it appears in no display data, log or error message. {@code
-     * Content-Type}, {@code Idempotency-Key} and the headers the HTTP client manages itself ({@code
-     * Host}, {@code Connection}, {@code Content-Length}, {@code Expect}, {@code Upgrade}) cannot be
-     * set.
-     */
-    public Write withHeader(String name, String value) {
-      Checks.notBlank("header name", name);
-      if (!TOKEN.matcher(name).matches()) {
-        throw new IllegalArgumentException(
-            "header name must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~), got '"
-                + name
-                + "'");
-      }
-      if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
-        throw new IllegalArgumentException(
-            "header '"
-                + name
-                + "' is set by the webhook sink or the HTTP client and cannot be set");
-      }
-      if (value == null) {
-        throw new IllegalArgumentException("header '" + name + "' value must not be null");
-      }
-      // The value itself is never echoed: it is typically a credential.
-      for (int i = 0; i < value.length(); i++) {
-        char c = value.charAt(i);
-        if (c == '\r' || c == '\n' || c == '\0') {
-          throw new IllegalArgumentException(
-              "header '"
-                  + name
-                  + "' value must not contain CR, LF or NUL (value not shown: header values are"
-                  + " secret)");
-        }
-      }
-      Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-      headers.putAll(headers());
-      headers.remove(name); // so the new spelling of the name is the one kept
-      headers.put(name, value);
-      return toBuilder().setHeaders(headerMap(headers)).build();
-    }
-
-    /**
-     * Allows loopback, private, link-local and metadata addresses (for tests and trusted internal
-     * receivers). Default {@code false}.
-     */
-    public Write withAllowPrivateAddresses(boolean allowPrivateAddresses) {
-      return toBuilder().setAllowPrivateAddresses(allowPrivateAddresses).build();
-    }
-
-    @Override
-    public PCollection<DeadLetter> expand(PCollection<Alert> alerts) {
-      if (url().isEmpty() && urlEnv() == null) {
-        throw new IllegalArgumentException("url must be set with to(url) or toUrlFromEnv(name)");
-      }
-      if (urlEnv() == null) {
-        URI uri = parseUrl(url());
-        checkAllowed(uri, allowedHosts());
-        if (!allowPrivateAddresses()) {
-          checkLiteralHost(uri.getHost());
-        }
-      }
-      if (initialBackoff().isLongerThan(maxBackoff())) {
-        throw new IllegalArgumentException(
-            "initialBackoff " + initialBackoff() + " must not exceed maxBackoff " + maxBackoff());
-      }
-      return alerts
-          .apply("PostToWebhook", ParDo.of(new DeliverFn(this)))
-          .setCoder(DeadLetter.DeadLetterCoder.of());
-    }
-
-    @Override
-    public void populateDisplayData(DisplayData.Builder builder) {
-      super.populateDisplayData(builder);
-      builder
-          .addIfNotNull(DisplayData.item("url", url().isEmpty() ? null : withoutQuery(url())))
-          .addIfNotNull(DisplayData.item("urlEnv", urlEnv()))
-          .add(DisplayData.item("connectTimeout", connectTimeout()))
-          .add(DisplayData.item("readTimeout", readTimeout()))
-          .add(DisplayData.item("maxAttempts", maxAttempts()))
-          .add(DisplayData.item("initialBackoff", initialBackoff()))
-          .add(DisplayData.item("maxBackoff", maxBackoff()))
-          .add(DisplayData.item("format", slackFormat() ? "slack" : "alert_json"))
-          .addIfNotNull(
-              DisplayData.item(
-                  "allowedHosts",
-                  allowedHosts().isEmpty() ? null : String.join(",", allowedHosts())))
-          // Names only: header values are credentials.
-          .addIfNotNull(
-              DisplayData.item(
-                  "headers", headers().isEmpty() ? null : String.join(",", headers().keySet())))
-          .add(DisplayData.item("allowPrivateAddresses", allowPrivateAddresses()));
-    }
-
-    @AutoValue.Builder
-    abstract static class Builder {
-      abstract Builder setUrl(String value);
-
-      abstract Builder setUrlEnv(String value);
-
-      abstract Builder setConnectTimeout(Duration value);
-
-      abstract Builder setReadTimeout(Duration value);
-
-      abstract Builder setMaxAttempts(int value);
-
-      abstract Builder setInitialBackoff(Duration value);
-
-      abstract Builder setMaxBackoff(Duration value);
-
-      abstract Builder setSlackFormat(boolean value);
-
-      abstract Builder setAllowedHosts(Set<String> value);
-
-      abstract Builder setHeaders(Map<String, String> value);
-
-      abstract Builder setAllowPrivateAddresses(boolean value);
-
-      abstract Write build();
-    }
-  }
-
-  /** Sorted, case-insensitive and serializable (the comparator and both maps are). */
-  private static Map<String, String> headerMap(Map<String, String> headers) {
-    Map<String, String> sorted = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-    sorted.putAll(headers);
-    return Collections.unmodifiableMap(sorted);
   }
 
   /**
@@ -429,215 +110,173 @@ public final class WebhookIO {
    * @throws IllegalArgumentException naming the problem (never the URL's query string)
    */
   public static void checkUrl(String url, boolean allowPrivateAddresses) {
-    URI uri = parseUrl(url);
-    if (!allowPrivateAddresses) {
-      checkLiteralHost(uri.getHost());
+    HttpDelivery.checkUrl(url, allowPrivateAddresses, "webhook");
+  }
+
+  /** The body of the requests. */
+  enum Format {
+    ALERT_JSON("alert_json"),
+    SLACK("slack"),
+    ALERTMANAGER("alertmanager");
+
+    final String displayName;
+
+    Format(String displayName) {
+      this.displayName = displayName;
     }
   }
 
-  private static URI parseUrl(String url) {
-    Checks.notBlank("url", url);
-    URI uri;
-    try {
-      uri = new URI(url);
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(
-          "url is not a valid URI (" + e.getReason() + "), got '" + withoutQuery(url) + "'");
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https")) {
-      throw new IllegalArgumentException(
-          "url scheme must be http or https, got '"
-              + (uri.getScheme() == null ? "" : uri.getScheme())
-              + "' in '"
-              + withoutQuery(url)
-              + "'");
-    }
-    if (uri.getRawUserInfo() != null) {
-      // Credentials in the URL would end up in logs and display data; the message hides them too.
-      throw new IllegalArgumentException(
-          "url must not contain user info; send credentials with withHeader(\"Authorization\","
-              + " ...), got '"
-              + scheme
-              + "://***@"
-              + uri.getHost()
-              + "'");
-    }
-    if (uri.getHost() == null) {
-      throw new IllegalArgumentException(
-          "url must have a valid host name or IP address, got '" + withoutQuery(url) + "'");
-    }
-    return uri;
-  }
+  /** Posts each alert to the webhook; see {@link WebhookIO}. */
+  @AutoValue
+  public abstract static class Write
+      extends PTransform<PCollection<Alert>, PCollection<DeadLetter>> {
 
-  private static void checkAllowed(URI uri, Set<String> allowedHosts) {
-    String host = uri.getHost().toLowerCase(Locale.ROOT);
-    if (!allowedHosts.isEmpty() && !allowedHosts.contains(host)) {
-      throw new IllegalArgumentException(
-          "url host '" + host + "' is not in allowedHosts " + new TreeSet<>(allowedHosts));
-    }
-  }
+    abstract HttpDelivery.Settings http();
 
-  /**
-   * Refuses a forbidden literal IP host without any DNS lookup; names are checked at delivery, when
-   * they are resolved.
-   */
-  private static void checkLiteralHost(String host) {
-    boolean ipv6 = host.startsWith("[");
-    if (!ipv6 && !NUMERIC_HOST.matcher(host).matches()) {
-      return;
-    }
-    if (!ipv6 && !DOTTED_QUAD.matcher(host).matches()) {
-      // Forms like 2130706433 resolve to an address on some stacks: a classic filter bypass.
-      throw new IllegalArgumentException(
-          "url host '" + host + "' is a numeric address in a non-standard form; use a dotted quad");
-    }
-    InetAddress address;
-    try {
-      // A literal: parsed, never looked up.
-      address = InetAddress.getByName(host);
-    } catch (UnknownHostException e) {
-      throw new IllegalArgumentException("url host '" + host + "' is not a valid IP address");
-    }
-    String reason = forbiddenReason(address);
-    if (reason != null) {
-      throw new IllegalArgumentException(
-          "url host "
-              + host
-              + " is "
-              + reason
-              + "; webhooks to it are refused unless withAllowPrivateAddresses(true)");
-    }
-  }
+    abstract Format format();
 
-  /**
-   * The URL's scheme, host and port only: query, fragment and path may all carry tokens (a Slack
-   * incoming-webhook URL has its credential in the path).
-   */
-  static String withoutQuery(String url) {
-    int hostStart = url.indexOf("://");
-    int end = url.length();
-    for (char c : new char[] {'/', '?', '#'}) {
-      int at = url.indexOf(c, hostStart < 0 ? 0 : hostStart + 3);
-      if (at >= 0 && at < end) {
-        end = at;
-      }
-    }
-    return end < url.length() ? url.substring(0, end) + "/..." : url;
-  }
+    abstract Builder toBuilder();
 
-  private static InetAddress literal(String address) {
-    try {
-      return InetAddress.getByName(address);
-    } catch (UnknownHostException e) {
-      throw new IllegalStateException("not an IP literal: " + address, e);
+    private Write http(HttpDelivery.Settings http) {
+      return toBuilder().setHttp(http).build();
     }
-  }
 
-  /**
-   * Why a webhook must not be sent to {@code address} ("a loopback address", ...), or {@code null}
-   * when it is a public address. IPv6 addresses that embed an IPv4 address (IPv4-compatible,
-   * IPv4-mapped, NAT64 {@code 64:ff9b::/96}, 6to4 {@code 2002::/16}) are judged by the embedded
-   * address, since they can route to it.
-   */
-  static @Nullable String forbiddenReason(InetAddress address) {
-    byte[] b = address.getAddress();
-    for (byte[] metadata : METADATA_ADDRESSES) {
-      if (Arrays.equals(metadata, b)) {
-        return "a cloud metadata address";
-      }
+    /**
+     * The webhook URL: {@code http} or {@code https}, with a host and without user info (send
+     * credentials with {@link #withHeader}). A forbidden literal IP host (see {@link
+     * #withAllowPrivateAddresses}) is refused when the transform is applied, so the order of the
+     * {@code withX} calls does not matter.
+     */
+    public Write to(String url) {
+      return http(http().to(url));
     }
-    if (address.isAnyLocalAddress()) {
-      return "an any-local (unspecified) address";
-    }
-    if (address.isLoopbackAddress()) {
-      return "a loopback address";
-    }
-    if (address.isLinkLocalAddress()) {
-      return "a link-local address";
-    }
-    if (address.isSiteLocalAddress()) {
-      return "a private (site-local) address";
-    }
-    if (address.isMulticastAddress()) {
-      return "a multicast address";
-    }
-    if (address instanceof Inet6Address) {
-      if ((b[0] & 0xfe) == 0xfc) {
-        return "a unique-local IPv6 address (fc00::/7)";
-      }
-      byte[] embedded = embeddedIpv4(b);
-      if (embedded != null) {
-        try {
-          String reason = forbiddenReason(InetAddress.getByAddress(embedded));
-          return reason == null ? null : reason + " embedded in an IPv6 address";
-        } catch (UnknownHostException e) {
-          throw new IllegalStateException("4 bytes are always an IPv4 address", e);
-        }
-      }
-      return null;
-    }
-    int b0 = b[0] & 0xff;
-    int b1 = b[1] & 0xff;
-    if (b0 == 0) {
-      return "an unspecified ('this network', 0.0.0.0/8) address";
-    }
-    if (b0 == 127) {
-      return "a loopback address";
-    }
-    if (b0 == 100 && (b1 & 0xc0) == 64) {
-      return "a carrier-grade NAT address (100.64.0.0/10)";
-    }
-    if (b0 >= 240) {
-      return "a reserved or broadcast address (240.0.0.0/4)";
-    }
-    return null;
-  }
 
-  private static byte @Nullable [] embeddedIpv4(byte[] b) {
-    boolean zeroPrefix = true;
-    for (int i = 0; i < 10; i++) {
-      zeroPrefix &= b[i] == 0;
+    /**
+     * The webhook URL is read from this environment variable where the alerts are posted (on the
+     * worker, at setup), so it is never part of the job graph or a template; the same checks as for
+     * {@link #to} apply to it there, and a missing variable fails the setup.
+     */
+    public Write toUrlFromEnv(String variable) {
+      return http(http().toUrlFromEnv(variable));
     }
-    boolean compatible = zeroPrefix && b[10] == 0 && b[11] == 0; // ::a.b.c.d
-    boolean mapped = zeroPrefix && b[10] == (byte) 0xff && b[11] == (byte) 0xff; // ::ffff:a.b.c.d
-    boolean nat64 = b[0] == 0 && b[1] == 0x64 && b[2] == (byte) 0xff && b[3] == (byte) 0x9b;
-    for (int i = 4; nat64 && i < 12; i++) {
-      nat64 = b[i] == 0;
-    }
-    if (compatible || mapped || nat64) {
-      return Arrays.copyOfRange(b, 12, 16);
-    }
-    if (b[0] == 0x20 && b[1] == 0x02) { // 6to4: 2002:aabb:ccdd::/48
-      return Arrays.copyOfRange(b, 2, 6);
-    }
-    return null;
-  }
 
-  /**
-   * Delay before the next retry: {@code Retry-After} when the server sent one ({@code
-   * retryAfterMillis >= 0}), capped at {@code maxMillis}, else the backoff's next delay (which is
-   * advanced either way, so the retries after a {@code Retry-After} keep growing).
-   */
-  static long retryDelayMillis(BackOff backoff, long retryAfterMillis, long maxMillis) {
-    long next = backoff.nextBackOffMillis();
-    if (retryAfterMillis >= 0) {
-      return Math.min(retryAfterMillis, maxMillis);
+    /** How long to wait for a TCP (and TLS) connection. Default 5 s. */
+    public Write withConnectTimeout(Duration connectTimeout) {
+      return http(http().withConnectTimeout(connectTimeout));
     }
-    return next;
+
+    /** How long to wait for the response status after sending, per attempt. Default 10 s. */
+    public Write withReadTimeout(Duration readTimeout) {
+      return http(http().withReadTimeout(readTimeout));
+    }
+
+    /** Attempts per alert, the first included, 1 to 20. Default 5. */
+    public Write withMaxAttempts(int maxAttempts) {
+      return http(http().withMaxAttempts(maxAttempts));
+    }
+
+    /** The first retry's delay (±50 % jitter); doubles per retry. Default 500 ms. */
+    public Write withInitialBackoff(Duration initialBackoff) {
+      return http(http().withInitialBackoff(initialBackoff));
+    }
+
+    /** Cap of every retry delay, {@code Retry-After} included. Default 30 s. */
+    public Write withMaxBackoff(Duration maxBackoff) {
+      return http(http().withMaxBackoff(maxBackoff));
+    }
+
+    /**
+     * Sends a Slack incoming-webhook message {@code {"text": "<severity> <status> <rule_id> <key>:
+     * <message>"}} instead of the alert JSON.
+     */
+    public Write withSlackFormat() {
+      return toBuilder().setFormat(Format.SLACK).build();
+    }
+
+    /**
+     * Sends the message Alertmanager posts to a {@code webhook_config} receiver (version {@code
+     * "4"}) instead of the alert JSON, one alert per message, for receivers that take that format:
+     *
+     * <pre>{@code
+     * {"version": "4", "groupKey": "{}:{alertname=\"<rule_id>\"}", "truncatedAlerts": 0,
+     *  "status": "firing" | "resolved", "receiver": "sluice",
+     *  "groupLabels": {"alertname": "<rule_id>"}, "commonLabels": {...}, "commonAnnotations": {...},
+     *  "externalURL": "",
+     *  "alerts": [{"status": "firing" | "resolved", "labels": {...}, "annotations": {...},
+     *              "startsAt": "<window_start>", "endsAt": "0001-01-01T00:00:00Z" | "<window_end>",
+     *              "generatorURL": "", "fingerprint": "<alert_id>"}]}
+     * }</pre>
+     *
+     * Labels and annotations are those {@link AlertmanagerIO} sends (see there); the common labels
+     * and annotations are the alert's own, as it is alone in its message. {@code endsAt} is Go's
+     * zero time while firing, as Alertmanager sends it, and the window end once resolved; the
+     * fingerprint is the alert id (32 hex digits, where Alertmanager has 16 of its own).
+     */
+    public Write withAlertmanagerFormat() {
+      return toBuilder().setFormat(Format.ALERTMANAGER).build();
+    }
+
+    /**
+     * Host names the URL may use (exact, case-insensitive; no wildcards). Empty, the default,
+     * allows any host.
+     */
+    public Write withAllowedHosts(Set<String> allowedHosts) {
+      return http(http().withAllowedHosts(allowedHosts));
+    }
+
+    /**
+     * Adds a request header, e.g. {@code Authorization}; replaces an earlier one of the same name.
+     * The value is treated as a secret: it appears in no display data, log or error message. {@code
+     * Content-Type}, {@code Idempotency-Key} and the headers the HTTP client manages itself ({@code
+     * Host}, {@code Connection}, {@code Content-Length}, {@code Expect}, {@code Upgrade}) cannot be
+     * set.
+     */
+    public Write withHeader(String name, String value) {
+      return http(http().withHeader(name, value));
+    }
+
+    /**
+     * Allows loopback, private, link-local and metadata addresses (for tests and trusted internal
+     * receivers). Default {@code false}.
+     */
+    public Write withAllowPrivateAddresses(boolean allowPrivateAddresses) {
+      return http(http().withAllowPrivateAddresses(allowPrivateAddresses));
+    }
+
+    @Override
+    public PCollection<DeadLetter> expand(PCollection<Alert> alerts) {
+      http().validate();
+      return alerts
+          .apply("PostToWebhook", ParDo.of(new DeliverFn(this)))
+          .setCoder(DeadLetter.DeadLetterCoder.of());
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      http().populateDisplayData(builder);
+      builder.add(DisplayData.item("format", format().displayName));
+    }
+
+    @AutoValue.Builder
+    abstract static class Builder {
+      abstract Builder setHttp(HttpDelivery.Settings value);
+
+      abstract Builder setFormat(Format value);
+
+      abstract Write build();
+    }
   }
 
   /** Posts alerts one at a time, retrying in place; emits the ones finally not delivered. */
   static final class DeliverFn extends DoFn<Alert, DeadLetter> {
     private final Write spec;
-    private transient HttpClient client;
+    private transient HttpDelivery.Sender sender;
     private transient ObjectMapper mapper;
-    private transient URI uri;
-    private transient String host;
     private transient String source;
     private transient Counter delivered;
-    private transient Counter retries;
     private transient Counter rejected;
+    private transient Counter skippedSilenced;
 
     DeliverFn(Write spec) {
       this.spec = spec;
@@ -645,38 +284,44 @@ public final class WebhookIO {
 
     @Setup
     public void setup() {
-      uri = URI.create(spec.resolveUrl());
-      host = uri.getHost();
-      source = "webhook:" + host.toLowerCase(Locale.ROOT);
-      client =
-          HttpClient.newBuilder()
-              // A redirect could point anywhere, past the address checks and the allow-list.
-              .followRedirects(HttpClient.Redirect.NEVER)
-              .connectTimeout(java.time.Duration.ofMillis(spec.connectTimeout().getMillis()))
-              // Without this, plain-http requests carry an h2c upgrade some receivers mishandle.
-              .version(HttpClient.Version.HTTP_1_1)
-              .build();
+      URI uri = URI.create(spec.http().resolveUrl());
+      sender =
+          new HttpDelivery.Sender(spec.http(), uri, Metrics.counter(METRICS_NAMESPACE, RETRIES));
+      source = "webhook:" + sender.host().toLowerCase(Locale.ROOT);
       mapper = new ObjectMapper();
       delivered = Metrics.counter(METRICS_NAMESPACE, DELIVERED);
-      retries = Metrics.counter(METRICS_NAMESPACE, RETRIES);
       rejected = Metrics.counter(METRICS_NAMESPACE, REJECTED);
+      skippedSilenced = Metrics.counter(METRICS_NAMESPACE, SKIPPED_SILENCED);
     }
 
     @Teardown
     public void teardown() {
       // Java 17's HttpClient has no close(); its selector thread ends once the client is garbage.
-      client = null;
+      sender = null;
     }
 
     @ProcessElement
     public void process(@Element Alert alert, OutputReceiver<DeadLetter> out) {
+      if (alert.silenced()) {
+        // Stored by the storage sinks; a notification is exactly what a silence suppresses.
+        skippedSilenced.inc();
+        return;
+      }
       String json = alert.toJson();
       String error;
       try {
-        error = deliver(alert, spec.slackFormat() ? slackBody(alert) : json);
+        error =
+            sender.post(
+                body(alert, json),
+                Map.of(
+                    "Idempotency-Key",
+                    idempotencyKey(alert),
+                    "X-Sluice-Notification",
+                    alert.status() + " " + JsonSupport.formatInstant(alert.windowEnd())),
+                spec.http().maxAttempts());
       } catch (RuntimeException e) {
         // Whatever went wrong with this alert, the pipeline goes on; the alert is kept.
-        error = "unexpected error: " + e.getClass().getName() + describe(e.getMessage());
+        error = "unexpected error: " + e.getClass().getName() + sender.describe(e.getMessage());
       }
       if (error == null) {
         delivered.inc();
@@ -686,6 +331,17 @@ public final class WebhookIO {
       out.output(
           DeadLetter.of(
               STAGE, DeadLetter.Reason.SINK_REJECTED, error, json, source, Instant.now()));
+    }
+
+    private String body(Alert alert, String json) {
+      switch (spec.format()) {
+        case SLACK:
+          return slackBody(alert);
+        case ALERTMANAGER:
+          return AlertmanagerJson.webhookMessage(mapper, alert);
+        default:
+          return json;
+      }
     }
 
     /**
@@ -699,133 +355,6 @@ public final class WebhookIO {
           + alert.status()
           + ":"
           + JsonSupport.formatInstant(alert.windowEnd());
-    }
-
-    /** {@code null} when delivered, else why not. */
-    private @Nullable String deliver(Alert alert, String body) {
-      HttpRequest.Builder request =
-          HttpRequest.newBuilder(uri)
-              .timeout(java.time.Duration.ofMillis(spec.readTimeout().getMillis()))
-              .header("Content-Type", "application/json")
-              .header("Idempotency-Key", idempotencyKey(alert))
-              .header(
-                  "X-Sluice-Notification",
-                  alert.status() + " " + JsonSupport.formatInstant(alert.windowEnd()))
-              .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-      spec.headers().forEach(request::header);
-      HttpRequest built = request.build();
-      BackOff backoff =
-          Backoffs.doubling(spec.initialBackoff(), spec.maxBackoff(), spec.maxAttempts() - 1);
-      Attempt last = null;
-      for (int attempt = 1; attempt <= spec.maxAttempts(); attempt++) {
-        if (last != null) {
-          retries.inc();
-          long delay =
-              retryDelayMillis(backoff, last.retryAfterMillis(), spec.maxBackoff().getMillis());
-          try {
-            Sleeper.DEFAULT.sleep(delay);
-          } catch (InterruptedException e) {
-            // The worker is shutting down: keep the alert as a dead letter and let it stop.
-            Thread.currentThread().interrupt();
-            return "interrupted before attempt " + attempt + "; last: " + last.error();
-          }
-        }
-        last = attemptOnce(built);
-        if (last.outcome() == Outcome.DELIVERED) {
-          return null;
-        }
-        if (last.outcome() == Outcome.FINAL) {
-          return attempt == 1 ? last.error() : last.error() + " (attempt " + attempt + ")";
-        }
-      }
-      return "gave up after " + spec.maxAttempts() + " attempts; last: " + last.error();
-    }
-
-    private Attempt attemptOnce(HttpRequest request) {
-      if (!spec.allowPrivateAddresses()) {
-        Attempt refused = checkResolvedAddresses();
-        if (refused != null) {
-          return refused;
-        }
-      }
-      try {
-        HttpResponse<InputStream> response =
-            client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        // The status decides; closing unread spares us a receiver that trickles a large body.
-        response.body().close();
-        int status = response.statusCode();
-        if (status >= 200 && status < 300) {
-          return new Attempt(Outcome.DELIVERED, null, -1);
-        }
-        if (status >= 300 && status < 400) {
-          return new Attempt(Outcome.FINAL, "HTTP " + status + " redirect, not followed", -1);
-        }
-        if (status == 408 || status == 429 || status >= 500) {
-          long retryAfter = -1;
-          if (status == 429 || status == 503) {
-            retryAfter =
-                retryAfterMillis(response.headers().firstValue("Retry-After").orElse(null));
-          }
-          String kind = status >= 500 ? "server error" : "retryable client error";
-          return new Attempt(Outcome.RETRY, "HTTP " + status + " " + kind, retryAfter);
-        }
-        return new Attempt(Outcome.FINAL, "HTTP " + status + " client error, not retried", -1);
-      } catch (HttpConnectTimeoutException e) {
-        return new Attempt(
-            Outcome.RETRY, "connect timeout: no connection within " + spec.connectTimeout(), -1);
-      } catch (HttpTimeoutException e) {
-        return new Attempt(
-            Outcome.RETRY, "read timeout: no response within " + spec.readTimeout(), -1);
-      } catch (ConnectException e) {
-        return new Attempt(
-            Outcome.RETRY, "connection failed (refused or unreachable)" + describe(e), -1);
-      } catch (IOException e) {
-        return new Attempt(
-            Outcome.RETRY, "I/O error: " + e.getClass().getSimpleName() + describe(e), -1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return new Attempt(Outcome.FINAL, "interrupted while waiting for the response", -1);
-      }
-    }
-
-    /** A refusal when any address of the host is forbidden; {@code null} when all are public. */
-    private @Nullable Attempt checkResolvedAddresses() {
-      InetAddress[] addresses;
-      try {
-        addresses = InetAddress.getAllByName(host);
-      } catch (UnknownHostException e) {
-        // Often a transient resolver failure; a permanent one ends after maxAttempts.
-        return new Attempt(Outcome.RETRY, "cannot resolve host " + host, -1);
-      }
-      for (InetAddress address : addresses) {
-        String reason = forbiddenReason(address);
-        if (reason != null) {
-          return new Attempt(
-              Outcome.FINAL,
-              "refused: "
-                  + host
-                  + " resolves to "
-                  + address.getHostAddress()
-                  + ", "
-                  + reason
-                  + "; no request sent (withAllowPrivateAddresses(true) allows it)",
-              -1);
-        }
-      }
-      return null;
-    }
-
-    /** Delta-seconds {@code Retry-After} in milliseconds; -1 when absent or an HTTP date. */
-    private static long retryAfterMillis(@Nullable String value) {
-      if (value == null) {
-        return -1;
-      }
-      try {
-        long seconds = Long.parseLong(value.trim());
-        return seconds < 0 ? -1 : Math.min(seconds, Long.MAX_VALUE / 1000) * 1000;
-      } catch (NumberFormatException e) {
-        return -1;
-      }
     }
 
     private String slackBody(Alert alert) {
@@ -847,40 +376,5 @@ public final class WebhookIO {
         throw new IllegalStateException("a one-field string map is always serializable", e);
       }
     }
-
-    private String describe(Exception e) {
-      return describe(e.getMessage());
-    }
-
-    /**
-     * An exception message for a dead letter, with the URL's query and any header value blanked out
-     * in case a library echoed them.
-     */
-    private String describe(@Nullable String message) {
-      if (message == null || message.isBlank()) {
-        return "";
-      }
-      String redacted = message;
-      String query = uri == null ? null : uri.getRawQuery();
-      if (query != null && !query.isEmpty()) {
-        redacted = redacted.replace(query, "***");
-      }
-      for (String value : spec.headers().values()) {
-        // Shorter values would blank innocent words and are no secret worth the name.
-        if (value.length() >= 4) {
-          redacted = redacted.replace(value, "***");
-        }
-      }
-      return ": " + redacted;
-    }
   }
-
-  private enum Outcome {
-    DELIVERED,
-    RETRY,
-    FINAL
-  }
-
-  /** One attempt's outcome; {@code retryAfterMillis} is -1 unless the server asked for a delay. */
-  private record Attempt(Outcome outcome, @Nullable String error, long retryAfterMillis) {}
 }

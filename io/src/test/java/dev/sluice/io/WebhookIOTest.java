@@ -6,23 +6,14 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.sluice.io.HttpReceiver.Received;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -31,20 +22,17 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.display.DisplayData;
-import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(TestPipelineExtension.class)
 class WebhookIOTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  private Receiver receiver;
+  private HttpReceiver receiver;
 
   @AfterEach
   void stopReceiver() {
@@ -58,7 +46,7 @@ class WebhookIOTest {
   @Test
   void eachAlertIsPostedOnceAsJsonWithAnIdempotencyKeyOfIdStatusAndWindow(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
     List<Alert> alerts = List.of(alert("a1", "too hot"), alert("a2", "too cold"));
 
     PCollection<DeadLetter> deadLetters =
@@ -100,7 +88,7 @@ class WebhookIOTest {
 
   @Test
   void serverErrorsAreRetriedWithTheSameIdempotencyKey(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> attempt <= 2 ? 500 : 200);
+    receiver = new HttpReceiver((attempt, exchange) -> attempt <= 2 ? 500 : 200);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -124,7 +112,7 @@ class WebhookIOTest {
   void tooManyRequestsWithRetryAfterIsRetriedWithinMaxBackoff(TestPipeline pipeline)
       throws IOException {
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               if (attempt == 1) {
                 // Capped by maxBackoff (20 ms), not slept for an hour.
@@ -147,7 +135,7 @@ class WebhookIOTest {
   @Test
   void persistentServerErrorBecomesOneDeadLetterAfterMaxAttempts(TestPipeline pipeline)
       throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 500);
+    receiver = new HttpReceiver((attempt, exchange) -> 500);
     Alert alert = alert("a1", "too hot");
     String expectedSource = "webhook:127.0.0.1";
 
@@ -178,7 +166,7 @@ class WebhookIOTest {
 
   @Test
   void clientErrorIsNotRetried(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 404);
+    receiver = new HttpReceiver((attempt, exchange) -> 404);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -201,7 +189,7 @@ class WebhookIOTest {
   void slowResponseTimesOutAndIsRetried(TestPipeline pipeline) throws IOException {
     CountDownLatch secondAttempt = new CountDownLatch(1);
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               if (attempt == 1) {
                 // Hold the first response until the client has given up on it and retried.
@@ -227,7 +215,7 @@ class WebhookIOTest {
   @Test
   void redirectIsNotFollowed(TestPipeline pipeline) throws IOException {
     receiver =
-        new Receiver(
+        new HttpReceiver(
             (attempt, exchange) -> {
               exchange.getResponseHeaders().add("Location", "/elsewhere");
               return 302;
@@ -252,7 +240,7 @@ class WebhookIOTest {
 
   @Test
   void slackFormatSendsATextField(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     pipeline
         .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
@@ -268,7 +256,7 @@ class WebhookIOTest {
 
   @Test
   void configuredHeadersAreSent(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     pipeline
         .apply(Create.of(alert("a1", "too hot")).withCoder(Alert.AlertCoder.of()))
@@ -278,6 +266,95 @@ class WebhookIOTest {
     assertThat(receiver.requests)
         .extracting(Received::authorization)
         .containsExactly("Bearer s3cr3t");
+  }
+
+  @Test
+  void silencedAlertsAreNeitherPostedNorDeadLetteredButCounted(TestPipeline pipeline)
+      throws IOException {
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
+    Alert silenced = alert("a1", "too hot").withSilenced(true);
+    Alert silencedResolved =
+        Alert.fromJson(silenced.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
+    Alert audible = alert("a2", "too cold");
+
+    PCollection<DeadLetter> deadLetters =
+        pipeline
+            .apply(Create.of(silenced, silencedResolved, audible).withCoder(Alert.AlertCoder.of()))
+            .apply(fastRetries(receiver.url("/hook")));
+    PAssert.that(deadLetters).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey)
+        .containsExactly("a2:FIRING:2026-01-01T00:01:00.000Z");
+    assertThat(counter(result, WebhookIO.SKIPPED_SILENCED)).isEqualTo(2);
+    assertThat(counter(result, WebhookIO.DELIVERED)).isEqualTo(1);
+    assertThat(counter(result, WebhookIO.REJECTED)).isZero();
+  }
+
+  @Test
+  void alertmanagerFormatPostsAlertmanagersWebhookMessage(TestPipeline pipeline)
+      throws IOException {
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
+    Alert firing =
+        Alert.fromJson(
+            alert("a1", "too hot")
+                .toJson()
+                .replace("\"silenced\"", "\"labels\":{\"team\":\"ops\"},\"silenced\""));
+    Alert resolved = Alert.fromJson(firing.toJson().replace("\"FIRING\"", "\"RESOLVED\""));
+
+    pipeline
+        .apply(Create.of(firing, resolved).withCoder(Alert.AlertCoder.of()))
+        .apply(fastRetries(receiver.url("/hook")).withAlertmanagerFormat());
+    pipeline.run().waitUntilFinish();
+
+    assertThat(receiver.requests).hasSize(2);
+    JsonNode firingBody = bodyWithStatus("firing");
+    assertThat(fieldNames(firingBody))
+        .containsExactlyInAnyOrder(
+            "version",
+            "groupKey",
+            "truncatedAlerts",
+            "status",
+            "receiver",
+            "groupLabels",
+            "commonLabels",
+            "commonAnnotations",
+            "externalURL",
+            "alerts");
+    assertThat(firingBody.get("version").asText()).isEqualTo("4");
+    assertThat(firingBody.get("groupKey").asText()).isEqualTo("{}:{alertname=\"hot\"}");
+    assertThat(firingBody.get("truncatedAlerts").asInt()).isZero();
+    assertThat(firingBody.get("receiver").asText()).isEqualTo("sluice");
+    assertThat(firingBody.get("groupLabels").toString()).isEqualTo("{\"alertname\":\"hot\"}");
+    assertThat(firingBody.get("commonLabels").toString())
+        .isEqualTo(
+            "{\"alertname\":\"hot\",\"key\":\"sensor-001\",\"metric\":\"temperature\","
+                + "\"severity\":\"critical\",\"team\":\"ops\"}");
+    assertThat(firingBody.get("commonAnnotations").get("summary").asText()).isEqualTo("too hot");
+    assertThat(firingBody.get("alerts")).hasSize(1);
+    JsonNode one = firingBody.get("alerts").get(0);
+    assertThat(fieldNames(one))
+        .containsExactlyInAnyOrder(
+            "status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint");
+    assertThat(one.get("status").asText()).isEqualTo("firing");
+    assertThat(one.get("labels")).isEqualTo(firingBody.get("commonLabels"));
+    assertThat(one.get("annotations").get("alert_id").asText()).isEqualTo("a1");
+    assertThat(one.get("annotations").get("value").asText()).isEqualTo("42.5");
+    assertThat(one.get("annotations").get("threshold").asText()).isEqualTo("40");
+    assertThat(one.get("startsAt").asText()).isEqualTo("2026-01-01T00:00:00.000Z");
+    assertThat(one.get("endsAt").asText()).isEqualTo("0001-01-01T00:00:00Z");
+    assertThat(one.get("fingerprint").asText()).isEqualTo("a1");
+
+    JsonNode resolvedAlert = bodyWithStatus("resolved").get("alerts").get(0);
+    assertThat(resolvedAlert.get("status").asText()).isEqualTo("resolved");
+    assertThat(resolvedAlert.get("endsAt").asText()).isEqualTo("2026-01-01T00:01:00.000Z");
+    // The same episode keeps its Idempotency-Key scheme in this format too.
+    assertThat(receiver.requests)
+        .extracting(Received::idempotencyKey)
+        .containsExactlyInAnyOrder(
+            "a1:FIRING:2026-01-01T00:01:00.000Z", "a1:RESOLVED:2026-01-01T00:01:00.000Z");
   }
 
   // --- SSRF -------------------------------------------------------------------------------------
@@ -304,7 +381,7 @@ class WebhookIOTest {
 
   @Test
   void hostNameResolvingToLoopbackIsRefusedAtDelivery(TestPipeline pipeline) throws IOException {
-    receiver = new Receiver((attempt, exchange) -> 200);
+    receiver = new HttpReceiver((attempt, exchange) -> 200);
 
     PCollection<DeadLetter> deadLetters =
         pipeline
@@ -329,75 +406,6 @@ class WebhookIOTest {
     pipeline.run().waitUntilFinish();
 
     assertThat(receiver.requests).isEmpty();
-  }
-
-  @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "10.1.2.3",
-        "172.16.0.1",
-        "172.31.255.255",
-        "192.168.1.1",
-        "169.254.169.254",
-        "169.254.1.1",
-        "100.64.0.1",
-        "100.100.100.200",
-        "127.0.0.1",
-        "0.0.0.0",
-        "224.0.0.1",
-        "255.255.255.255",
-        "::1",
-        "::",
-        "fe80::1",
-        "fd00:ec2::254",
-        "fc00::1",
-        "ff02::1",
-        "::ffff:127.0.0.1",
-        "::ffff:10.0.0.1",
-        "64:ff9b::a9fe:a9fe",
-        "2002:7f00:1::1"
-      })
-  void privateAndSpecialAddressesAreForbidden(String literal) throws IOException {
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNotNull();
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"93.184.216.34", "2606:4700::1", "172.32.0.1", "100.128.0.1", "8.8.8.8"})
-  void publicAddressesAreAllowed(String literal) throws IOException {
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName(literal))).isNull();
-  }
-
-  @Test
-  void forbiddenReasonsNameTheKindOfAddress() throws IOException {
-    assertThat(WebhookIO.forbiddenReason(address(10, 1, 2, 3))).contains("private");
-    assertThat(WebhookIO.forbiddenReason(address(169, 254, 169, 254))).contains("metadata");
-    assertThat(WebhookIO.forbiddenReason(address(100, 64, 0, 1))).contains("carrier-grade NAT");
-    assertThat(WebhookIO.forbiddenReason(address(224, 0, 0, 1))).contains("multicast");
-    assertThat(WebhookIO.forbiddenReason(address(0, 0, 0, 0))).contains("any-local");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("::1"))).contains("loopback");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fe80::1"))).contains("link-local");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd00:ec2::254")))
-        .contains("metadata");
-    assertThat(WebhookIO.forbiddenReason(InetAddress.getByName("fd12::1")))
-        .contains("unique-local");
-  }
-
-  // --- backoff ----------------------------------------------------------------------------------
-
-  @Test
-  void backoffDoublesWithJitterCappedAtMaxAndRetryAfterWinsCapped() {
-    for (int i = 0; i < 200; i++) {
-      BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(50L, 150L);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(100L, 300L);
-      assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(200L, 600L);
-      for (int retry = 3; retry < 10; retry++) {
-        assertThat(WebhookIO.retryDelayMillis(backoff, -1, 1_000)).isBetween(0L, 1_000L);
-      }
-    }
-    BackOff backoff = Backoffs.doubling(Duration.millis(100), Duration.millis(1_000), 10);
-    assertThat(WebhookIO.retryDelayMillis(backoff, 5_000, 1_000)).isEqualTo(1_000L);
-    assertThat(WebhookIO.retryDelayMillis(backoff, 200, 1_000)).isEqualTo(200L);
   }
 
   // --- construction -----------------------------------------------------------------------------
@@ -586,8 +594,20 @@ class WebhookIOTest {
             .toString());
   }
 
-  private static InetAddress address(int a, int b, int c, int d) throws IOException {
-    return InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
+  private JsonNode bodyWithStatus(String status) throws IOException {
+    for (Received r : receiver.requests) {
+      JsonNode body = MAPPER.readTree(r.body());
+      if (body.path("status").asText().equals(status)) {
+        return body;
+      }
+    }
+    throw new AssertionError("no request with status " + status + " in " + receiver.requests);
+  }
+
+  private static List<String> fieldNames(JsonNode node) {
+    List<String> names = new java.util.ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 
   private static long counter(PipelineResult result, String name) {
@@ -599,72 +619,6 @@ class WebhookIOTest {
       latch.await(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  /** What the receiver saw of one request. */
-  record Received(
-      String method,
-      String path,
-      String contentType,
-      String idempotencyKey,
-      String authorization,
-      String body) {}
-
-  /** Chooses the status of the {@code attempt}-th request (1-based); may add response headers. */
-  @FunctionalInterface
-  interface Responder {
-    int status(int attempt, HttpExchange exchange) throws IOException;
-  }
-
-  /** A real HTTP server on a loopback ephemeral port that records every request. */
-  private static final class Receiver implements AutoCloseable {
-    final List<Received> requests = new CopyOnWriteArrayList<>();
-    private final AtomicInteger attempts = new AtomicInteger();
-    private final HttpServer server;
-    private final ExecutorService executor = Executors.newCachedThreadPool();
-
-    Receiver(Responder responder) throws IOException {
-      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-      server.createContext(
-          "/",
-          exchange -> {
-            try (exchange) {
-              String body;
-              try (InputStream in = exchange.getRequestBody()) {
-                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-              }
-              requests.add(
-                  new Received(
-                      exchange.getRequestMethod(),
-                      exchange.getRequestURI().getPath(),
-                      exchange.getRequestHeaders().getFirst("Content-Type"),
-                      exchange.getRequestHeaders().getFirst("Idempotency-Key"),
-                      exchange.getRequestHeaders().getFirst("Authorization"),
-                      body));
-              int status = responder.status(attempts.incrementAndGet(), exchange);
-              exchange.sendResponseHeaders(status, -1);
-            } catch (IOException e) {
-              // The client gave up on this exchange (a read-timeout test); nothing to answer.
-            }
-          });
-      // Several threads, so a deliberately slow answer does not hold up the retry.
-      server.setExecutor(executor);
-      server.start();
-    }
-
-    int port() {
-      return server.getAddress().getPort();
-    }
-
-    String url(String pathAndQuery) {
-      return "http://127.0.0.1:" + port() + pathAndQuery;
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-      executor.shutdownNow();
     }
   }
 }

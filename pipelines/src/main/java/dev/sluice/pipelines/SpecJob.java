@@ -141,6 +141,7 @@ public final class SpecJob {
             case "postgres" -> "PostgreSQL, schema " + sink.schema();
             case "kafka" -> "Kafka topic " + sink.topic();
             case "webhook" -> "webhook";
+            case "alertmanager" -> "Alertmanager";
             default -> "the log";
           };
       lines.add(String.format("%-13s -> %s", kind, where));

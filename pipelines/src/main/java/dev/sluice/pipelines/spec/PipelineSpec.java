@@ -115,10 +115,11 @@ public record PipelineSpec(
   }
 
   /**
-   * A sink: {@code type} is one of embedded, postgres, jsonl, log, kafka, webhook; the other fields
-   * apply to some types only (null otherwise). Secrets are references (an environment variable or a
-   * file), never values. {@code port} is an embedded database's port (0: any free port); {@code
-   * exactlyOnce} makes a Kafka alert sink transactional.
+   * A sink: {@code type} is one of embedded, postgres, jsonl, log, kafka, webhook, alertmanager;
+   * the other fields apply to some types only (null otherwise). Secrets are references (an
+   * environment variable or a file), never values. {@code port} is an embedded database's port (0:
+   * any free port); {@code exactlyOnce} makes a Kafka alert sink transactional; {@code resendEvery}
+   * is how often an Alertmanager sink re-sends a firing alert.
    */
   public record Sink(
       String type,
@@ -137,7 +138,49 @@ public record PipelineSpec(
       List<String> allowedHosts,
       boolean allowPrivateAddresses,
       int port,
-      boolean exactlyOnce) {}
+      boolean exactlyOnce,
+      Duration resendEvery) {
+
+    /** A sink that is not an Alertmanager's. */
+    public Sink(
+        String type,
+        String path,
+        String jdbcUrl,
+        String user,
+        String passwordEnv,
+        String passwordFile,
+        String schema,
+        String dataDir,
+        String topic,
+        String bootstrapServers,
+        String propertiesFile,
+        String url,
+        String format,
+        List<String> allowedHosts,
+        boolean allowPrivateAddresses,
+        int port,
+        boolean exactlyOnce) {
+      this(
+          type,
+          path,
+          jdbcUrl,
+          user,
+          passwordEnv,
+          passwordFile,
+          schema,
+          dataDir,
+          topic,
+          bootstrapServers,
+          propertiesFile,
+          url,
+          format,
+          allowedHosts,
+          allowPrivateAddresses,
+          port,
+          exactlyOnce,
+          null);
+    }
+  }
 
   /**
    * True when the job ends by itself: every source is bounded, or the only unbounded one is a

@@ -1,5 +1,6 @@
 package dev.sluice.pipelines.spec;
 
+import dev.sluice.io.AlertmanagerIO;
 import dev.sluice.io.EventFilesIO;
 import dev.sluice.io.JsonLinesIO;
 import dev.sluice.io.KafkaJsonIO;
@@ -162,6 +163,7 @@ public final class SpecPipeline {
             alerts.apply(step, write);
           }
           case "webhook" -> sinkRejects.add(alerts.apply(step, webhook(sink)));
+          case "alertmanager" -> sinkRejects.add(alerts.apply(step, alertmanager(sink)));
           default ->
               sinkRejects.add(
                   alerts.apply(
@@ -323,27 +325,54 @@ public final class SpecPipeline {
   }
 
   private static WebhookIO.Write webhook(Sink sink) {
-    String url = sink.url();
+    String variable = urlVariable(sink, "webhook");
     WebhookIO.Write write;
-    if (url.startsWith("env:")) {
-      String variable = url.substring(4);
-      String value = System.getenv(variable);
-      if (value == null) {
-        throw new IllegalArgumentException(
-            "webhook url_env: environment variable " + variable + " is not set");
-      }
+    if (variable != null) {
       // Checked here, read again on the worker: the URL itself never enters the job graph.
-      WebhookIO.checkUrl(value, sink.allowPrivateAddresses());
+      WebhookIO.checkUrl(System.getenv(variable), sink.allowPrivateAddresses());
       write = WebhookIO.write().toUrlFromEnv(variable);
     } else {
-      write = WebhookIO.write().to(url);
+      write = WebhookIO.write().to(sink.url());
     }
     if ("slack".equals(sink.format())) {
       write = write.withSlackFormat();
+    } else if ("alertmanager".equals(sink.format())) {
+      write = write.withAlertmanagerFormat();
     }
     if (!sink.allowedHosts().isEmpty()) {
       write = write.withAllowedHosts(new HashSet<>(sink.allowedHosts()));
     }
     return write.withAllowPrivateAddresses(sink.allowPrivateAddresses());
+  }
+
+  private static AlertmanagerIO.Write alertmanager(Sink sink) {
+    String variable = urlVariable(sink, "alertmanager");
+    AlertmanagerIO.Write write;
+    if (variable != null) {
+      AlertmanagerIO.checkUrl(System.getenv(variable), sink.allowPrivateAddresses());
+      write = AlertmanagerIO.write().toUrlFromEnv(variable);
+    } else {
+      write = AlertmanagerIO.write().to(sink.url());
+    }
+    if (!sink.allowedHosts().isEmpty()) {
+      write = write.withAllowedHosts(new HashSet<>(sink.allowedHosts()));
+    }
+    if (sink.resendEvery() != null) {
+      write = write.withResendInterval(sink.resendEvery());
+    }
+    return write.withAllowPrivateAddresses(sink.allowPrivateAddresses());
+  }
+
+  /** The environment variable of a {@code url_env} sink, checked to be set; null for a url. */
+  private static String urlVariable(Sink sink, String type) {
+    if (!sink.url().startsWith("env:")) {
+      return null;
+    }
+    String variable = sink.url().substring(4);
+    if (System.getenv(variable) == null) {
+      throw new IllegalArgumentException(
+          type + " url_env: environment variable " + variable + " is not set");
+    }
+    return variable;
   }
 }

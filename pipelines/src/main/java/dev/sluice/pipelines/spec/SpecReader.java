@@ -245,7 +245,7 @@ public final class SpecReader {
         sinks(
             sinks,
             "alerts",
-            Set.of("log", "jsonl", "kafka", "webhook", "postgres", "embedded"),
+            Set.of("log", "jsonl", "kafka", "webhook", "alertmanager", "postgres", "embedded"),
             source);
     List<Sink> deadLetters =
         sinks(sinks, "dead_letters", Set.of("jsonl", "kafka", "postgres", "embedded"), source);
@@ -693,6 +693,16 @@ public final class SpecReader {
                 "bootstrap_servers",
                 "properties_file",
                 kind.equals("alerts") ? "exactly_once" : "type");
+        case "alertmanager" ->
+            fields.allowOnly(
+                s,
+                path,
+                "type",
+                "url",
+                "url_env",
+                "allowed_hosts",
+                "allow_private_addresses",
+                "resend_every");
         default ->
             fields.allowOnly(
                 s,
@@ -726,13 +736,21 @@ public final class SpecReader {
       }
       String url = fields.text(s, path, "url", null);
       String urlEnv = fields.text(s, path, "url_env", null);
-      if (type.equals("webhook") && (url == null) == (urlEnv == null)) {
-        throw yaml.error(path, "a webhook needs exactly one of url and url_env");
+      boolean http = type.equals("webhook") || type.equals("alertmanager");
+      if (http && (url == null) == (urlEnv == null)) {
+        throw yaml.error(
+            path,
+            (type.equals("webhook") ? "a webhook" : "an alertmanager sink")
+                + " needs exactly one of url and url_env");
       }
-      if (type.equals("webhook") && url != null) {
+      if (http && url != null) {
         try {
-          dev.sluice.io.WebhookIO.checkUrl(
-              url, fields.bool(s, path, "allow_private_addresses", false));
+          boolean allowPrivate = fields.bool(s, path, "allow_private_addresses", false);
+          if (type.equals("webhook")) {
+            dev.sluice.io.WebhookIO.checkUrl(url, allowPrivate);
+          } else {
+            dev.sluice.io.AlertmanagerIO.checkUrl(url, allowPrivate);
+          }
         } catch (IllegalArgumentException e) {
           throw yaml.error(
               path + ".url",
@@ -740,6 +758,15 @@ public final class SpecReader {
                   + (e.getMessage().contains("address")
                       ? " (set allow_private_addresses: true for a trusted internal receiver)"
                       : ""));
+        }
+      }
+      Duration resendEvery = null;
+      if (type.equals("alertmanager")) {
+        resendEvery = fields.duration(s, path, "resend_every", Duration.standardMinutes(1), false);
+        if (resendEvery.getMillis() == 0) {
+          throw yaml.error(
+              path + ".resend_every",
+              "must be longer than 0 (how often a firing alert is re-sent)");
         }
       }
       String schema = fields.text(s, path, "schema", "sluice");
@@ -767,12 +794,14 @@ public final class SpecReader {
               SpecFields.local(fields.text(s, path, "properties_file", null)),
               url != null ? url : urlEnv == null ? null : "env:" + urlEnv,
               type.equals("webhook")
-                  ? fields.oneOf(s, path, "format", List.of("json", "slack"), "json")
+                  ? fields.oneOf(
+                      s, path, "format", List.of("json", "slack", "alertmanager"), "json")
                   : null,
               fields.texts(s, path, "allowed_hosts"),
               fields.bool(s, path, "allow_private_addresses", false),
               (int) fields.integer(s, path, "port", 0, 0, 65_535),
-              fields.bool(s, path, "exactly_once", false)));
+              fields.bool(s, path, "exactly_once", false),
+              resendEvery));
     }
     return result;
   }

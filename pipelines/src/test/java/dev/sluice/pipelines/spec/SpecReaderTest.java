@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.pipelines.spec.PipelineSpec.Files;
 import java.nio.file.Path;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.joda.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -162,5 +163,96 @@ class SpecReaderTest {
         .hasMessageStartingWith("s.yaml:11: rule_updates.files: files are watched while the job");
     assertThatThrownBy(() -> SpecReader.parse("s.yaml", ""))
         .hasMessage("s.yaml:1: the file is empty; a pipeline spec is a YAML map");
+  }
+
+  // ---- notification sinks: alertmanager, webhook formats ----
+
+  @Test
+  void anAlertmanagerSinkIsReadAndWiredAsNotifyAlertsAlertmanager() {
+    PipelineSpec spec =
+        SpecReader.parse(
+            "iot.yaml",
+            replace(
+                "    - type: log",
+                "    - {type: alertmanager, url: 'http://127.0.0.1:9093',"
+                    + " allow_private_addresses: true, allowed_hosts: [127.0.0.1],"
+                    + " resend_every: 30s}\n"
+                    + "    - {type: alertmanager, url: 'https://am.example.com/am'}\n"
+                    + "    - {type: webhook, url: 'https://hooks.example.com/x',"
+                    + " format: alertmanager}"));
+
+    PipelineSpec.Sink alertmanager = spec.alertSinks().get(0);
+    assertThat(alertmanager.type()).isEqualTo("alertmanager");
+    assertThat(alertmanager.url()).isEqualTo("http://127.0.0.1:9093");
+    assertThat(alertmanager.allowedHosts()).containsExactly("127.0.0.1");
+    assertThat(alertmanager.allowPrivateAddresses()).isTrue();
+    assertThat(alertmanager.resendEvery()).isEqualTo(Duration.standardSeconds(30));
+    assertThat(spec.alertSinks().get(1).resendEvery()).isEqualTo(Duration.standardMinutes(1));
+    assertThat(spec.alertSinks().get(2).format()).isEqualTo("alertmanager");
+
+    org.apache.beam.sdk.Pipeline pipeline = org.apache.beam.sdk.Pipeline.create();
+    SpecPipeline.build(pipeline, spec);
+    java.util.Map<String, DisplayData> steps = new java.util.HashMap<>();
+    pipeline.traverseTopologically(
+        new org.apache.beam.sdk.Pipeline.PipelineVisitor.Defaults() {
+          @Override
+          public CompositeBehavior enterCompositeTransform(
+              org.apache.beam.sdk.runners.TransformHierarchy.Node node) {
+            if (node.getTransform() != null) {
+              steps.put(node.getFullName(), DisplayData.from(node.getTransform()));
+            }
+            return CompositeBehavior.ENTER_TRANSFORM;
+          }
+        });
+    assertThat(steps)
+        .containsKeys(
+            "NotifyAlerts-0-alertmanager",
+            "NotifyAlerts-0-alertmanager/PostToAlertmanager",
+            "NotifyAlerts-1-alertmanager",
+            "NotifyAlerts-2-webhook/PostToWebhook");
+    assertThat(steps.get("NotifyAlerts-0-alertmanager").items())
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("resendInterval");
+              assertThat(item.getValue()).isEqualTo(30_000L);
+            });
+    assertThat(steps.get("NotifyAlerts-2-webhook").items())
+        .anySatisfy(
+            item -> {
+              assertThat(item.getKey()).isEqualTo("format");
+              assertThat(item.getValue()).isEqualTo("alertmanager");
+            });
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      quoteCharacter = '\'',
+      textBlock =
+          """
+          no url                  | {type: alertmanager}                                                      | iot.yaml:16: sinks.alerts[0]: an alertmanager sink needs exactly one of url and url_env
+          url and url_env         | {type: alertmanager, url: 'https://am.example.com', url_env: AM_URL}      | iot.yaml:16: sinks.alerts[0]: an alertmanager sink needs exactly one of url and url_env
+          loopback                | {type: alertmanager, url: 'http://127.0.0.1:9093'}                        | iot.yaml:16: sinks.alerts[0].url: url host 127.0.0.1 is a loopback address; Alertmanager requests to it are refused unless withAllowPrivateAddresses(true) (set allow_private_addresses: true for a trusted internal receiver)
+          api path in url         | {type: alertmanager, url: 'https://am.example.com/api/v2/alerts'}         | iot.yaml:16: sinks.alerts[0].url: url must be Alertmanager's base URL; the sink adds /api/v2/alerts itself
+          query in url            | {type: alertmanager, url: 'https://am.example.com/?t=1'}                  | iot.yaml:16: sinks.alerts[0].url: url must be Alertmanager's base URL, without query or fragment
+          not http                | {type: alertmanager, url: 'am.example.com:9093'}                          | iot.yaml:16: sinks.alerts[0].url: url scheme must be http or https
+          zero resend_every       | {type: alertmanager, url: 'https://am.example.com', resend_every: 0s}     | iot.yaml:16: sinks.alerts[0].resend_every: must be longer than 0 (how often a firing alert is re-sent)
+          bad resend_every        | {type: alertmanager, url: 'https://am.example.com', resend_every: 1 min}  | iot.yaml:16: sinks.alerts[0].resend_every: "1 min" is not a duration; use 500ms, 30s, 5m, 2h, 1d
+          format on alertmanager  | {type: alertmanager, url: 'https://am.example.com', format: slack}        | iot.yaml:16: sinks.alerts[0].format: unknown key; allowed here: type, url, url_env, allowed_hosts, allow_private_addresses, resend_every
+          resend_every on webhook | {type: webhook, url: 'https://hooks.example.com', resend_every: 1m}       | iot.yaml:16: sinks.alerts[0].resend_every: unknown key; allowed here: type, url, url_env, format, allowed_hosts, allow_private_addresses
+          webhook format          | {type: webhook, url: 'https://hooks.example.com', format: teams}          | iot.yaml:16: sinks.alerts[0].format: "teams" is not allowed; use one of json, slack, alertmanager
+          inline token            | {type: alertmanager, url: 'https://am.example.com', token: abc}           | iot.yaml:16: sinks.alerts[0].token: secrets are not allowed in a spec
+          not a stats sink        | {type: alertmanager, url: 'https://am.example.com'}                       | iot.yaml:13: sinks.stats[0].type: "alertmanager" is not allowed; use one of embedded, jsonl, postgres
+          """)
+  void brokenNotificationSinksAreRejectedNamingTheField(String what, String sink, String message) {
+    String text =
+        what.equals("not a stats sink")
+            ? replace("    - type: jsonl\n      path: out/stats", "    - " + sink)
+            : replace("    - type: log", "    - " + sink);
+    assertThatThrownBy(() -> SpecReader.parse("iot.yaml", text))
+        .as(what)
+        .isInstanceOf(SpecException.class)
+        .message()
+        .startsWith(message);
   }
 }
