@@ -384,8 +384,9 @@ final class FaultScenario {
       String note =
           (caughtUp ? "" : "did not catch up within " + CATCH_UP.toMinutes() + " min; ")
               + kafkaAlerts
-              + (kafkaAlertsOk ? "" : " (NOT exactly once)")
-              + webhookNote;
+              + (kafkaAlertsOk ? "" : " (NOT exactly once)");
+      note =
+          note.isEmpty() || webhookNote.isEmpty() ? note + webhookNote : note + "; " + webhookNote;
       return new Row(
           this,
           produced,

@@ -87,7 +87,7 @@ final class WebhookReceiver implements AutoCloseable {
             && silencedBodies == 0
             && !stored.silencedNotifications().isEmpty();
     return String.format(
-        "; webhook: %d requests for %d notifications (%d re-sent with the same key), %d stored"
+        "webhook: %d requests for %d notifications (%d re-sent with the same key), %d stored"
             + " silenced and never sent%s%s",
         received.size(),
         stored.notifications().size(),
