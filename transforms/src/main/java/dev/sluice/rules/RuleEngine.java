@@ -425,17 +425,7 @@ public final class RuleEngine {
           && end - st.lastNotified >= rule.renotifyEvery().getMillis()) {
         st.lastNotified = end;
         emit(
-            alert(
-                rule,
-                stats.key(),
-                stats.metric(),
-                st,
-                Status.FIRING,
-                v.value(),
-                stats.windowStart(),
-                stats.windowEnd(),
-                now,
-                null),
+            firingAlert(rule, stats, st, v, now),
             Transition.RENOTIFIED,
             st.unsent || silencedUntil(rule, stats.key(), end) != null);
       }
@@ -470,21 +460,24 @@ public final class RuleEngine {
     }
     st.unsent = false;
     st.lastNotified = end;
-    emit(
-        alert(
-            rule,
-            stats.key(),
-            stats.metric(),
-            st,
-            Status.FIRING,
-            v.value(),
-            stats.windowStart(),
-            stats.windowEnd(),
-            now,
-            null),
-        Transition.SENT_AFTER_SILENCE,
-        false);
+    emit(firingAlert(rule, stats, st, v, now), Transition.SENT_AFTER_SILENCE, false);
     return true;
+  }
+
+  /** A FIRING of the open episode, for this window: a re-notification, or a held-back FIRING. */
+  private static Alert firingAlert(
+      Rule rule, WindowStats stats, AlertState st, Verdict v, Instant now) {
+    return alert(
+        rule,
+        stats.key(),
+        stats.metric(),
+        st,
+        Status.FIRING,
+        v.value(),
+        stats.windowStart(),
+        stats.windowEnd(),
+        now,
+        null);
   }
 
   /**

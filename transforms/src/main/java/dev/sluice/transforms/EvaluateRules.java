@@ -749,9 +749,7 @@ public abstract class EvaluateRules
           store(alertStates, deadlines), output(out), silencesInForce(silenceUpdates));
     }
 
-    /**
-     * The same version rules as for rule updates: higher replaces, older or different is refused.
-     */
+    /** The same version rules as for rule updates: higher replaces, older or other is refused. */
     private void applySilenceUpdate(
         boolean reportingShard,
         EngineInput input,
@@ -762,49 +760,75 @@ public abstract class EvaluateRules
       if (current == null) {
         current = staticSilences.get(update.id());
       }
-      String conflict = null;
-      if (current != null && update.version() < current.version()) {
-        conflict =
-            "silence '"
-                + update.id()
-                + "': version "
-                + update.version()
-                + " is older than version "
-                + current.version()
-                + " in force; raise the version to change a silence";
-      } else if (current != null && update.version() == current.version()) {
-        if (update.equals(current) || current.deleted()) {
-          if (reportingShard) {
-            duplicate.inc();
-          }
-          return; // a replay, or a replay of a silence that has since expired
-        }
-        conflict =
-            "silence '"
-                + update.id()
-                + "': version "
-                + update.version()
-                + " is already in force with other content; raise the version to change it";
-      }
-      if (conflict != null) {
+      // The same version again is a replay; so is one of a silence that has since expired.
+      boolean applies =
+          checkVersion(
+              "silence",
+              update.id(),
+              update.version(),
+              current == null ? null : current.version(),
+              update.equals(current) || (current != null && current.deleted()),
+              reportingShard,
+              input,
+              update.toJson(),
+              out);
+      if (applies) {
+        silenceUpdates.put(update.id(), update);
         if (reportingShard) {
-          rejected.inc();
-          out.get(deadLettersTag)
-              .output(
-                  DeadLetter.of(
-                      STAGE,
-                      Reason.RULE_VERSION_CONFLICT,
-                      conflict,
-                      input.payload() == null ? update.toJson() : input.payload(),
-                      input.source(),
-                      Instant.now()));
+          silenceUpdatesApplied.inc();
         }
-        return;
       }
-      silenceUpdates.put(update.id(), update);
+    }
+
+    /**
+     * Whether an update of version {@code version} applies over {@code currentVersion} (null: none
+     * in force): a higher version does; the same one again ({@code same}) is counted as a duplicate
+     * and ignored; an older one, or the same with other content, is a {@code RULE_VERSION_CONFLICT}
+     * dead letter. The reporting shard alone counts and reports.
+     */
+    private boolean checkVersion(
+        String kind,
+        String id,
+        long version,
+        @Nullable Long currentVersion,
+        boolean same,
+        boolean reportingShard,
+        EngineInput input,
+        String json,
+        MultiOutputReceiver out) {
+      if (currentVersion == null || version > currentVersion) {
+        return true;
+      }
+      if (version == currentVersion && same) {
+        if (reportingShard) {
+          duplicate.inc();
+        }
+        return false;
+      }
       if (reportingShard) {
-        silenceUpdatesApplied.inc();
+        String conflict =
+            kind
+                + " '"
+                + id
+                + "': version "
+                + version
+                + (version < currentVersion
+                    ? " is older than version " + currentVersion + " in force"
+                    : " is already in force with other content")
+                + "; raise the version to change a "
+                + kind;
+        rejected.inc();
+        out.get(deadLettersTag)
+            .output(
+                DeadLetter.of(
+                    STAGE,
+                    Reason.RULE_VERSION_CONFLICT,
+                    conflict,
+                    input.payload() == null ? json : input.payload(),
+                    input.source(),
+                    Instant.now()));
       }
+      return false;
     }
 
     private Map<String, Rule> rulesInForce(MapState<String, Rule> ruleUpdates) {
@@ -824,43 +848,16 @@ public abstract class EvaluateRules
         MultiOutputReceiver out) {
       Rule update = input.rule();
       Rule current = rulesInForce(ruleUpdates).get(update.id());
-      String conflict = null;
-      if (current != null && update.version() < current.version()) {
-        conflict =
-            "rule '"
-                + update.id()
-                + "': version "
-                + update.version()
-                + " is older than version "
-                + current.version()
-                + " in force; raise the version to change a rule";
-      } else if (current != null && update.version() == current.version()) {
-        if (update.equals(current)) {
-          if (reportingShard) {
-            duplicate.inc();
-          }
-          return;
-        }
-        conflict =
-            "rule '"
-                + update.id()
-                + "': version "
-                + update.version()
-                + " is already in force with other content; raise the version to change a rule";
-      }
-      if (conflict != null) {
-        if (reportingShard) {
-          rejected.inc();
-          out.get(deadLettersTag)
-              .output(
-                  DeadLetter.of(
-                      STAGE,
-                      Reason.RULE_VERSION_CONFLICT,
-                      conflict,
-                      input.payload() == null ? update.toJson() : input.payload(),
-                      input.source(),
-                      Instant.now()));
-        }
+      if (!checkVersion(
+          "rule",
+          update.id(),
+          update.version(),
+          current == null ? null : current.version(),
+          update.equals(current),
+          reportingShard,
+          input,
+          update.toJson(),
+          out)) {
         return;
       }
       ruleUpdates.put(update.id(), update);
