@@ -166,7 +166,7 @@ public final class AlertmanagerIO {
    */
   public static Write write() {
     return new AutoValue_AlertmanagerIO_Write.Builder()
-        .setHttp(HttpDelivery.Settings.defaults("Alertmanager"))
+        .setHttp(HttpSettings.defaults("Alertmanager"))
         .setResendInterval(Duration.standardMinutes(1))
         .build();
   }
@@ -180,7 +180,7 @@ public final class AlertmanagerIO {
    * @throws IllegalArgumentException naming the problem (never the URL's path or query)
    */
   public static void checkUrl(String url, boolean allowPrivateAddresses) {
-    checkBase(HttpDelivery.checkUrl(url, allowPrivateAddresses, "Alertmanager"));
+    checkBase(AddressChecks.checkUrl(url, allowPrivateAddresses, "Alertmanager"));
   }
 
   private static URI checkBase(URI uri) {
@@ -199,7 +199,7 @@ public final class AlertmanagerIO {
 
   /** {@code <base>/api/v2/alerts}, the base's path (a route prefix) kept. */
   static URI endpoint(String base) {
-    URI uri = checkBase(HttpDelivery.parseUrl(base));
+    URI uri = checkBase(AddressChecks.parseUrl(base));
     String path = uri.getRawPath() == null ? "" : uri.getRawPath();
     while (path.endsWith("/")) {
       path = path.substring(0, path.length() - 1);
@@ -216,7 +216,7 @@ public final class AlertmanagerIO {
   public abstract static class Write
       extends PTransform<PCollection<Alert>, PCollection<DeadLetter>> {
 
-    abstract HttpDelivery.Settings http();
+    abstract HttpSettings http();
 
     abstract Duration resendInterval();
 
@@ -224,7 +224,7 @@ public final class AlertmanagerIO {
 
     abstract Builder toBuilder();
 
-    private Write http(HttpDelivery.Settings http) {
+    private Write http(HttpSettings http) {
       return toBuilder().setHttp(http).build();
     }
 
@@ -236,7 +236,7 @@ public final class AlertmanagerIO {
      * transform is applied.
      */
     public Write to(String url) {
-      checkBase(HttpDelivery.parseUrl(url));
+      checkBase(AddressChecks.parseUrl(url));
       return http(http().to(url));
     }
 
@@ -273,7 +273,7 @@ public final class AlertmanagerIO {
       if (!scheme.equals("http") && !scheme.equals("https")) {
         throw new IllegalArgumentException(
             "generatorUrl must be an absolute http or https URL, got '"
-                + HttpDelivery.withoutQuery(generatorUrl)
+                + AddressChecks.withoutQuery(generatorUrl)
                 + "'");
       }
       return toBuilder().setGeneratorUrl(generatorUrl).build();
@@ -355,12 +355,12 @@ public final class AlertmanagerIO {
           .addIfNotNull(
               DisplayData.item(
                   "generatorUrl",
-                  generatorUrl() == null ? null : HttpDelivery.withoutQuery(generatorUrl())));
+                  generatorUrl() == null ? null : AddressChecks.withoutQuery(generatorUrl())));
     }
 
     @AutoValue.Builder
     abstract static class Builder {
-      abstract Builder setHttp(HttpDelivery.Settings value);
+      abstract Builder setHttp(HttpSettings value);
 
       abstract Builder setResendInterval(Duration value);
 
@@ -386,7 +386,7 @@ public final class AlertmanagerIO {
     private final TimerSpec resendSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
     private final Write spec;
-    private transient HttpDelivery.Sender sender;
+    private transient HttpSender sender;
     private transient ObjectMapper mapper;
     private transient String source;
     private transient Counter delivered;
@@ -402,8 +402,7 @@ public final class AlertmanagerIO {
     @Setup
     public void setup() {
       URI uri = endpoint(spec.http().resolveUrl());
-      sender =
-          new HttpDelivery.Sender(spec.http(), uri, Metrics.counter(METRICS_NAMESPACE, RETRIES));
+      sender = new HttpSender(spec.http(), uri, Metrics.counter(METRICS_NAMESPACE, RETRIES));
       source = "alertmanager:" + sender.host().toLowerCase(Locale.ROOT);
       mapper = new ObjectMapper();
       delivered = Metrics.counter(METRICS_NAMESPACE, DELIVERED);

@@ -97,7 +97,7 @@ public final class WebhookIO {
    */
   public static Write write() {
     return new AutoValue_WebhookIO_Write.Builder()
-        .setHttp(HttpDelivery.Settings.defaults("webhook"))
+        .setHttp(HttpSettings.defaults("webhook"))
         .setFormat(Format.ALERT_JSON)
         .build();
   }
@@ -110,7 +110,7 @@ public final class WebhookIO {
    * @throws IllegalArgumentException naming the problem (never the URL's query string)
    */
   public static void checkUrl(String url, boolean allowPrivateAddresses) {
-    HttpDelivery.checkUrl(url, allowPrivateAddresses, "webhook");
+    AddressChecks.checkUrl(url, allowPrivateAddresses, "webhook");
   }
 
   /** The body of the requests. */
@@ -131,13 +131,13 @@ public final class WebhookIO {
   public abstract static class Write
       extends PTransform<PCollection<Alert>, PCollection<DeadLetter>> {
 
-    abstract HttpDelivery.Settings http();
+    abstract HttpSettings http();
 
     abstract Format format();
 
     abstract Builder toBuilder();
 
-    private Write http(HttpDelivery.Settings http) {
+    private Write http(HttpSettings http) {
       return toBuilder().setHttp(http).build();
     }
 
@@ -260,7 +260,7 @@ public final class WebhookIO {
 
     @AutoValue.Builder
     abstract static class Builder {
-      abstract Builder setHttp(HttpDelivery.Settings value);
+      abstract Builder setHttp(HttpSettings value);
 
       abstract Builder setFormat(Format value);
 
@@ -271,7 +271,7 @@ public final class WebhookIO {
   /** Posts alerts one at a time, retrying in place; emits the ones finally not delivered. */
   static final class DeliverFn extends DoFn<Alert, DeadLetter> {
     private final Write spec;
-    private transient HttpDelivery.Sender sender;
+    private transient HttpSender sender;
     private transient ObjectMapper mapper;
     private transient String source;
     private transient Counter delivered;
@@ -285,8 +285,7 @@ public final class WebhookIO {
     @Setup
     public void setup() {
       URI uri = URI.create(spec.http().resolveUrl());
-      sender =
-          new HttpDelivery.Sender(spec.http(), uri, Metrics.counter(METRICS_NAMESPACE, RETRIES));
+      sender = new HttpSender(spec.http(), uri, Metrics.counter(METRICS_NAMESPACE, RETRIES));
       source = "webhook:" + sender.host().toLowerCase(Locale.ROOT);
       mapper = new ObjectMapper();
       delivered = Metrics.counter(METRICS_NAMESPACE, DELIVERED);
