@@ -8,6 +8,7 @@ import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.JsonSupport;
 import dev.sluice.testing.Counters;
+import dev.sluice.testing.RunnerPipelines;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,23 +19,22 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.GenerateSequence;
-import org.apache.beam.sdk.testing.TestPipeline;
-import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Instant;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link AlertmanagerIO} against a real Prometheus Alertmanager 0.25 ({@link AlertmanagerServer}),
- * from a running, unbounded pipeline on the Direct runner, so that re-sends happen in real time.
+ * from a running, unbounded pipeline on the Direct runner and on embedded Flink, so that re-sends
+ * happen in real time. Each runner's alerts have a rule (alertname) of their own.
  */
-@ExtendWith(TestPipelineExtension.class)
 class AlertmanagerIOIT {
   @RegisterExtension static final AlertmanagerServer alertmanager = new AlertmanagerServer();
 
@@ -45,10 +45,22 @@ class AlertmanagerIOIT {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  @Test
-  void alertsArriveGroupedStayActiveWhileResentThenResolveAndSilencedOnesNeverArrive(
-      TestPipeline pipeline) throws IOException {
-    pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+  @ParameterizedTest
+  @ValueSource(strings = {"direct", "flink"})
+  void alertsArriveGroupedStayActiveWhileResentThenResolveAndSilencedOnesNeverArrive(String runner)
+      throws IOException {
+    FEED.clear();
+    DEAD_LETTERS.clear();
+    String rule = "hot-" + runner;
+    Pipeline pipeline;
+    if (runner.equals("direct")) {
+      pipeline = Pipeline.create();
+      pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    } else {
+      // Detached: run() returns at once with a result that can cancel the job.
+      pipeline =
+          Pipeline.create(RunnerPipelines.embeddedFlinkOptions(true, "--attachedMode=false"));
+    }
     PCollection<DeadLetter> undelivered =
         pipeline
             // Unbounded ticks keep the pipeline, and so its re-send timers, running.
@@ -68,31 +80,38 @@ class AlertmanagerIOIT {
       Instant episodeStart = secondsAgo(60);
       FEED.addAll(
           List.of(
-              alert("sensor-1", Alert.Status.FIRING, episodeStart, false),
-              alert("sensor-2", Alert.Status.FIRING, episodeStart, false),
-              alert("sensor-3", Alert.Status.FIRING, episodeStart, true)));
+              alert(rule, "sensor-1", Alert.Status.FIRING, episodeStart, false),
+              alert(rule, "sensor-2", Alert.Status.FIRING, episodeStart, false),
+              alert(rule, "sensor-3", Alert.Status.FIRING, episodeStart, true)));
 
       // Arrived, with their labels and annotations, as active alerts.
       await("both alerts active in Alertmanager")
           .atMost(WAIT)
           .untilAsserted(
               () ->
-                  assertThat(keys(alertmanager.get("/api/v2/alerts")))
-                      .containsExactlyInAnyOrder("sensor-1", "sensor-2"));
-      JsonNode one = byKey(alertmanager.get("/api/v2/alerts"), "sensor-1");
+                  assertThat(keys(active(rule))).containsExactlyInAnyOrder("sensor-1", "sensor-2"));
+      JsonNode one = byKey(active(rule), "sensor-1");
       assertThat(one.get("labels").toString())
           .isEqualTo(
-              "{\"alertname\":\"hot\",\"key\":\"sensor-1\",\"metric\":\"temperature\","
+              "{\"alertname\":\""
+                  + rule
+                  + "\",\"key\":\"sensor-1\",\"metric\":\"temperature\","
                   + "\"severity\":\"critical\",\"team\":\"ops\"}");
       assertThat(one.get("annotations").get("summary").asText()).isEqualTo("sensor-1 too hot");
-      assertThat(one.get("annotations").get("alert_id").asText()).isEqualTo("id-sensor-1");
+      assertThat(one.get("annotations").get("alert_id").asText())
+          .isEqualTo("id-" + rule + "-sensor-1");
       assertThat(one.get("status").get("state").asText()).isEqualTo("active");
       assertThat(JsonSupport.parseInstant(one.get("startsAt").asText())).isEqualTo(episodeStart);
 
       // Grouped: two keys of one rule, one group, one notification with both.
-      JsonNode groups = alertmanager.get("/api/v2/alerts/groups");
+      String groupLabels = "{\"alertname\":\"" + rule + "\"}";
+      List<JsonNode> groups = new ArrayList<>();
+      for (JsonNode group : alertmanager.get("/api/v2/alerts/groups")) {
+        if (group.get("labels").toString().equals(groupLabels)) {
+          groups.add(group);
+        }
+      }
       assertThat(groups).hasSize(1);
-      assertThat(groups.get(0).get("labels").toString()).isEqualTo("{\"alertname\":\"hot\"}");
       assertThat(keys(groups.get(0).get("alerts")))
           .containsExactlyInAnyOrder("sensor-1", "sensor-2");
       await("a grouped notification of both alerts")
@@ -103,9 +122,7 @@ class AlertmanagerIOIT {
                       .anyMatch(
                           n ->
                               n.get("status").asText().equals("firing")
-                                  && n.get("groupLabels")
-                                      .toString()
-                                      .equals("{\"alertname\":\"hot\"}")
+                                  && n.get("groupLabels").toString().equals(groupLabels)
                                   && n.get("alerts").size() == 2));
 
       // Re-sends keep them active past the endsAt each copy carries (now + 4 x 1 s).
@@ -118,7 +135,7 @@ class AlertmanagerIOIT {
               () ->
                   Instant.now()
                       .isAfter(firstEndsAt.plus(org.joda.time.Duration.standardSeconds(2))));
-      JsonNode stillActive = alertmanager.get("/api/v2/alerts");
+      JsonNode stillActive = active(rule);
       assertThat(keys(stillActive)).containsExactlyInAnyOrder("sensor-1", "sensor-2");
       for (JsonNode alert : stillActive) {
         assertThat(alert.get("status").get("state").asText()).isEqualTo("active");
@@ -127,24 +144,24 @@ class AlertmanagerIOIT {
       }
 
       // The silenced alert never arrived.
-      assertThat(alertmanager.notifications().toString()).doesNotContain("sensor-3");
+      assertThat(alertmanager.notifications().toString()).doesNotContain(rule + "-sensor-3");
 
       // Resolved: gone from the active alerts, and notified as resolved at the RESOLVED's time.
       Instant resolvedAt = secondsAgo(1);
       FEED.addAll(
           List.of(
-              alert("sensor-1", Alert.Status.RESOLVED, resolvedAt, false),
-              alert("sensor-2", Alert.Status.RESOLVED, resolvedAt, false),
-              alert("sensor-3", Alert.Status.RESOLVED, resolvedAt, true)));
+              alert(rule, "sensor-1", Alert.Status.RESOLVED, resolvedAt, false),
+              alert(rule, "sensor-2", Alert.Status.RESOLVED, resolvedAt, false),
+              alert(rule, "sensor-3", Alert.Status.RESOLVED, resolvedAt, true)));
       // GET /api/v2/alerts lists no alert whose endsAt has passed, whatever its filters.
       await("no active alert left")
           .atMost(WAIT)
-          .untilAsserted(() -> assertThat(alertmanager.get("/api/v2/alerts")).isEmpty());
+          .untilAsserted(() -> assertThat(active(rule)).isEmpty());
       await("a resolved notification of both alerts")
           .atMost(WAIT)
           .untilAsserted(
               () -> {
-                JsonNode resolved = lastNotification("resolved");
+                JsonNode resolved = lastNotification(groupLabels, "resolved");
                 assertThat(resolved).isNotNull();
                 assertThat(keys(resolved.get("alerts")))
                     .containsExactlyInAnyOrder("sensor-1", "sensor-2");
@@ -155,10 +172,13 @@ class AlertmanagerIOIT {
                       .isEqualTo(episodeStart);
                 }
               });
-      assertThat(alertmanager.notifications().toString()).doesNotContain("sensor-3");
+      assertThat(alertmanager.notifications().toString()).doesNotContain(rule + "-sensor-3");
       assertThat(DEAD_LETTERS).isEmpty();
     } finally {
       result.cancel();
+    }
+    if (!runner.equals("direct")) {
+      return; // a detached Flink job reports no metrics to its client
     }
     String ns = AlertmanagerIO.METRICS_NAMESPACE;
     assertThat(Counters.attempted(result, ns, AlertmanagerIO.DELIVERED)).isEqualTo(4);
@@ -171,11 +191,12 @@ class AlertmanagerIOIT {
     return new Instant(now - seconds * 1000L);
   }
 
-  private static Alert alert(String key, Alert.Status status, Instant at, boolean silenced) {
+  private static Alert alert(
+      String rule, String key, Alert.Status status, Instant at, boolean silenced) {
     boolean firing = status == Alert.Status.FIRING;
     return new Alert(
-        "id-" + key,
-        "hot",
+        "id-" + rule + "-" + key,
+        rule,
         1,
         key,
         "temperature",
@@ -189,6 +210,18 @@ class AlertmanagerIOIT {
         Instant.now(),
         new TreeMap<>(Map.of("team", "ops")),
         silenced);
+  }
+
+  /** The active alerts of {@code rule} (its alertname). */
+  private static JsonNode active(String rule) throws IOException {
+    com.fasterxml.jackson.databind.node.ArrayNode mine =
+        new com.fasterxml.jackson.databind.ObjectMapper().createArrayNode();
+    for (JsonNode alert : alertmanager.get("/api/v2/alerts")) {
+      if (alert.get("labels").get("alertname").asText().equals(rule)) {
+        mine.add(alert);
+      }
+    }
+    return mine;
   }
 
   private static List<String> keys(JsonNode alerts) {
@@ -206,10 +239,11 @@ class AlertmanagerIOIT {
     throw new AssertionError("no alert with key " + key + " in " + alerts);
   }
 
-  private static JsonNode lastNotification(String status) {
+  private static JsonNode lastNotification(String groupLabels, String status) {
     JsonNode last = null;
     for (JsonNode n : alertmanager.notifications()) {
-      if (n.get("status").asText().equals(status)) {
+      if (n.get("status").asText().equals(status)
+          && n.get("groupLabels").toString().equals(groupLabels)) {
         last = n;
       }
     }
