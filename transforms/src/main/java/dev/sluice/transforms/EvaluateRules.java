@@ -488,7 +488,9 @@ public abstract class EvaluateRules
         }
         return EngineInput.silence(Silence.fromTree(tree.get("silence")), text, source);
       }
-      return EngineInput.rule(Rule.fromJson(text), text, source);
+      // Parsed once: Rule.fromJson would read the text again (it explains a text that is no JSON).
+      return EngineInput.rule(
+          tree == null ? Rule.fromJson(text) : Rule.fromTree(tree), text, source);
     }
   }
 }

@@ -370,6 +370,9 @@ final class FaultScenario {
       }
       String webhookNote = "";
       if (receiver != null) {
+        if (last[0] == null) { // not caught up: judge the webhook by what is stored now
+          last[0] = StoredResults.read(url.get(), passwordFile, backlog);
+        }
         StoredResults stored = last[0];
         // Delivery follows the store closely, not in lockstep: wait for what the store says.
         await(
