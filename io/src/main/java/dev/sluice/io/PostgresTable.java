@@ -95,6 +95,9 @@ public abstract class PostgresTable<T> implements Serializable {
 
   public abstract @Nullable String ddlTemplate();
 
+  /** The column the database sets to the time a row's content was stored, or null. */
+  public abstract @Nullable String writeTimeColumn();
+
   abstract @Nullable Binder<T> binder();
 
   abstract @Nullable SerializableFunction<T, String> naturalKeyFn();
@@ -212,6 +215,18 @@ public abstract class PostgresTable<T> implements Serializable {
     return toBuilder().setDdlTemplate(ddlTemplate).build();
   }
 
+  /**
+   * A {@code timestamptz} column (not one of the {@link #withColumns columns}: nothing binds it)
+   * that the statement sets to {@code now()} when a row is inserted and when an update changes any
+   * of its other columns; an update that changes nothing (a replay) keeps the time of the first
+   * write, so replays still leave identical table contents. E.g. {@code written_at}, from which the
+   * dashboard shows how long after its window's end a row was stored.
+   */
+  public PostgresTable<T> withWriteTimeColumn(String column) {
+    PostgresIO.checkName("column", column);
+    return toBuilder().setWriteTimeColumn(column).build();
+  }
+
   /** Checks that the definition is complete and consistent. */
   void validate() {
     String where = "PostgresTable '" + name() + "': ";
@@ -232,6 +247,14 @@ public abstract class PostgresTable<T> implements Serializable {
         throw new IllegalArgumentException(
             where + "cast column '" + cast + "' is not one of the columns " + columns());
       }
+    }
+    if (writeTimeColumn() != null && columns().contains(writeTimeColumn())) {
+      throw new IllegalArgumentException(
+          where
+              + "write time column '"
+              + writeTimeColumn()
+              + "' is set by the database; it must not be one of the columns "
+              + columns());
     }
     if (binder() == null) {
       throw new IllegalArgumentException(where + "set the binder with withBinder(...)");
@@ -254,25 +277,37 @@ public abstract class PostgresTable<T> implements Serializable {
         columns().stream()
             .map(c -> casts().containsKey(c) ? "?::" + casts().get(c) : "?")
             .collect(Collectors.joining(", "));
+    String written = writeTimeColumn();
     StringBuilder sql =
         new StringBuilder("INSERT INTO ")
             .append(qualifiedTable)
             .append(" AS t (")
             .append(String.join(", ", columns()))
+            .append(written == null ? "" : ", " + written)
             .append(") VALUES (")
             .append(values)
+            .append(written == null ? "" : ", now()")
             .append(") ON CONFLICT (")
             .append(String.join(", ", keyColumns()))
             .append(")");
     if (onConflict() == OnConflict.DO_NOTHING) {
       return sql.append(" DO NOTHING").toString();
     }
+    List<String> updated = columns().stream().filter(c -> !keyColumns().contains(c)).toList();
     sql.append(" DO UPDATE SET ")
         .append(
-            columns().stream()
-                .filter(c -> !keyColumns().contains(c))
-                .map(c -> c + " = EXCLUDED." + c)
-                .collect(Collectors.joining(", ")));
+            updated.stream().map(c -> c + " = EXCLUDED." + c).collect(Collectors.joining(", ")));
+    if (written != null) {
+      sql.append(", ")
+          .append(written)
+          .append(" = CASE WHEN ROW(")
+          .append(updated.stream().map(c -> "t." + c).collect(Collectors.joining(", ")))
+          .append(") IS DISTINCT FROM ROW(")
+          .append(updated.stream().map(c -> "EXCLUDED." + c).collect(Collectors.joining(", ")))
+          .append(") THEN now() ELSE t.")
+          .append(written)
+          .append(" END");
+    }
     if (updateCondition() != null) {
       sql.append(" WHERE ").append(updateCondition());
     }
@@ -328,6 +363,8 @@ public abstract class PostgresTable<T> implements Serializable {
     abstract Builder<T> setUpdateCondition(@Nullable String value);
 
     abstract Builder<T> setDdlTemplate(@Nullable String value);
+
+    abstract Builder<T> setWriteTimeColumn(@Nullable String value);
 
     abstract Builder<T> setBinder(@Nullable Binder<T> value);
 

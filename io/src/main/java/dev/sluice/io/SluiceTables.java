@@ -58,6 +58,7 @@ final class SluiceTables {
           .withNaturalKey(SluiceTables::statsKey)
           .withWinner(SluiceTables::laterPane)
           .withPayload(WindowStats::toJson)
+          .withWriteTimeColumn("written_at")
           .withDdl(PostgresIO.ddlTemplate("window_stats"));
 
   /** A notification is written once; a replay of it is ignored. */

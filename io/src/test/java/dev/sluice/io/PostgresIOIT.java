@@ -115,6 +115,36 @@ class PostgresIOIT {
   }
 
   @Test
+  void aRowsWriteTimeIsWhenItsContentWasStoredAndAReplayKeepsIt(TestPipeline pipeline)
+      throws SQLException {
+    write(pipeline, "written", List.of(stats("a", 0, 5, 0), stats("b", 0, 5, 0)));
+    List<String> first =
+        query(
+            "SELECT key, written_at FROM written.window_stats WHERE written_at IS NOT NULL"
+                + " ORDER BY key");
+    assertThat(first).hasSize(2);
+    // a: a replay of the same row (its time stays); b: a later pane (a new time).
+    String before = query("SELECT now()").get(0);
+    write(Pipeline.create(), "written", List.of(stats("a", 0, 5, 0), stats("b", 0, 6, 1)));
+    assertThat(query("SELECT key, written_at FROM written.window_stats WHERE key = 'a'"))
+        .containsExactly(first.get(0));
+    assertThat(
+            query(
+                "SELECT key FROM written.window_stats WHERE written_at >= '"
+                    + before
+                    + "'::timestamptz"))
+        .containsExactly("b");
+    // A table made before the column existed gets it, NULL (unknown) for its old rows.
+    try (Connection c = postgres.connect();
+        Statement s = c.createStatement()) {
+      s.execute("ALTER TABLE written.window_stats DROP COLUMN written_at");
+    }
+    write(Pipeline.create(), "written", List.of(stats("c", 0, 5, 0)));
+    assertThat(query("SELECT key, written_at IS NULL FROM written.window_stats ORDER BY key"))
+        .containsExactly("a|t", "b|t", "c|f");
+  }
+
+  @Test
   void replayingTheSameInputLeavesIdenticalTableContents(TestPipeline pipeline)
       throws SQLException {
     List<WindowStats> rows = new ArrayList<>();

@@ -30,6 +30,26 @@ class PostgresTableTest {
   }
 
   @Test
+  void aWriteTimeColumnIsSetOnInsertAndOnlyWhenAnUpdateChangesTheRow() {
+    assertThat(complete().withWriteTimeColumn("written_at").upsertSql("s.items"))
+        .isEqualTo(
+            "INSERT INTO s.items AS t (id, body, doc, written_at) VALUES (?, ?, ?::jsonb, now())"
+                + " ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, doc = EXCLUDED.doc,"
+                + " written_at = CASE WHEN ROW(t.body, t.doc) IS DISTINCT FROM"
+                + " ROW(EXCLUDED.body, EXCLUDED.doc) THEN now() ELSE t.written_at END");
+    assertThat(
+            complete()
+                .withOnConflict(OnConflict.DO_NOTHING)
+                .withWriteTimeColumn("written_at")
+                .upsertSql("s.items"))
+        .isEqualTo(
+            "INSERT INTO s.items AS t (id, body, doc, written_at) VALUES (?, ?, ?::jsonb, now())"
+                + " ON CONFLICT (id) DO NOTHING");
+    assertThatThrownBy(() -> PostgresIO.write(complete().withWriteTimeColumn("body")))
+        .hasMessageContaining("write time column 'body' is set by the database");
+  }
+
+  @Test
   void theLaterRowOfAKeyWinsAnUpdateAndTheFirstAnInsertOnce() {
     assertThat(complete().winner("a", "b")).isEqualTo("b");
     assertThat(complete().withOnConflict(OnConflict.DO_NOTHING).winner("a", "b")).isEqualTo("a");

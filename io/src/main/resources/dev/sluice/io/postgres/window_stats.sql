@@ -1,4 +1,6 @@
--- Per (key, metric, window) statistics; one row per window, the latest pane wins.
+-- Per (key, metric, window) statistics; one row per window, the latest pane wins. written_at is
+-- when the row's content was stored (set by the upsert, kept by a replay that changes nothing); a
+-- table made before it existed gets the column, NULL (unknown) for the rows it already has.
 -- {schema} and {table} are replaced by validated names ([a-z_][a-z0-9_]*) before this runs.
 CREATE SCHEMA IF NOT EXISTS {schema};
 CREATE TABLE IF NOT EXISTS {schema}.{table} (
@@ -19,6 +21,8 @@ CREATE TABLE IF NOT EXISTS {schema}.{table} (
   pane           text             NOT NULL,
   pane_index     bigint           NOT NULL,
   final          boolean          NOT NULL,
+  written_at     timestamptz,
   PRIMARY KEY (key, metric, window_start, window_end)
 );
+ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS written_at timestamptz;
 CREATE INDEX IF NOT EXISTS {table}_window_end_idx ON {schema}.{table} (window_end);
