@@ -44,7 +44,7 @@ import org.joda.time.Duration;
 public final class MetricsAlertsPipeline {
 
   /** Options of the main job. */
-  public interface Options extends PipelineOptions, StartingPoint.Options {
+  public interface Options extends PipelineOptions, StartingPoint.Options, DashboardOptions {
     @Description("Directory the stats, alerts and dead letters JSON-lines files are written to.")
     @Default.String("output")
     @Validation.Required

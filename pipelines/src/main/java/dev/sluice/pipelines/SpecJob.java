@@ -84,14 +84,16 @@ public final class SpecJob {
         describeSource(spec.source()),
         pipeline.getOptions().getRunner().getSimpleName());
     servers.notes().forEach(note -> out.println("  " + note));
-    PipelineResult result = pipeline.run();
-    ProgressReporter reporter = new ProgressReporter(result, started, out);
-    PipelineResult.State state = reporter.awaitCompletion(progressEvery);
-    reporter.printTable(state);
-    for (String sink : sinks(spec)) {
-      out.println(sink);
+    try (JobDashboard ui = JobDashboard.start(spec, servers, pipeline.getOptions(), out)) {
+      PipelineResult result = pipeline.run();
+      ProgressReporter reporter = new ProgressReporter(result, started, out);
+      PipelineResult.State state = reporter.awaitCompletion(progressEvery);
+      reporter.printTable(state);
+      for (String sink : sinks(spec)) {
+        out.println(sink);
+      }
+      return state;
     }
-    return state;
   }
 
   private static String describeSource(PipelineSpec.Source source) {

@@ -47,6 +47,7 @@ import picocli.CommandLine.Parameters;
       SluiceCli.Validate.class,
       SluiceCli.Explain.class,
       SluiceCli.Query.class,
+      SluiceCli.Ui.class,
       SluiceCli.FlinkCluster.class,
       SluiceCli.FlexTemplateCommand.class
     },
@@ -82,7 +83,7 @@ public final class SluiceCli implements Callable<Integer> {
   public static int execute(String... args) {
     CommandLine cli = new CommandLine(new SluiceCli());
     // The pass-through commands hand every argument, in order, to their own parser.
-    for (String name : List.of("main", "query", "flink-cluster")) {
+    for (String name : List.of("main", "query", "ui", "flink-cluster")) {
       cli.getSubcommands().get(name).setUnmatchedOptionsArePositionalParams(true);
     }
     cli.setExitCodeExceptionMapper(e -> e instanceof SpecException ? INVALID : FAILED);
@@ -135,6 +136,19 @@ public final class SluiceCli implements Callable<Integer> {
     @Override
     public Integer call() {
       dev.sluice.pipelines.StoreQuery.main(all());
+      return OK;
+    }
+  }
+
+  @Command(
+      name = "ui",
+      description =
+          "Serve a read-only dashboard of a job's store on localhost: ui [--outputDir=DIR |"
+              + " --dataDir=DIR | --jdbcUrl=URL] [--port=8642] [--host=127.0.0.1]; ui --help")
+  static final class Ui extends PassThrough {
+    @Override
+    public Integer call() {
+      dev.sluice.pipelines.StoreDashboard.main(all());
       return OK;
     }
   }
@@ -328,6 +342,7 @@ public final class SluiceCli implements Callable<Integer> {
         args.add("--filesToStage=" + filesToStage);
       }
       PipelineOptionsFactory.register(dev.sluice.pipelines.StartingPoint.Options.class);
+      PipelineOptionsFactory.register(dev.sluice.pipelines.DashboardOptions.class);
       return PipelineOptionsFactory.fromArgs(preset.mergeWith(args).toArray(new String[0]))
           .withValidation()
           .create();
@@ -362,9 +377,27 @@ public final class SluiceCli implements Callable<Integer> {
       mixinStandardHelpOptions = true,
       description = "Validate a spec and run its pipeline, printing progress and a summary.")
   static final class Run extends SpecCommand {
+    @Option(
+        names = "--ui",
+        arity = "1",
+        paramLabel = "true|false",
+        description = "serve a read-only dashboard of the job's store while it runs (default true)")
+    Boolean ui;
+
+    @Option(
+        names = {"--uiPort", "--ui-port"},
+        paramLabel = "PORT",
+        description = "the dashboard's port (default 8642; a free one when it is taken)")
+    Integer uiPort;
 
     @Override
     public Integer call() {
+      if (ui != null) {
+        beamOptions.add("--ui=" + ui);
+      }
+      if (uiPort != null) {
+        beamOptions.add("--uiPort=" + uiPort);
+      }
       PipelineSpec pipelineSpec = read(command, spec, overrides);
       if (pipelineSpec == null) {
         return INVALID;
