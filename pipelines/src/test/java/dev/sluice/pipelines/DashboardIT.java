@@ -154,6 +154,10 @@ class DashboardIT {
         Path screenshot = Path.of("target", "dashboard-it.png");
         Files.createDirectories(screenshot.getParent());
         Files.write(screenshot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+        js.executeScript("document.getElementById('dead-letters').scrollIntoView()");
+        Files.write(
+            Path.of("target", "dashboard-it-dead-letters.png"),
+            ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
 
         // And the policy is enforced: an inline script is refused (and reported).
         js.executeScript(

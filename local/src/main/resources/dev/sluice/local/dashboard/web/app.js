@@ -446,7 +446,7 @@
         height: 220,
         series: [timeSeries, { label: "lag", stroke: "#f79009", width: 2, points: { show: true }, value: (u, v) => duration(v) }],
         scales: { x: { time: true } },
-        axes: [timeAxis(), { values: (u, vals) => vals.map(duration), size: 70 }],
+        axes: [timeAxis(), { values: (u, vals) => vals.map(duration), size: 96 }],
       }),
       [tp.t, tp.lag_seconds],
     );
