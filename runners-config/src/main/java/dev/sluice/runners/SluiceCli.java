@@ -264,7 +264,7 @@ public final class SluiceCli implements Callable<Integer> {
         }
         args.addAll(
             RunnerPreset.withDefaults(
-                resume.optionsFor(preset, Path.of("output"), name, out), beamOptions));
+                resume.optionsFor(preset, Path.of("output"), name, out, beamOptions), beamOptions));
       } else {
         args.addAll(beamOptions);
       }
