@@ -34,7 +34,10 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
  * metrics.reporter.sluice.host: 127.0.0.1
  * }</pre>
  *
- * <p>The metrics of a task disappear when the task ends, as with Flink's own reporters.
+ * <p>When a task ends (a bounded source is done, a task fails and restarts), its last values are
+ * kept: counters stay monotonic and are the totals of the attempts this process ran since it
+ * started, like the process's own counters, and a scrape after the source finished still shows what
+ * it read.
  */
 public final class FlinkMetricsReporter implements MetricReporter {
   /** The reporter's name in Flink's configuration keys. */
@@ -45,6 +48,8 @@ public final class FlinkMetricsReporter implements MetricReporter {
   static final String HOST_KEY = "metrics.reporter." + NAME + ".host";
 
   private final Map<Metric, String> metrics = new ConcurrentHashMap<>();
+  private final Map<String, Long> endedCounters = new ConcurrentHashMap<>();
+  private final Map<String, Double> endedGauges = new ConcurrentHashMap<>();
   private MetricsEndpoint endpoint;
 
   /** Creates the reporter from Flink's configuration ({@code metrics.reporter.sluice.*}). */
@@ -85,7 +90,15 @@ public final class FlinkMetricsReporter implements MetricReporter {
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String metricName, MetricGroup group) {
-    metrics.remove(metric);
+    String name = metrics.remove(metric);
+    if (name == null) {
+      return;
+    }
+    if (metric instanceof Counter counter) {
+      endedCounters.merge(name, counter.getCount(), Long::sum);
+    } else if (((Gauge<?>) metric).getValue() instanceof Number value) {
+      endedGauges.merge(name, value.doubleValue(), Math::max);
+    }
   }
 
   /** The current values, split back into Beam namespace ({@code sluice.x}) and name. */
@@ -93,19 +106,28 @@ public final class FlinkMetricsReporter implements MetricReporter {
     List<SluiceMetrics.Reading> readings = new ArrayList<>();
     metrics.forEach(
         (metric, fullName) -> {
-          int dot = fullName.indexOf('.', "sluice.".length());
-          if (dot < 0) {
-            return;
-          }
-          String namespace = fullName.substring(0, dot);
-          String name = fullName.substring(dot + 1);
           if (metric instanceof Counter counter) {
-            readings.add(SluiceMetrics.Reading.counter(namespace, name, counter.getCount()));
+            add(readings, fullName, SluiceMetrics.Kind.COUNTER, counter.getCount());
           } else if (((Gauge<?>) metric).getValue() instanceof Number value) {
-            readings.add(SluiceMetrics.Reading.gauge(namespace, name, value.doubleValue()));
+            add(readings, fullName, SluiceMetrics.Kind.GAUGE, value.doubleValue());
           }
         });
+    endedCounters.forEach((name, count) -> add(readings, name, SluiceMetrics.Kind.COUNTER, count));
+    endedGauges.forEach((name, value) -> add(readings, name, SluiceMetrics.Kind.GAUGE, value));
     return readings;
+  }
+
+  private static void add(
+      List<SluiceMetrics.Reading> readings,
+      String fullName,
+      SluiceMetrics.Kind kind,
+      double value) {
+    int dot = fullName.indexOf('.', "sluice.".length());
+    if (dot > 0) {
+      readings.add(
+          new SluiceMetrics.Reading(
+              fullName.substring(0, dot), fullName.substring(dot + 1), kind, value));
+    }
   }
 
   /**
