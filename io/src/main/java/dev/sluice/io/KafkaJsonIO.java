@@ -617,8 +617,18 @@ public final class KafkaJsonIO {
       this.gauge = Metrics.gauge(METRICS_NAMESPACE, consumerLagGaugeName(partition));
     }
 
+    /** After a record was read (e.g. from {@code getWatermark}). */
     void report(TimestampPolicy.PartitionContext context) {
+      report(context.getMessageBacklog());
+    }
+
+    /** While the reader assigns a timestamp to a record, its backlog still counts that record. */
+    void reportWithRecord(TimestampPolicy.PartitionContext context) {
       long backlog = context.getMessageBacklog();
+      report(backlog > 0 ? backlog - 1 : backlog);
+    }
+
+    private void report(long backlog) {
       // Sets only on change: a gauge update is a map lookup in the metrics container.
       if (backlog >= 0 && backlog != last) {
         last = backlog;
@@ -640,7 +650,7 @@ public final class KafkaJsonIO {
         @Override
         public Instant getTimestampForRecord(
             PartitionContext context, KafkaRecord<byte[], byte[]> record) {
-          lag.report(context);
+          lag.reportWithRecord(context);
           return arrival.getTimestampForRecord(context, record);
         }
 
@@ -680,7 +690,7 @@ public final class KafkaJsonIO {
     public Instant getTimestampForRecord(
         PartitionContext context, KafkaRecord<byte[], byte[]> record) {
       if (lag != null) {
-        lag.report(context);
+        lag.reportWithRecord(context);
       }
       Instant eventTime = eventTime(record.getKV().getValue());
       if (eventTime == null) {
