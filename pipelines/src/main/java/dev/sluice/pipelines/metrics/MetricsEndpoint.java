@@ -131,7 +131,8 @@ public final class MetricsEndpoint implements AutoCloseable {
     return readings;
   }
 
-  private static long committedOrAttempted(MetricResult<Long> counter) {
+  /** A counter's committed value where the runner keeps one, its attempted value otherwise. */
+  public static long committedOrAttempted(MetricResult<Long> counter) {
     try {
       Long committed = counter.getCommitted();
       if (committed != null) {
