@@ -107,7 +107,9 @@ public final class SpecJob {
    */
   private static MetricsEndpoint serveMetrics(
       PipelineResult result, MetricsOptions options, PrintStream out) {
-    if (options.getMetricsPort() < 0) {
+    if (options.getMetricsPort() < 0 || result.getState().isTerminal()) {
+      // Off, or a runner whose run() returned only when the job was over (embedded Flink
+      // attached: its reporter served the metrics while the job ran).
       return null;
     }
     MetricsEndpoint metrics =
