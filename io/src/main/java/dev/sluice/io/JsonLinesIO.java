@@ -8,6 +8,8 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -35,6 +37,21 @@ import org.joda.time.Duration;
  * partial or duplicate file.
  */
 public final class JsonLinesIO {
+  public static final String METRICS_NAMESPACE = "sluice.jsonl";
+
+  /** Counter of lines handed to the file writer (a retried bundle may count its lines again). */
+  public static final String LINES_WRITTEN = "lines_written";
+
+  private static final Counter LINES = Metrics.counter(METRICS_NAMESPACE, LINES_WRITTEN);
+
+  private static <T> SerializableFunction<T, String> counting(SerializableFunction<T, String> fn) {
+    return element -> {
+      String line = fn.apply(element);
+      LINES.inc();
+      return line;
+    };
+  }
+
   private JsonLinesIO() {}
 
   /** A write that formats each element with {@code toJson}; then call {@link Write#to}. */
@@ -111,7 +128,7 @@ public final class JsonLinesIO {
       }
       PCollection<String> lines =
           input
-              .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(toJson()))
+              .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(counting(toJson())))
               .setCoder(StringUtf8Coder.of());
       TextIO.Write write = TextIO.write().to(outputPrefix()).withSuffix(".jsonl").withNumShards(1);
       if (input.isBounded() == PCollection.IsBounded.BOUNDED && !filePerWindow()) {

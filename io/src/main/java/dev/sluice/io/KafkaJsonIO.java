@@ -31,6 +31,9 @@ import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.TimestampPolicy;
 import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -107,6 +110,25 @@ import org.joda.time.Instant;
  * delivery) or the dead letter's source; producer with {@code acks=all} and idempotence on.
  */
 public final class KafkaJsonIO {
+  public static final String METRICS_NAMESPACE = "sluice.kafka";
+
+  /** Counter of records handed to the producer (a retried bundle may count them again). */
+  public static final String RECORDS_WRITTEN = "records_written";
+
+  /**
+   * Prefix of the gauges of each partition's consumer lag in records, {@code
+   * consumer_lag_records:<partition>:<topic>}: the partition's latest offset (as the reader last
+   * fetched it) minus the next offset to read, updated as the reader reads.
+   */
+  public static final String CONSUMER_LAG_RECORDS = "consumer_lag_records:";
+
+  private static final Counter RECORDS = Metrics.counter(METRICS_NAMESPACE, RECORDS_WRITTEN);
+
+  /** The name of the consumer lag gauge of {@code partition}. */
+  public static String consumerLagGaugeName(TopicPartition partition) {
+    return CONSUMER_LAG_RECORDS + partition.partition() + ":" + partition.topic();
+  }
+
   private KafkaJsonIO() {}
 
   /** Names of client properties treated as secrets. */
@@ -456,7 +478,7 @@ public final class KafkaJsonIO {
               .withConsumerFactoryFn(new ConsumerFactory(clientProperties()));
       read =
           arrivalTime()
-              ? read.withProcessingTime()
+              ? read.withTimestampPolicyFactory(new ArrivalTimePolicyFactory())
               : read.withTimestampPolicyFactory(
                   new EventTimePolicyFactory(eventTimeFrom(), maxOutOfOrderness()));
       if (commitOffsets()) {
@@ -581,7 +603,63 @@ public final class KafkaJsonIO {
     @Override
     public TimestampPolicy<byte[], byte[]> createTimestampPolicy(
         TopicPartition partition, Optional<Instant> previousWatermark) {
-      return new EventTimePolicy(EventParser.of(parseEvents), maxOutOfOrderness, previousWatermark);
+      return new EventTimePolicy(
+          EventParser.of(parseEvents), maxOutOfOrderness, previousWatermark, partition);
+    }
+  }
+
+  /** Keeps a partition's consumer lag gauge up to date; called by the reader's policy. */
+  static final class LagGauge {
+    private final Gauge gauge;
+    private long last = Long.MIN_VALUE;
+
+    LagGauge(TopicPartition partition) {
+      this.gauge = Metrics.gauge(METRICS_NAMESPACE, consumerLagGaugeName(partition));
+    }
+
+    /** After a record was read (e.g. from {@code getWatermark}). */
+    void report(TimestampPolicy.PartitionContext context) {
+      report(context.getMessageBacklog());
+    }
+
+    /** While the reader assigns a timestamp to a record, its backlog still counts that record. */
+    void reportWithRecord(TimestampPolicy.PartitionContext context) {
+      long backlog = context.getMessageBacklog();
+      report(backlog > 0 ? backlog - 1 : backlog);
+    }
+
+    private void report(long backlog) {
+      // Sets only on change: a gauge update is a map lookup in the metrics container.
+      if (backlog >= 0 && backlog != last) {
+        last = backlog;
+        gauge.set(backlog);
+      }
+    }
+  }
+
+  /** Arrival (processing) time, as {@code withProcessingTime()}, plus the consumer lag gauge. */
+  static final class ArrivalTimePolicyFactory implements TimestampPolicyFactory<byte[], byte[]> {
+    @Override
+    public TimestampPolicy<byte[], byte[]> createTimestampPolicy(
+        TopicPartition partition, Optional<Instant> previousWatermark) {
+      TimestampPolicy<byte[], byte[]> arrival =
+          TimestampPolicyFactory.<byte[], byte[]>withProcessingTime()
+              .createTimestampPolicy(partition, previousWatermark);
+      LagGauge lag = new LagGauge(partition);
+      return new TimestampPolicy<>() {
+        @Override
+        public Instant getTimestampForRecord(
+            PartitionContext context, KafkaRecord<byte[], byte[]> record) {
+          lag.reportWithRecord(context);
+          return arrival.getTimestampForRecord(context, record);
+        }
+
+        @Override
+        public Instant getWatermark(PartitionContext context) {
+          lag.report(context);
+          return arrival.getWatermark(context);
+        }
+      };
     }
   }
 
@@ -595,8 +673,14 @@ public final class KafkaJsonIO {
     private Instant maxEventTime = BoundedWindow.TIMESTAMP_MIN_VALUE;
     private Instant watermark;
 
+    private final @Nullable LagGauge lag;
+
     EventTimePolicy(
-        EventParser parser, Duration maxOutOfOrderness, Optional<Instant> previousWatermark) {
+        EventParser parser,
+        Duration maxOutOfOrderness,
+        Optional<Instant> previousWatermark,
+        @Nullable TopicPartition partition) {
+      this.lag = partition == null ? null : new LagGauge(partition);
       this.parser = parser;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.watermark = previousWatermark.orElse(BoundedWindow.TIMESTAMP_MIN_VALUE);
@@ -605,6 +689,9 @@ public final class KafkaJsonIO {
     @Override
     public Instant getTimestampForRecord(
         PartitionContext context, KafkaRecord<byte[], byte[]> record) {
+      if (lag != null) {
+        lag.reportWithRecord(context);
+      }
       Instant eventTime = eventTime(record.getKV().getValue());
       if (eventTime == null) {
         // ParseEvents turns it into a dead letter with its own reason. The earliest timestamp
@@ -632,6 +719,9 @@ public final class KafkaJsonIO {
 
     @Override
     public Instant getWatermark(PartitionContext context) {
+      if (lag != null) {
+        lag.report(context);
+      }
       return advance(context.getMessageBacklog(), context.getBacklogCheckTime(), Instant.now());
     }
 
@@ -756,7 +846,13 @@ public final class KafkaJsonIO {
               "ToRecord",
               MapElements.into(
                       TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
-                  .via((T element) -> KV.of(keyFn.apply(element), toJson.apply(element))))
+                  .via(
+                      (T element) -> {
+                        KV<String, String> record =
+                            KV.of(keyFn.apply(element), toJson.apply(element));
+                        RECORDS.inc();
+                        return record;
+                      }))
           .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
           .apply("WriteKafka", write);
     }

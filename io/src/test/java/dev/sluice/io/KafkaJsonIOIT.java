@@ -68,6 +68,40 @@ class KafkaJsonIOIT {
   }
 
   @Test
+  void theReaderReportsEachPartitionsConsumerLagInRecords(TestPipeline pipeline) {
+    kafka.createTopic("lagged", 1);
+    List<String> records = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      records.add(event("l" + i, "s1", i, "2026-01-01T00:00:05Z"));
+    }
+    kafka.send("lagged", 0, records);
+    pipeline.apply(
+        KafkaJsonIO.read()
+            .withBootstrapServers(kafka.bootstrapServers())
+            .withTopics(List.of("lagged"))
+            .withGroupId("it-lag")
+            .withMaxNumRecords(10));
+    org.apache.beam.sdk.PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    List<Long> lags = new ArrayList<>();
+    result
+        .metrics()
+        .queryMetrics(
+            org.apache.beam.sdk.metrics.MetricsFilter.builder()
+                .addNameFilter(
+                    org.apache.beam.sdk.metrics.MetricNameFilter.named(
+                        KafkaJsonIO.METRICS_NAMESPACE,
+                        KafkaJsonIO.consumerLagGaugeName(
+                            new org.apache.kafka.common.TopicPartition("lagged", 0))))
+                .build())
+        .getGauges()
+        .forEach(g -> lags.add(g.getAttempted().getValue()));
+    // 50 records in the partition, 10 read: 40 not read yet (the reader fetched the latest offset
+    // when it started).
+    assertThat(lags).containsExactly(40L);
+  }
+
+  @Test
   void eventsGetTheirEventTimeAndMalformedRecordsBecomeDeadLettersWithCoordinates(
       TestPipeline pipeline) {
     kafka.createTopic("events", 3);

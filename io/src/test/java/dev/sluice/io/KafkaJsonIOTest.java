@@ -26,7 +26,7 @@ class KafkaJsonIOTest {
 
   private static KafkaJsonIO.EventTimePolicy policy() {
     return new KafkaJsonIO.EventTimePolicy(
-        EventParser.of(ParseEvents.fromRawPayloads()), DELAY, Optional.empty());
+        EventParser.of(ParseEvents.fromRawPayloads()), DELAY, Optional.empty(), null);
   }
 
   private static KafkaRecord<byte[], byte[]> record(String value) {

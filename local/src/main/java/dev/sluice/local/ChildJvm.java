@@ -283,12 +283,26 @@ public final class ChildJvm {
     for (String property : candidates) {
       String value = System.getProperty(property);
       if (value != null && !value.isBlank()) {
-        return value;
+        return absolute(value);
       }
     }
     throw new IllegalStateException(
         "No class path for the child JVMs"
             + (properties.length == 0 ? "" : ": set " + String.join(" or ", properties)));
+  }
+
+  /**
+   * {@code classPath} with relative entries made absolute: the child JVMs run in their own work
+   * directories (e.g. {@code ./sluice} puts {@code runners-config/target/classes} first).
+   */
+  static String absolute(String classPath) {
+    List<String> entries = new ArrayList<>();
+    for (String entry : classPath.split(java.io.File.pathSeparator)) {
+      if (!entry.isEmpty()) {
+        entries.add(Path.of(entry).toAbsolutePath().normalize().toString());
+      }
+    }
+    return String.join(java.io.File.pathSeparator, entries);
   }
 
   /** Writes a JVM argument file {@code -cp "<classPath>"} and returns it. */

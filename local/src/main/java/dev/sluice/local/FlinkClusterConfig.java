@@ -176,6 +176,23 @@ final class FlinkClusterConfig {
    * Heap, direct memory and metaspace limits as Flink's scripts compute them for a TaskManager:
    * heap = framework heap + task heap; direct = framework off-heap + task off-heap + network.
    */
+  /**
+   * The {@code -D} program arguments of TaskManager {@code index} (0 = the first) that install the
+   * metrics reporter named by {@code sluice.taskmanager.metrics.reporter} on port {@code
+   * sluice.taskmanager.metrics.port + index} (or a free port when that is 0); none without it.
+   */
+  static List<String> taskManagerProgramArgs(Map<String, String> config, int index) {
+    String reporter = config.get("sluice.taskmanager.metrics.reporter");
+    if (reporter == null || reporter.isBlank()) {
+      return List.of();
+    }
+    int port = Integer.parseInt(config.getOrDefault("sluice.taskmanager.metrics.port", "0"));
+    return List.of(
+        "-Dmetrics.reporter.sluice.factory.class=" + reporter,
+        "-Dmetrics.reporter.sluice.port=" + (port == 0 ? 0 : port + index),
+        "-Dmetrics.reporter.sluice.host=localhost");
+  }
+
   static List<String> taskManagerJvmOptions(Map<String, String> config) {
     for (String key : TASK_MANAGER_REQUIRED_KEYS) {
       if (!config.containsKey(key)) {

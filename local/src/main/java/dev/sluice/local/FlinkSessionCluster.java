@@ -162,7 +162,8 @@ public final class FlinkSessionCluster implements AutoCloseable {
               FlinkClusterConfig.taskManagerJvmOptions(config),
               TASK_MANAGER_CLASS,
               confDir,
-              "taskmanager-" + n + ".log");
+              "taskmanager-" + n + ".log",
+              FlinkClusterConfig.taskManagerProgramArgs(config, n - 1));
       moreTaskManagers.add(process);
     } catch (IOException e) {
       throw new UncheckedIOException("Could not start TaskManager " + n, e);
@@ -320,7 +321,13 @@ public final class FlinkSessionCluster implements AutoCloseable {
       try {
         taskManager =
             startChild(
-                dir, argFile, taskManagerJvm, TASK_MANAGER_CLASS, confDir, "taskmanager.log");
+                dir,
+                argFile,
+                taskManagerJvm,
+                TASK_MANAGER_CLASS,
+                confDir,
+                "taskmanager.log",
+                FlinkClusterConfig.taskManagerProgramArgs(config, 0));
       } catch (IOException | RuntimeException e) {
         jobManager.kill();
         throw e;
@@ -333,6 +340,18 @@ public final class FlinkSessionCluster implements AutoCloseable {
 
   private static ChildJvm startChild(
       Path dir, Path argFile, List<String> jvmOptions, String mainClass, Path confDir, String log)
+      throws IOException {
+    return startChild(dir, argFile, jvmOptions, mainClass, confDir, log, List.of());
+  }
+
+  private static ChildJvm startChild(
+      Path dir,
+      Path argFile,
+      List<String> jvmOptions,
+      String mainClass,
+      Path confDir,
+      String log,
+      List<String> moreArgs)
       throws IOException {
     Path logFile = dir.resolve(log);
     List<String> options = new ArrayList<>();
@@ -347,9 +366,15 @@ public final class FlinkSessionCluster implements AutoCloseable {
         argFile,
         options,
         mainClass,
-        List.of("--configDir", confDir.toString()),
+        concat(List.of("--configDir", confDir.toString()), moreArgs),
         logFile,
         false);
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   void awaitReadyOrClose() {

@@ -2,6 +2,7 @@ package dev.sluice.pipelines;
 
 import dev.sluice.io.EventFilesIO;
 import dev.sluice.model.DeadLetter.Reason;
+import dev.sluice.pipelines.metrics.MetricsEndpoint;
 import dev.sluice.transforms.EvaluateRules;
 import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
@@ -153,7 +154,7 @@ final class ProgressReporter {
     }
     for (MetricResult<Long> counter : metrics.getCounters()) {
       String name = counter.getName().getName();
-      long value = valueOf(counter);
+      long value = MetricsEndpoint.committedOrAttempted(counter);
       if (name.equals(ParseEvents.PAYLOADS_READ)) {
         read += value;
       } else if (name.equals(ParseEvents.EVENTS_PARSED)) {
@@ -182,20 +183,6 @@ final class ProgressReporter {
       }
     }
     return new Counts(read, parsed, filteredOut, deadLetters, windows, alerts, silenced);
-  }
-
-  /** Committed where the runner has it, attempted otherwise. */
-  private static long valueOf(MetricResult<Long> counter) {
-    try {
-      Long committed = counter.getCommitted();
-      if (committed != null) {
-        return committed;
-      }
-    } catch (UnsupportedOperationException e) {
-      // Runner keeps attempted values only.
-    }
-    Long attempted = counter.getAttempted();
-    return attempted == null ? 0 : attempted;
   }
 
   /** How many files and lines a JSON-lines sink wrote under {@code prefix} (a path and prefix). */

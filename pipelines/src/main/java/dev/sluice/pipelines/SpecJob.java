@@ -1,5 +1,7 @@
 package dev.sluice.pipelines;
 
+import dev.sluice.pipelines.metrics.MetricsEndpoint;
+import dev.sluice.pipelines.metrics.MetricsOptions;
 import dev.sluice.pipelines.spec.PipelineSpec;
 import dev.sluice.pipelines.spec.SpecPipeline;
 import java.io.PrintStream;
@@ -84,16 +86,45 @@ public final class SpecJob {
         describeSource(spec.source()),
         pipeline.getOptions().getRunner().getSimpleName());
     servers.notes().forEach(note -> out.println("  " + note));
+    MetricsOptions metricsOptions = pipeline.getOptions().as(MetricsOptions.class);
+    MetricsEndpoint.checkPort(metricsOptions.getMetricsPort());
     try (JobDashboard ui = JobDashboard.start(spec, servers, pipeline.getOptions(), out)) {
       PipelineResult result = pipeline.run();
       ProgressReporter reporter = new ProgressReporter(result, started, out);
-      PipelineResult.State state = reporter.awaitCompletion(progressEvery);
+      PipelineResult.State state;
+      try (MetricsEndpoint metrics = serveMetrics(result, metricsOptions, out)) {
+        state = reporter.awaitCompletion(progressEvery);
+      }
       reporter.printTable(state);
       for (String sink : sinks(spec)) {
         out.println(sink);
       }
       return state;
     }
+  }
+
+  /**
+   * The job's Prometheus endpoint, or null when it is off or the runner serves its metrics itself
+   * (Sluice's Flink reporter).
+   */
+  private static MetricsEndpoint serveMetrics(
+      PipelineResult result, MetricsOptions options, PrintStream out) {
+    if (options.getMetricsPort() < 0 || result.getState().isTerminal()) {
+      // Off, or a runner whose run() returned only when the job was over (embedded Flink
+      // attached: its reporter served the metrics while the job ran).
+      return null;
+    }
+    MetricsEndpoint metrics =
+        MetricsEndpoint.forResult(result, options.getMetricsHost(), options.getMetricsPort());
+    if (metrics != null) {
+      out.println(
+          "  Prometheus metrics at "
+              + metrics.url()
+              + (metrics.requestedPortTaken()
+                  ? " (port " + options.getMetricsPort() + " was taken)"
+                  : ""));
+    }
+    return metrics;
   }
 
   private static String describeSource(PipelineSpec.Source source) {

@@ -32,7 +32,7 @@ public final class StartingPoint {
   private StartingPoint() {}
 
   /** The options a launcher sets to say how the job starts. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends PipelineOptions, dev.sluice.pipelines.metrics.MetricsOptions {
     @Description(
         "Start over: move the Kafka consumer group's offsets back to the earliest retained records"
             + " and recompute every window (with --preset=flink, also drop earlier checkpoints).")

@@ -175,6 +175,15 @@ final class FlinkCheckpoints {
    * @param allowNonRestoredState resume even when some saved state belongs to no step any more
    */
   List<String> embeddedOptions(Path restoreFrom, boolean allowNonRestoredState) {
+    return embeddedOptions(restoreFrom, allowNonRestoredState, List.of());
+  }
+
+  /**
+   * As {@link #embeddedOptions(Path, boolean)}, with {@code moreConfig} lines added to the Flink
+   * configuration (e.g. {@link FlinkMetricsReporter#embeddedConfig}).
+   */
+  List<String> embeddedOptions(
+      Path restoreFrom, boolean allowNonRestoredState, List<String> moreConfig) {
     List<String> lines = new ArrayList<>();
     lines.add("# Written by Sluice's launcher for this run of the job; rewritten on every run.");
     lines.addAll(RESTART_STRATEGY);
@@ -183,6 +192,7 @@ final class FlinkCheckpoints {
       lines.add("execution.savepoint.path: '" + restoreFrom.toAbsolutePath() + "'");
       lines.add("execution.savepoint.ignore-unclaimed-state: " + allowNonRestoredState);
     }
+    lines.addAll(moreConfig);
     Path confDir = root.resolve("flink-conf");
     try {
       Files.createDirectories(confDir);

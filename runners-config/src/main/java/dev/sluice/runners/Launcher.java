@@ -114,7 +114,8 @@ public final class Launcher {
             preset,
             Path.of(outputDir == null ? "output" : outputDir),
             optionValue(userArgs, "--jobName"),
-            System.out);
+            System.out,
+            userArgs);
     return preset.mergeWith(RunnerPreset.withDefaults(resumeArgs, userArgs));
   }
 
@@ -180,6 +181,19 @@ public final class Launcher {
      */
     List<String> optionsFor(
         RunnerPreset preset, Path outputDir, String jobName, java.io.PrintStream out) {
+      return optionsFor(preset, outputDir, jobName, out, List.of());
+    }
+
+    /**
+     * As {@link #optionsFor(RunnerPreset, Path, String, java.io.PrintStream)}; {@code userArgs}
+     * (the job's pipeline options) say where embedded Flink serves its Prometheus metrics.
+     */
+    List<String> optionsFor(
+        RunnerPreset preset,
+        Path outputDir,
+        String jobName,
+        java.io.PrintStream out,
+        List<String> userArgs) {
       if (fresh && fromSavepoint != null) {
         throw new IllegalArgumentException(
             "--fresh starts over and --from-savepoint restores state: choose one");
@@ -218,7 +232,9 @@ public final class Launcher {
             }
           }
           writeStateSettings(checkpoints.root());
-          options.addAll(checkpoints.embeddedOptions(restoreFrom, acceptStateChanges));
+          options.addAll(
+              checkpoints.embeddedOptions(
+                  restoreFrom, acceptStateChanges, FlinkMetricsReporter.embeddedConfig(userArgs)));
           if (restoreFrom != null) {
             options.add("--restoredState=" + restoreFrom);
           }

@@ -215,6 +215,20 @@ public final class SluiceCli implements Callable<Integer> {
         description = "restore even if some saved state belongs to no step any more")
     boolean acceptStateChanges;
 
+    @Option(
+        names = {"--metricsPort", "--metrics-port"},
+        paramLabel = "PORT",
+        description =
+            "port of the running job's Prometheus /metrics on localhost (default 9464; 0 = any"
+                + " free port, -1 = off); on flink served by Sluice's Flink reporter")
+    Integer metricsPort;
+
+    @Option(
+        names = {"--metricsHost", "--metrics-host"},
+        paramLabel = "HOST",
+        description = "address the /metrics endpoint listens on (default 127.0.0.1)")
+    String metricsHost;
+
     @Option(names = "--project", description = "dataflow: GCP project")
     String project;
 
@@ -264,6 +278,15 @@ public final class SluiceCli implements Callable<Integer> {
         Map<String, String> stateSettings) {
       RunnerPreset preset = preset();
       List<String> args = new ArrayList<>();
+      if (metricsPort != null || metricsHost != null) {
+        beamOptions = new ArrayList<>(beamOptions);
+        if (metricsPort != null) {
+          beamOptions.add("--metricsPort=" + metricsPort);
+        }
+        if (metricsHost != null) {
+          beamOptions.add("--metricsHost=" + metricsHost);
+        }
+      }
       if (jobName != null) {
         Launcher.ResumeOptions resume = new Launcher.ResumeOptions();
         resume.fresh = fresh;
@@ -278,7 +301,7 @@ public final class SluiceCli implements Callable<Integer> {
         }
         args.addAll(
             RunnerPreset.withDefaults(
-                resume.optionsFor(preset, Path.of("output"), name, out), beamOptions));
+                resume.optionsFor(preset, Path.of("output"), name, out, beamOptions), beamOptions));
       } else {
         args.addAll(beamOptions);
       }

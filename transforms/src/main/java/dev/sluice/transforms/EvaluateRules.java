@@ -101,6 +101,22 @@ public abstract class EvaluateRules
   public static final String RULE_UPDATES_REJECTED = "rule_updates_rejected";
   public static final String RULE_UPDATES_DUPLICATE = "rule_updates_duplicate";
 
+  /**
+   * Prefix of the counters of alert transitions per status, transition and rule: {@code
+   * alert_transitions:FIRING:FIRED:<rule id>} (see {@link #alertTransitionsCounterName}).
+   */
+  public static final String ALERT_TRANSITIONS = "alert_transitions:";
+
+  /**
+   * The counter of the transitions {@code transition} (FIRED, RESOLVED, RENOTIFIED,
+   * SENT_AFTER_SILENCE) to {@code status} of rule {@code ruleId}; the rule id comes last, so it may
+   * contain any character.
+   */
+  public static String alertTransitionsCounterName(
+      String status, String transition, String ruleId) {
+    return ALERT_TRANSITIONS + status + ":" + transition + ":" + ruleId;
+  }
+
   /** Alerts emitted with {@code silenced: true}. */
   public static final String ALERTS_SILENCED = "alerts_silenced";
 

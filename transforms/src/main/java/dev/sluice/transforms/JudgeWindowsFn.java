@@ -12,6 +12,7 @@ import dev.sluice.rules.RuleEngine;
 import dev.sluice.rules.Silence;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -80,6 +81,7 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   @TimerId("wake")
   private final TimerSpec wakeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
+  private transient Map<String, Counter> transitionsByRule;
   private transient Counter fired;
   private transient Counter resolved;
   private transient Counter renotified;
@@ -111,6 +113,7 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
 
   @Setup
   public void setup() {
+    transitionsByRule = new HashMap<>();
     fired = Metrics.counter(EvaluateRules.METRICS_NAMESPACE, EvaluateRules.ALERTS_FIRED);
     resolved = Metrics.counter(EvaluateRules.METRICS_NAMESPACE, EvaluateRules.ALERTS_RESOLVED);
     renotified = Metrics.counter(EvaluateRules.METRICS_NAMESPACE, EvaluateRules.ALERTS_RENOTIFIED);
@@ -417,6 +420,12 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
       if (alert.silenced()) {
         silenced.inc();
       }
+      transitionsByRule
+          .computeIfAbsent(
+              EvaluateRules.alertTransitionsCounterName(
+                  alert.status().name(), transition.name(), alert.ruleId()),
+              name -> Metrics.counter(EvaluateRules.METRICS_NAMESPACE, name))
+          .inc();
       out.get(alertsTag).output(alert);
     };
   }

@@ -5,6 +5,7 @@ import dev.sluice.model.Event;
 import dev.sluice.model.LateEvent;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
+import java.util.EnumMap;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -12,6 +13,7 @@ import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Gauge;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
@@ -115,6 +117,25 @@ public abstract class WindowedAggregate
 
   /** Counter of events set aside as late, one per (event, window). */
   public static final String LATE_EVENTS = "late_events";
+
+  /**
+   * Prefix of the counters of {@link WindowStats} emitted per pane timing: {@code
+   * windows_emitted_EARLY}, {@code windows_emitted_ON_TIME}, {@code windows_emitted_LATE}; they add
+   * up to {@link #WINDOWS_EMITTED}.
+   */
+  public static final String WINDOWS_EMITTED_BY_TIMING = "windows_emitted_";
+
+  /**
+   * Gauge of the event-time watermark as this step sees it, in epoch milliseconds: the end of the
+   * newest window whose on-time pane it emitted (the watermark has passed it). Runner-agnostic; it
+   * trails the runner's own watermark by less than one window.
+   */
+  public static final String WATERMARK_MILLIS = "watermark_millis";
+
+  /** The name of the counter of windows emitted with {@code timing}. */
+  public static String windowsEmittedCounterName(PaneTiming timing) {
+    return WINDOWS_EMITTED_BY_TIMING + timing.name();
+  }
 
   /** The kind of window. */
   public enum Kind {
@@ -455,8 +476,15 @@ public abstract class WindowedAggregate
       extends DoFn<KV<KV<String, String>, StatsFn.Stats>, WindowStats> {
     private final boolean onTimeIsFinal;
     private final Counter emitted = Metrics.counter(METRICS_NAMESPACE, WINDOWS_EMITTED);
+    private final Map<PaneTiming, Counter> emittedByTiming = new EnumMap<>(PaneTiming.class);
+    private final Gauge watermark = Metrics.gauge(METRICS_NAMESPACE, WATERMARK_MILLIS);
+    private long newestOnTimeEnd = Long.MIN_VALUE;
 
     ToWindowStatsFn(boolean onTimeIsFinal) {
+      for (PaneTiming timing : PaneTiming.values()) {
+        emittedByTiming.put(
+            timing, Metrics.counter(METRICS_NAMESPACE, windowsEmittedCounterName(timing)));
+      }
       this.onTimeIsFinal = onTimeIsFinal;
     }
 
@@ -474,6 +502,12 @@ public abstract class WindowedAggregate
         return;
       }
       emitted.inc();
+      PaneTiming timing = PaneTiming.of(pane);
+      emittedByTiming.get(timing).inc();
+      if (timing == PaneTiming.ON_TIME && window.end().getMillis() > newestOnTimeEnd) {
+        newestOnTimeEnd = window.end().getMillis();
+        watermark.set(newestOnTimeEnd);
+      }
       out.output(
           new WindowStats(
               element.getKey().getKey(),
@@ -490,7 +524,7 @@ public abstract class WindowedAggregate
               stats.p95(),
               stats.p99(),
               stats.distinct(),
-              PaneTiming.of(pane),
+              timing,
               pane.getIndex(),
               pane.isLast() || (onTimeIsFinal && pane.getTiming() == PaneInfo.Timing.ON_TIME)));
     }

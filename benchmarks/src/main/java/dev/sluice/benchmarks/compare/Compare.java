@@ -154,8 +154,27 @@ public final class Compare {
     Files.writeString(dir.resolve(base + ".md"), markdown);
     System.out.println();
     System.out.println(markdown);
-    System.out.println("Written: " + dir.resolve(base + ".json") + " and " + base + ".md");
+    System.out.println(
+        "Written: "
+            + dir.resolve(base + ".json")
+            + " and "
+            + base
+            + ".md"
+            + chart(report, dir.resolve(base + ".png")));
     deleteRecursively(work);
+  }
+
+  /**
+   * Draws the chart; a failure to draw must not lose a run that took minutes, whose JSON is already
+   * written ({@code benchmarks/run chart} redraws it), so it is reported, not thrown.
+   */
+  static String chart(JsonNode report, Path png) {
+    try {
+      Charts.write(report, png);
+      return " and " + png.getFileName();
+    } catch (RuntimeException | IOException | LinkageError | java.awt.AWTError e) {
+      return "; the chart " + png.getFileName() + " was not drawn: " + e;
+    }
   }
 
   private static ObjectNode report(
@@ -261,7 +280,7 @@ public final class Compare {
     return m;
   }
 
-  private static String cpuModel() {
+  static String cpuModel() {
     try (Stream<String> lines = Files.lines(Paths.get("/proc/cpuinfo"))) {
       return lines
           .filter(l -> l.startsWith("model name"))

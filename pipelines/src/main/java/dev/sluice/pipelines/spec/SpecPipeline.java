@@ -20,6 +20,7 @@ import dev.sluice.pipelines.spec.PipelineSpec.Sink;
 import dev.sluice.pipelines.spec.PipelineSpec.Synthetic;
 import dev.sluice.pipelines.spec.PipelineSpec.WindowSpec;
 import dev.sluice.transforms.ComputeMetricsAndAlerts;
+import dev.sluice.transforms.CountDeadLetters;
 import dev.sluice.transforms.Enrichment;
 import dev.sluice.transforms.FieldMapping;
 import dev.sluice.transforms.OutputWithDeadLetters;
@@ -180,7 +181,8 @@ public final class SpecPipeline {
     PCollection<DeadLetter> allDeadLetters =
         PCollectionList.of(deadLetters)
             .apply("CollectDeadLetters", Flatten.pCollections())
-            .setCoder(DeadLetter.DeadLetterCoder.of());
+            .setCoder(DeadLetter.DeadLetterCoder.of())
+            .apply("CountDeadLetters", CountDeadLetters.of());
     for (int i = 0; i < spec.deadLetterSinks().size(); i++) {
       Sink sink = spec.deadLetterSinks().get(i);
       String step = "StoreDeadLetters-" + i + "-" + sink.type();

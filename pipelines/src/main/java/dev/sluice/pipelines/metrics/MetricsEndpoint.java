@@ -1,0 +1,167 @@
+package dev.sluice.pipelines.metrics;
+
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.GaugeResult;
+import org.apache.beam.sdk.metrics.MetricQueryResults;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+
+/**
+ * A Prometheus {@code /metrics} endpoint (Prometheus' Java client, text and protobuf formats) for
+ * Sluice's metrics ({@link SluiceMetrics}), read at each scrape from a source of readings: a
+ * running job's Beam metrics ({@link #forResult}) or, on Flink, the TaskManager's metrics.
+ *
+ * <pre>{@code
+ * PipelineResult result = pipeline.run();
+ * try (MetricsEndpoint metrics = MetricsEndpoint.forResult(result, "127.0.0.1", 9464)) {
+ *   System.out.println("metrics at " + metrics.url());
+ *   result.waitUntilFinish();
+ * }
+ * }</pre>
+ *
+ * <p>Binds {@code host} (localhost by default, see {@link MetricsOptions}); when the port is taken
+ * it binds a free one ({@link #requestedPortTaken()} says so) rather than failing the job.
+ */
+public final class MetricsEndpoint implements AutoCloseable {
+  private final HTTPServer server;
+  private final String host;
+  private final boolean requestedPortTaken;
+
+  private MetricsEndpoint(HTTPServer server, String host, boolean requestedPortTaken) {
+    this.server = server;
+    this.host = host;
+    this.requestedPortTaken = requestedPortTaken;
+  }
+
+  /**
+   * Serves the readings {@code readings} supplies at each scrape on {@code host:port} ({@code port}
+   * 0 = any free port).
+   */
+  public static MetricsEndpoint start(
+      String host, int port, Supplier<List<SluiceMetrics.Reading>> readings) {
+    checkPort(port);
+    PrometheusRegistry registry = new PrometheusRegistry();
+    registry.register(() -> SluiceMetrics.snapshots(readings.get(), System.currentTimeMillis()));
+    InetAddress address;
+    try {
+      address = InetAddress.getByName(host);
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("--metricsHost: unknown host '" + host + "'", e);
+    }
+    try {
+      return new MetricsEndpoint(bind(address, port, registry), host, false);
+    } catch (BindException e) {
+      if (port == 0) {
+        throw new UncheckedIOException("cannot serve metrics on " + host, e);
+      }
+      try {
+        return new MetricsEndpoint(bind(address, 0, registry), host, true);
+      } catch (IOException again) {
+        throw new UncheckedIOException("cannot serve metrics on " + host, again);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port, e);
+    }
+  }
+
+  private static HTTPServer bind(InetAddress address, int port, PrometheusRegistry registry)
+      throws IOException {
+    return HTTPServer.builder().inetAddress(address).port(port).registry(registry).buildAndStart();
+  }
+
+  /**
+   * Serves {@code result}'s live Beam metrics, or returns null when its runner cannot report
+   * metrics while the job runs (then the runner's own reporter serves them, as on Flink).
+   */
+  public static MetricsEndpoint forResult(PipelineResult result, String host, int port) {
+    checkPort(port);
+    try {
+      result.metrics().queryMetrics(MetricsFilter.builder().build());
+    } catch (RuntimeException e) {
+      return null;
+    }
+    return start(host, port, () -> readings(result));
+  }
+
+  /** The port is -1 (off), 0 (any free port) or a port number. */
+  public static void checkPort(int port) {
+    if (port < -1 || port > 65535) {
+      throw new IllegalArgumentException(
+          "--metricsPort: must be -1 (off), 0 (any free port) or a port up to 65535, got " + port);
+    }
+  }
+
+  /** Sluice's metrics in {@code result}: committed values where the runner has them. */
+  static List<SluiceMetrics.Reading> readings(PipelineResult result) {
+    MetricQueryResults metrics;
+    try {
+      metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
+    } catch (RuntimeException e) {
+      return List.of();
+    }
+    List<SluiceMetrics.Reading> readings = new ArrayList<>();
+    for (MetricResult<Long> counter : metrics.getCounters()) {
+      String namespace = counter.getName().getNamespace();
+      if (SluiceMetrics.isSluiceNamespace(namespace)) {
+        readings.add(
+            SluiceMetrics.Reading.counter(
+                namespace, counter.getName().getName(), committedOrAttempted(counter)));
+      }
+    }
+    for (MetricResult<GaugeResult> gauge : metrics.getGauges()) {
+      String namespace = gauge.getName().getNamespace();
+      GaugeResult value = gauge.getAttempted();
+      if (SluiceMetrics.isSluiceNamespace(namespace)
+          && value != null
+          && value.getTimestamp().getMillis() > 0) {
+        readings.add(
+            SluiceMetrics.Reading.gauge(namespace, gauge.getName().getName(), value.getValue()));
+      }
+    }
+    return readings;
+  }
+
+  /** A counter's committed value where the runner keeps one, its attempted value otherwise. */
+  public static long committedOrAttempted(MetricResult<Long> counter) {
+    try {
+      Long committed = counter.getCommitted();
+      if (committed != null) {
+        return committed;
+      }
+    } catch (UnsupportedOperationException e) {
+      // The runner keeps attempted values only.
+    }
+    Long attempted = counter.getAttempted();
+    return attempted == null ? 0 : attempted;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /** The scrape URL, e.g. {@code http://127.0.0.1:9464/metrics}. */
+  public String url() {
+    String shown = host.contains(":") ? "[" + host + "]" : host;
+    return "http://" + shown + ":" + port() + "/metrics";
+  }
+
+  /** True when the requested port was taken and a free one is used instead. */
+  public boolean requestedPortTaken() {
+    return requestedPortTaken;
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
