@@ -35,7 +35,7 @@
     if (v === null || v === undefined || Number.isNaN(v)) return "–";
     const a = Math.abs(v);
     if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
-    return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(a >= 100 ? 1 : a >= 1 ? 2 : 4);
+    return v.toLocaleString("en-US", { maximumFractionDigits: a >= 100 ? 1 : a >= 1 ? 2 : 4 });
   }
   function duration(s) {
     if (s === null || s === undefined) return "–";
@@ -401,7 +401,7 @@
         series: series,
         scales: { x: { time: true } },
         // A tick per bucket (at most about 12 labelled), not uPlot's sub-bucket ticks.
-        axes: [Object.assign(timeAxis(), { splits: (u) => u.data[0].filter((x, i, all) => i % Math.ceil(all.length / 12) === 0) }), { values: (u, vals) => vals.map(fmt) }],
+        axes: [Object.assign(timeAxis(), { splits: (u) => u.data[0].filter((x, i, all) => i % Math.ceil(all.length / 12) === 0) }), { values: (u, vals) => vals.map(fmt), size: 60 }],
       }),
       data,
     );
