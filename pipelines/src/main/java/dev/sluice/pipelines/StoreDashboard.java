@@ -31,10 +31,10 @@ import java.util.stream.Stream;
  * SLUICE_JDBC_PASSWORD=... ./sluice ui --jdbcUrl=jdbc:postgresql://db:5432/metrics --jdbcUser=ro
  * }</pre>
  *
- * <p>Without {@code --dataDir}: {@code <outputDir>/postgres} if there is one (the main job's), else
- * the most recently used {@code <outputDir>/<name>/postgres} (a spec's, e.g. {@code
- * output/iot-sensors/postgres}); the others found are printed. Exit status 2 for bad arguments or
- * no store.
+ * <p>Without {@code --dataDir}: the most recently used of {@code <outputDir>/postgres} (the main
+ * job's) and {@code <outputDir>/<name>/postgres} (a spec's, e.g. {@code
+ * output/iot-sensors/postgres}), so the store of the job run last; the others found are printed.
+ * Exit status 2 for bad arguments or no store.
  */
 public final class StoreDashboard {
   private static final String USAGE =
@@ -227,13 +227,16 @@ public final class StoreDashboard {
     }
   }
 
-  /** {@code dir/postgres}, else the most recently used {@code dir/<name>/postgres}. */
+  /**
+   * The most recently used of {@code dir/postgres} (the main job's) and {@code dir/<name>/postgres}
+   * (the specs'): the store of the job run last.
+   */
   static Path findStore(Path dir, PrintStream out) {
     Path own = dir.resolve("postgres");
-    if (Files.exists(own.resolve("PG_VERSION"))) {
-      return own;
-    }
     List<Path> found = new ArrayList<>();
+    if (Files.exists(own.resolve("PG_VERSION"))) {
+      found.add(own);
+    }
     if (Files.isDirectory(dir)) {
       try (Stream<Path> children = Files.list(dir)) {
         children
