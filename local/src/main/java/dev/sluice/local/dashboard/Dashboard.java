@@ -129,6 +129,7 @@ public final class Dashboard implements AutoCloseable {
 
   private final Settings settings;
   private final DashboardData data;
+  private final DeadLetterData deadLetterData;
   private final HttpServer server;
   private final ExecutorService executor;
   private final boolean loopback;
@@ -137,6 +138,7 @@ public final class Dashboard implements AutoCloseable {
   private Dashboard(Settings settings, HttpServer server, ExecutorService executor, boolean loop) {
     this.settings = settings;
     this.data = new DashboardData(settings.schema());
+    this.deadLetterData = new DeadLetterData(settings.schema());
     this.server = server;
     this.executor = executor;
     this.loopback = loop;
@@ -255,7 +257,7 @@ public final class Dashboard implements AutoCloseable {
               yield withConnection(c -> data.series(c, key, metric, size));
             }
             case "alerts" -> withConnection(data::alerts);
-            case "dead-letters" -> withConnection(data::deadLetters);
+            case "dead-letters" -> withConnection(deadLetterData::deadLetters);
             case "throughput" -> {
               Long size = size(params.get("size"));
               yield withConnection(c -> data.throughput(c, size));

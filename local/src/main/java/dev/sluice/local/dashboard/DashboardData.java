@@ -16,11 +16,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The dashboard's data: fixed, parameterized queries over a store's {@code window_stats}, {@code
- * alerts} and {@code dead_letters}, as JSON for the page. The schema name is validated ({@code
- * [a-z_][a-z0-9_]*}); every value from a request is a bound parameter. A missing table gives empty
- * data (a spec may store only some of the three); so does a missing column a newer Sluice added
- * ({@code written_at}, {@code silenced}): this reads, it never migrates.
+ * The dashboard's data: fixed, parameterized queries over a store's {@code window_stats} and {@code
+ * alerts} (and counts of {@code dead_letters}; {@link DeadLetterData} has the rest), as JSON for
+ * the page. The schema name is validated ({@code [a-z_][a-z0-9_]*}); every value from a request is
+ * a bound parameter. A missing table gives empty data (a spec may store only some of the three); so
+ * does a missing column a newer Sluice added ({@code written_at}, {@code silenced}): this reads, it
+ * never migrates.
  *
  * <pre>{@code
  * DashboardData data = new DashboardData("sluice");
@@ -39,47 +40,41 @@ final class DashboardData {
   /** At most this many alert episodes on the timeline, the newest. */
   static final int MAX_EPISODES = 500;
 
-  /** The newest dead letters shown with their payloads. */
-  static final int NEWEST_DEAD_LETTERS = 20;
-
-  /** Payloads longer than this are cut for display (the store keeps them whole). */
-  static final int MAX_PAYLOAD_CHARS = 4_000;
-
   /** Window ends on the throughput and lag charts, the newest. */
   static final int MAX_WINDOW_ENDS = 500;
 
-  private static final long[] BUCKETS = {
-    1, 5, 10, 30, 60, 300, 600, 1_800, 3_600, 6 * 3_600, 86_400, 7 * 86_400
-  };
-
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
-  private final String schema;
+  private final StoreTables tables;
 
   DashboardData(String schema) {
-    this.schema = StoreAccess.checkSchema(schema);
+    this.tables = new StoreTables(schema);
   }
 
   /** Counts, the (key, metric) pairs with their window and alert counts, the window sizes. */
   ObjectNode overview(Connection c) throws SQLException {
     ObjectNode out = JSON.objectNode();
-    out.put("schema", schema);
-    boolean stats = exists(c, "window_stats");
-    boolean alerts = exists(c, "alerts");
-    boolean deadLetters = exists(c, "dead_letters");
+    out.put("schema", tables.schema());
+    boolean stats = tables.exists(c, "window_stats");
+    boolean alerts = tables.exists(c, "alerts");
+    boolean deadLetters = tables.exists(c, "dead_letters");
     out.putObject("tables")
         .put("window_stats", stats)
         .put("alerts", alerts)
         .put("dead_letters", deadLetters);
-    out.put("windows", stats ? count(c, "SELECT count(*) FROM " + t("window_stats")) : 0);
-    out.put("alerts", alerts ? count(c, "SELECT count(*) FROM " + t("alerts")) : 0);
     out.put(
-        "dead_letters", deadLetters ? count(c, "SELECT count(*) FROM " + t("dead_letters")) : 0);
+        "windows",
+        stats ? StoreTables.count(c, "SELECT count(*) FROM " + tables.t("window_stats")) : 0);
+    out.put(
+        "alerts", alerts ? StoreTables.count(c, "SELECT count(*) FROM " + tables.t("alerts")) : 0);
+    out.put(
+        "dead_letters",
+        deadLetters ? StoreTables.count(c, "SELECT count(*) FROM " + tables.t("dead_letters")) : 0);
     Map<String, Long> alertsOf = new LinkedHashMap<>();
     if (alerts) {
       try (PreparedStatement s =
               c.prepareStatement(
-                  "SELECT key, metric, count(*) FROM " + t("alerts") + " GROUP BY 1, 2");
+                  "SELECT key, metric, count(*) FROM " + tables.t("alerts") + " GROUP BY 1, 2");
           ResultSet r = s.executeQuery()) {
         while (r.next()) {
           alertsOf.put(r.getString(1) + '\u0000' + r.getString(2), r.getLong(3));
@@ -92,7 +87,7 @@ final class DashboardData {
       try (PreparedStatement s =
           c.prepareStatement(
               "SELECT key, metric, count(*) FROM "
-                  + t("window_stats")
+                  + tables.t("window_stats")
                   + " GROUP BY 1, 2 ORDER BY 1, 2 LIMIT "
                   + (MAX_PAIRS + 1))) {
         try (ResultSet r = s.executeQuery()) {
@@ -122,7 +117,7 @@ final class DashboardData {
     try (PreparedStatement s =
             c.prepareStatement(
                 "SELECT DISTINCT extract(epoch FROM window_end - window_start)::bigint FROM "
-                    + t("window_stats")
+                    + tables.t("window_stats")
                     + " ORDER BY 1 LIMIT 21");
         ResultSet r = s.executeQuery()) {
       while (r.next()) {
@@ -148,7 +143,7 @@ final class DashboardData {
     ArrayNode counts = out.putArray("count");
     ArrayNode thresholds = out.putArray("thresholds");
     ArrayNode firing = out.putArray("firing");
-    if (!exists(c, "window_stats")) {
+    if (!tables.exists(c, "window_stats")) {
       out.put("total", 0);
       return out;
     }
@@ -156,7 +151,10 @@ final class DashboardData {
         sizeSeconds == null ? "" : " AND window_end - window_start = make_interval(secs => ?)";
     try (PreparedStatement s =
         c.prepareStatement(
-            "SELECT count(*) FROM " + t("window_stats") + " WHERE key = ? AND metric = ?" + size)) {
+            "SELECT count(*) FROM "
+                + tables.t("window_stats")
+                + " WHERE key = ? AND metric = ?"
+                + size)) {
       bind(s, key, metric, sizeSeconds);
       try (ResultSet r = s.executeQuery()) {
         r.next();
@@ -167,7 +165,7 @@ final class DashboardData {
     try (PreparedStatement s =
         c.prepareStatement(
             "SELECT window_end, mean, p95, p99, count FROM "
-                + t("window_stats")
+                + tables.t("window_stats")
                 + " WHERE key = ? AND metric = ?"
                 + size
                 + " ORDER BY window_end DESC, window_start DESC LIMIT "
@@ -177,7 +175,7 @@ final class DashboardData {
         while (r.next()) {
           rows.add(
               new Object[] {
-                seconds(r.getTimestamp(1)),
+                StoreTables.seconds(r.getTimestamp(1)),
                 r.getDouble(2),
                 (Double) r.getObject(3),
                 (Double) r.getObject(4),
@@ -190,19 +188,19 @@ final class DashboardData {
       Object[] row = rows.get(i);
       time.add((Double) row[0]);
       mean.add((Double) row[1]);
-      addNullable(p95, (Double) row[2]);
-      addNullable(p99, (Double) row[3]);
+      StoreTables.addNullable(p95, (Double) row[2]);
+      StoreTables.addNullable(p99, (Double) row[3]);
       counts.add((Long) row[4]);
     }
-    if (exists(c, "alerts")) {
+    if (tables.exists(c, "alerts")) {
       // Only alerts about a window of this series: an absence rule's deadline is not a window
       // mean, and its "threshold" (a duration) does not belong on this axis.
       try (PreparedStatement s =
           c.prepareStatement(
               "SELECT a.rule_id, a.threshold, a.status, a.value, a.window_end FROM "
-                  + t("alerts")
+                  + tables.t("alerts")
                   + " a WHERE a.key = ? AND a.metric = ? AND EXISTS (SELECT 1 FROM "
-                  + t("window_stats")
+                  + tables.t("window_stats")
                   + " w WHERE w.key = a.key AND w.metric = a.metric"
                   + " AND w.window_start = a.window_start AND w.window_end = a.window_end)"
                   + (sizeSeconds == null
@@ -220,7 +218,7 @@ final class DashboardData {
               firing
                   .addObject()
                   .put("rule_id", r.getString(1))
-                  .put("t", seconds(r.getTimestamp(5)))
+                  .put("t", StoreTables.seconds(r.getTimestamp(5)))
                   .put("value", r.getDouble(4));
             }
           }
@@ -238,22 +236,22 @@ final class DashboardData {
     ObjectNode out = JSON.objectNode();
     ArrayNode episodes = out.putArray("episodes");
     ArrayNode newest = out.putArray("newest");
-    if (!exists(c, "alerts")) {
+    if (!tables.exists(c, "alerts")) {
       out.put("total", 0);
       return out;
     }
-    out.put("total", count(c, "SELECT count(*) FROM " + t("alerts")));
-    if (exists(c, "window_stats")) {
+    out.put("total", StoreTables.count(c, "SELECT count(*) FROM " + tables.t("alerts")));
+    if (tables.exists(c, "window_stats")) {
       // Where the data ends: an episode still firing reaches up to here on the timeline.
       try (PreparedStatement s =
-              c.prepareStatement("SELECT max(window_end) FROM " + t("window_stats"));
+              c.prepareStatement("SELECT max(window_end) FROM " + tables.t("window_stats"));
           ResultSet r = s.executeQuery()) {
         r.next();
         Timestamp end = r.getTimestamp(1);
-        addNullable(out, "data_end", end == null ? null : seconds(end));
+        StoreTables.addNullable(out, "data_end", end == null ? null : StoreTables.seconds(end));
       }
     }
-    String silenced = hasColumn(c, "alerts", "silenced") ? "bool_or(silenced)" : "false";
+    String silenced = tables.hasColumn(c, "alerts", "silenced") ? "bool_or(silenced)" : "false";
     try (PreparedStatement s =
             c.prepareStatement(
                 "SELECT alert_id, min(rule_id), min(key), min(metric), min(severity),"
@@ -263,7 +261,7 @@ final class DashboardData {
                     + " max(threshold), "
                     + silenced
                     + ", min(window_start) FROM "
-                    + t("alerts")
+                    + tables.t("alerts")
                     + " GROUP BY alert_id ORDER BY max(window_end) DESC, alert_id LIMIT "
                     + MAX_EPISODES);
         ResultSet r = s.executeQuery()) {
@@ -278,21 +276,23 @@ final class DashboardData {
                 .put("key", r.getString(3))
                 .put("metric", r.getString(4))
                 .put("severity", r.getString(5))
-                .put("start", seconds(firingStart != null ? firingStart : r.getTimestamp(13)))
-                .put("last", seconds(r.getTimestamp(8)))
+                .put(
+                    "start",
+                    StoreTables.seconds(firingStart != null ? firingStart : r.getTimestamp(13)))
+                .put("last", StoreTables.seconds(r.getTimestamp(8)))
                 .put("notifications", r.getLong(9))
                 .put("threshold", r.getDouble(11))
                 .put("silenced", r.getBoolean(12))
                 .put("resolved", resolved != null);
-        addNullable(e, "end", resolved == null ? null : seconds(resolved));
-        addNullable(e, "value", (Double) r.getObject(10));
+        StoreTables.addNullable(e, "end", resolved == null ? null : StoreTables.seconds(resolved));
+        StoreTables.addNullable(e, "value", (Double) r.getObject(10));
       }
     }
     try (PreparedStatement s =
             c.prepareStatement(
                 "SELECT rule_id, key, metric, status, severity, value, threshold, window_start,"
                     + " window_end, message, emitted_at FROM "
-                    + t("alerts")
+                    + tables.t("alerts")
                     + " ORDER BY emitted_at DESC, window_end DESC, alert_id LIMIT 20");
         ResultSet r = s.executeQuery()) {
       while (r.next()) {
@@ -305,105 +305,10 @@ final class DashboardData {
             .put("severity", r.getString(5))
             .put("value", r.getDouble(6))
             .put("threshold", r.getDouble(7))
-            .put("window_start", iso(r.getTimestamp(8)))
-            .put("window_end", iso(r.getTimestamp(9)))
+            .put("window_start", StoreTables.iso(r.getTimestamp(8)))
+            .put("window_end", StoreTables.iso(r.getTimestamp(9)))
             .put("message", r.getString(10))
-            .put("emitted_at", iso(r.getTimestamp(11)));
-      }
-    }
-    return out;
-  }
-
-  /** Dead letters by reason in buckets of {@code failed_at}, and the newest with their payloads. */
-  ObjectNode deadLetters(Connection c) throws SQLException {
-    ObjectNode out = JSON.objectNode();
-    ArrayNode reasons = out.putArray("reasons");
-    ArrayNode buckets = out.putArray("t");
-    ObjectNode counts = out.putObject("counts");
-    ArrayNode newest = out.putArray("newest");
-    if (!exists(c, "dead_letters")) {
-      out.put("total", 0);
-      return out;
-    }
-    long first;
-    long last;
-    try (PreparedStatement s =
-            c.prepareStatement(
-                "SELECT count(*), floor(extract(epoch FROM min(failed_at)))::bigint,"
-                    + " floor(extract(epoch FROM max(failed_at)))::bigint FROM "
-                    + t("dead_letters"));
-        ResultSet r = s.executeQuery()) {
-      r.next();
-      out.put("total", r.getLong(1));
-      if (r.getLong(1) == 0) {
-        return out;
-      }
-      first = r.getLong(2);
-      last = r.getLong(3);
-    }
-    long width = BUCKETS[BUCKETS.length - 1];
-    for (long candidate : BUCKETS) {
-      if ((last - first) / candidate < 60) {
-        width = candidate;
-        break;
-      }
-    }
-    out.put("bucket_seconds", width);
-    Map<String, Map<Long, Long>> byReason = new LinkedHashMap<>();
-    try (PreparedStatement s =
-        c.prepareStatement(
-            "SELECT reason, floor(extract(epoch FROM failed_at) / ?)::bigint, count(*) FROM "
-                + t("dead_letters")
-                + " GROUP BY 1, 2 ORDER BY 1, 2")) {
-      s.setLong(1, width);
-      try (ResultSet r = s.executeQuery()) {
-        while (r.next()) {
-          byReason
-              .computeIfAbsent(r.getString(1), k -> new LinkedHashMap<>())
-              .put(r.getLong(2), r.getLong(3));
-        }
-      }
-    }
-    long from = first / width;
-    long to = last / width;
-    for (long b = from; b <= to; b++) {
-      buckets.add(b * width);
-    }
-    for (Map.Entry<String, Map<Long, Long>> reason : byReason.entrySet()) {
-      long total = reason.getValue().values().stream().mapToLong(Long::longValue).sum();
-      reasons.addObject().put("reason", reason.getKey()).put("count", total);
-      ArrayNode series = counts.putArray(reason.getKey());
-      for (long b = from; b <= to; b++) {
-        series.add(reason.getValue().getOrDefault(b, 0L));
-      }
-    }
-    try (PreparedStatement s =
-            c.prepareStatement(
-                "SELECT failed_at, stage, reason, error, payload, payload_base64, source FROM "
-                    + t("dead_letters")
-                    + " ORDER BY failed_at DESC, dead_letter_id LIMIT "
-                    + NEWEST_DEAD_LETTERS);
-        ResultSet r = s.executeQuery()) {
-      while (r.next()) {
-        String payload = r.getString(5);
-        boolean base64 = payload == null;
-        String text = base64 ? r.getString(6) : payload;
-        text = text == null ? "" : text;
-        ObjectNode d =
-            newest
-                .addObject()
-                .put("failed_at", iso(r.getTimestamp(1)))
-                .put("stage", r.getString(2))
-                .put("reason", r.getString(3))
-                .put("error", r.getString(4))
-                .put("payload_base64", base64)
-                .put("payload_length", text.length())
-                .put(
-                    "payload",
-                    text.length() > MAX_PAYLOAD_CHARS
-                        ? text.substring(0, MAX_PAYLOAD_CHARS)
-                        : text);
-        addNullable(d, "source", r.getString(7));
+            .put("emitted_at", StoreTables.iso(r.getTimestamp(11)));
       }
     }
     return out;
@@ -419,18 +324,18 @@ final class DashboardData {
     ArrayNode time = out.putArray("t");
     ObjectNode byMetric = out.putObject("values");
     ArrayNode lag = out.putArray("lag_seconds");
-    if (!exists(c, "window_stats")) {
+    if (!tables.exists(c, "window_stats")) {
       return out;
     }
     if (sizeSeconds != null) {
       out.put("size", sizeSeconds);
     }
-    boolean written = hasColumn(c, "window_stats", "written_at");
+    boolean written = tables.hasColumn(c, "window_stats", "written_at");
     String size =
         sizeSeconds == null ? "" : " WHERE window_end - window_start = make_interval(secs => ?)";
     String sql =
         "WITH ends AS (SELECT DISTINCT window_end FROM "
-            + t("window_stats")
+            + tables.t("window_stats")
             + size
             + " ORDER BY window_end DESC LIMIT "
             + MAX_WINDOW_ENDS
@@ -440,7 +345,7 @@ final class DashboardData {
                     + "::double precision"
                 : "NULL::double precision")
             + " FROM "
-            + t("window_stats")
+            + tables.t("window_stats")
             + " w JOIN ends USING (window_end)"
             + (sizeSeconds == null
                 ? ""
@@ -456,7 +361,7 @@ final class DashboardData {
       }
       try (ResultSet r = s.executeQuery()) {
         while (r.next()) {
-          double end = seconds(r.getTimestamp(1));
+          double end = StoreTables.seconds(r.getTimestamp(1));
           metrics.add(r.getString(2));
           values.computeIfAbsent(end, k -> new LinkedHashMap<>()).put(r.getString(2), r.getLong(3));
           Double l = (Double) r.getObject(4);
@@ -469,47 +374,11 @@ final class DashboardData {
     values.keySet().forEach(time::add);
     for (String metric : metrics) {
       ArrayNode series = byMetric.putArray(metric);
-      values.values().forEach(v -> addNullable(series, v.get(metric)));
+      values.values().forEach(v -> StoreTables.addNullable(series, v.get(metric)));
     }
-    values.keySet().forEach(end -> addNullable(lag, lags.get(end)));
+    values.keySet().forEach(end -> StoreTables.addNullable(lag, lags.get(end)));
     out.put("lag_known", written);
     return out;
-  }
-
-  private String t(String table) {
-    return schema + "." + table;
-  }
-
-  private boolean exists(Connection c, String table) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-      s.setString(1, t(table));
-      try (ResultSet r = s.executeQuery()) {
-        r.next();
-        return r.getBoolean(1);
-      }
-    }
-  }
-
-  private boolean hasColumn(Connection c, String table, String column) throws SQLException {
-    try (PreparedStatement s =
-        c.prepareStatement(
-            "SELECT 1 FROM information_schema.columns"
-                + " WHERE table_schema = ? AND table_name = ? AND column_name = ?")) {
-      s.setString(1, schema);
-      s.setString(2, table);
-      s.setString(3, column);
-      try (ResultSet r = s.executeQuery()) {
-        return r.next();
-      }
-    }
-  }
-
-  private static long count(Connection c, String sql) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(sql);
-        ResultSet r = s.executeQuery()) {
-      r.next();
-      return r.getLong(1);
-    }
   }
 
   private static void bind(PreparedStatement s, String key, String metric, Long sizeSeconds)
@@ -518,34 +387,6 @@ final class DashboardData {
     s.setString(2, metric);
     if (sizeSeconds != null) {
       s.setLong(3, sizeSeconds);
-    }
-  }
-
-  private static double seconds(Timestamp t) {
-    return t.getTime() / 1000.0;
-  }
-
-  private static String iso(Timestamp t) {
-    return t == null ? null : t.toInstant().toString();
-  }
-
-  private static void addNullable(ArrayNode array, Number value) {
-    if (value == null) {
-      array.addNull();
-    } else if (value instanceof Long l) {
-      array.add(l);
-    } else {
-      array.add(value.doubleValue());
-    }
-  }
-
-  private static void addNullable(ObjectNode node, String field, Object value) {
-    if (value == null) {
-      node.putNull(field);
-    } else if (value instanceof Double d) {
-      node.put(field, d);
-    } else {
-      node.put(field, value.toString());
     }
   }
 }
