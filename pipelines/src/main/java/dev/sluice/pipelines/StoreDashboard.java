@@ -130,14 +130,7 @@ public final class StoreDashboard {
     EmbeddedPostgresStore store = null;
     String description;
     if (jdbcUrl != null) {
-      Properties props = new Properties();
-      if (user != null) {
-        props.setProperty("user", user);
-      }
-      String password = System.getenv(MetricsAlertsPipeline.JDBC_PASSWORD_ENV);
-      if (password != null) {
-        props.setProperty("password", password);
-      }
+      Properties props = StoreQuery.connectionProperties(user);
       connector = StoreAccess.jdbc(jdbcUrl, props);
       description = "PostgreSQL at " + PostgresIO.database(jdbcUrl).displayUrl();
     } else {

@@ -46,6 +46,22 @@ public final class StoreQuery {
     System.exit(status);
   }
 
+  /**
+   * The JDBC properties for {@code --jdbcUser} (may be null) and the password in {@code
+   * SLUICE_JDBC_PASSWORD}, which never appears on a command line.
+   */
+  static Properties connectionProperties(String user) {
+    Properties props = new Properties();
+    if (user != null) {
+      props.setProperty("user", user);
+    }
+    String password = System.getenv(MetricsAlertsPipeline.JDBC_PASSWORD_ENV);
+    if (password != null) {
+      props.setProperty("password", password);
+    }
+    return props;
+  }
+
   /** Parses {@code args}, runs the query, prints to {@code out}; returns the exit status. */
   static int run(String[] args, PrintStream out) {
     String outputDir = "output";
@@ -82,14 +98,7 @@ public final class StoreQuery {
       throw new IllegalArgumentException("no SQL given");
     }
     if (jdbcUrl != null) {
-      Properties props = new Properties();
-      if (user != null) {
-        props.setProperty("user", user);
-      }
-      String password = System.getenv(MetricsAlertsPipeline.JDBC_PASSWORD_ENV);
-      if (password != null) {
-        props.setProperty("password", password);
-      }
+      Properties props = connectionProperties(user);
       return query(jdbcUrl, props, sql, maxRows, out);
     }
     Path dataDir = Path.of(outputDir, "postgres");
