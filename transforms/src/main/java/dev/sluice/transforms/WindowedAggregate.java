@@ -280,6 +280,26 @@ public abstract class WindowedAggregate
         KvCoder.of(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()), Event.EventCoder.of());
     PCollection<KV<KV<String, String>, Event>> windowed;
     PCollection<LateEvent> late;
+    if (events.isBounded() == PCollection.IsBounded.UNBOUNDED && kind() != Kind.SESSIONS) {
+      // One keyed stateful step: windows, late data and panes per (key, metric).
+      TupleTag<WindowStats> statsTag = new TupleTag<>() {};
+      TupleTag<LateEvent> lateTag = new TupleTag<>() {};
+      PCollectionTuple aggregated =
+          events
+              .apply(
+                  "KeyByKeyAndMetric",
+                  MapElements.into(keyedTypeDescriptor())
+                      .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
+              .setCoder(keyedCoder)
+              .apply(
+                  "AggregateWindows",
+                  ParDo.of(new AggregateWindowsFn(this, timerClock(), statsTag, lateTag))
+                      .withOutputTags(statsTag, TupleTagList.of(lateTag)));
+      return new Result(
+          events.getPipeline(),
+          aggregated.get(statsTag).setCoder(WindowStats.WindowStatsCoder.of()),
+          aggregated.get(lateTag).setCoder(LateEvent.LateEventCoder.of()));
+    }
     if (events.isBounded() == PCollection.IsBounded.BOUNDED) {
       // A bounded input's watermark does not move until all of it is read: nothing can be late,
       // so the per-key lateness state would be pure overhead.
