@@ -167,8 +167,7 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
         long behind = Math.max(clock, provenClosed);
         out.get(lateTag)
             .output(
-                new LateEvent(
-                    event, window.start(), window.end(), behind - timestamp.getMillis()));
+                new LateEvent(event, window.start(), window.end(), behind - timestamp.getMillis()));
         continue;
       }
       if (open == null) {

@@ -297,7 +297,10 @@ public abstract class WindowedAggregate
                       .withOutputTags(statsTag, TupleTagList.of(lateTag)));
       return new Result(
           events.getPipeline(),
-          aggregated.get(statsTag).setCoder(WindowStats.WindowStatsCoder.of()),
+          aggregated
+              .get(statsTag)
+              .setCoder(WindowStats.WindowStatsCoder.of())
+              .apply("StatsIntoTheirWindows", configure(Window.into(new StatsWindows()))),
           aggregated.get(lateTag).setCoder(LateEvent.LateEventCoder.of()));
     }
     if (events.isBounded() == PCollection.IsBounded.BOUNDED) {
