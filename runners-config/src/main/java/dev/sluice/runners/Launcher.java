@@ -37,9 +37,12 @@ public final class Launcher {
   /**
    * The version of the step names and state ids of Sluice's graphs, kept with the checkpoints: a
    * checkpoint of another version is not resumed (version 2: every graph is built by {@code
-   * SpecPipeline} around {@code ComputeMetricsAndAlerts}; see the README).
+   * SpecPipeline} around {@code ComputeMetricsAndAlerts}; version 3: tumbling and sliding windows
+   * of an unbounded input are aggregated by one keyed stateful step, {@code AggregateWindows}, whose
+   * state is {@code openWindows}, instead of the late-data shards and a windowed {@code
+   * GroupByKey}; see the README).
    */
-  static final String GRAPH_VERSION = "2";
+  static final String GRAPH_VERSION = "3";
 
   /** The job name of the main job unless {@code --jobName} says otherwise. */
   static final String DEFAULT_JOB_NAME = "sluice-main";
