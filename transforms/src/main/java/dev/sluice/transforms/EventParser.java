@@ -232,8 +232,11 @@ public final class EventParser implements Serializable {
     }
   }
 
-  /** The tree path: every payload can be parsed this way, and it is the reference. */
-  List<Event> parseWithTree(byte[] payload, Instant elementTimestamp) throws Rejection {
+  /**
+   * As {@link #parse(byte[], Instant)} by the tree path only, which every payload can take and
+   * which is the reference for the streaming path (for tests and benchmarks).
+   */
+  public List<Event> parseWithTree(byte[] payload, Instant elementTimestamp) throws Rejection {
     if (payload.length > maxPayloadBytes) {
       throw new Rejection(
           Reason.TOO_LARGE,
