@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.google.auto.value.AutoValue;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.RawPayload;
+import dev.sluice.transforms.BundleCounter;
 import dev.sluice.transforms.Checks;
 import dev.sluice.transforms.OutputWithDeadLetters;
 import java.io.ByteArrayOutputStream;
@@ -26,8 +27,6 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.Compression;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -477,8 +476,9 @@ public final class EventFilesIO {
     private final TupleTag<DeadLetter> deadLettersTag;
 
     private transient JsonFactory json;
-    private transient Counter linesRead;
-    private transient Counter csvRowsRejected;
+    // Counted per bundle (see BundleCounter): a file has many lines.
+    private transient BundleCounter linesRead;
+    private transient BundleCounter csvRowsRejected;
 
     ReadFn(
         @Nullable Format format,
@@ -495,8 +495,20 @@ public final class EventFilesIO {
     public void setup() {
       // Non-finite numbers stay numbers, so ParseEvents reports NON_FINITE_VALUE as for JSON.
       json = JsonFactory.builder().disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).build();
-      linesRead = Metrics.counter(METRICS_NAMESPACE, LINES_READ);
-      csvRowsRejected = Metrics.counter(METRICS_NAMESPACE, CSV_ROWS_REJECTED);
+      linesRead = BundleCounter.of(METRICS_NAMESPACE, LINES_READ).flushingEvery(10_000);
+      csvRowsRejected = BundleCounter.of(METRICS_NAMESPACE, CSV_ROWS_REJECTED);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      linesRead.reset();
+      csvRowsRejected.reset();
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      linesRead.flush();
+      csvRowsRejected.flush();
     }
 
     @ProcessElement

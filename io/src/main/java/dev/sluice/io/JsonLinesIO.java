@@ -8,9 +8,6 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
@@ -23,7 +20,6 @@ import org.apache.beam.sdk.transforms.windowing.Repeatedly;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
 /**
@@ -41,16 +37,6 @@ public final class JsonLinesIO {
 
   /** Counter of lines handed to the file writer (a retried bundle may count its lines again). */
   public static final String LINES_WRITTEN = "lines_written";
-
-  private static final Counter LINES = Metrics.counter(METRICS_NAMESPACE, LINES_WRITTEN);
-
-  private static <T> SerializableFunction<T, String> counting(SerializableFunction<T, String> fn) {
-    return element -> {
-      String line = fn.apply(element);
-      LINES.inc();
-      return line;
-    };
-  }
 
   private JsonLinesIO() {}
 
@@ -128,7 +114,7 @@ public final class JsonLinesIO {
       }
       PCollection<String> lines =
           input
-              .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(counting(toJson())))
+              .apply("ToJson", new CountedMap<>(toJson(), METRICS_NAMESPACE, LINES_WRITTEN))
               .setCoder(StringUtf8Coder.of());
       TextIO.Write write = TextIO.write().to(outputPrefix()).withSuffix(".jsonl").withNumShards(1);
       if (input.isBounded() == PCollection.IsBounded.BOUNDED && !filePerWindow()) {

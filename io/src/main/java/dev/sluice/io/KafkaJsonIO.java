@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
@@ -31,7 +32,6 @@ import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.TimestampPolicy;
 import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
-import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Gauge;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -44,7 +44,6 @@ import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -121,8 +120,6 @@ public final class KafkaJsonIO {
    * fetched it) minus the next offset to read, updated as the reader reads.
    */
   public static final String CONSUMER_LAG_RECORDS = "consumer_lag_records:";
-
-  private static final Counter RECORDS = Metrics.counter(METRICS_NAMESPACE, RECORDS_WRITTEN);
 
   /** The name of the consumer lag gauge of {@code partition}. */
   public static String consumerLagGaugeName(TopicPartition partition) {
@@ -476,11 +473,12 @@ public final class KafkaJsonIO {
               .withValueDeserializer(ByteArrayDeserializer.class)
               .withConsumerConfigUpdates(config)
               .withConsumerFactoryFn(new ConsumerFactory(clientProperties()));
+      boolean throttleLag = maxNumRecords() == Long.MAX_VALUE; // see LagGauge
       read =
           arrivalTime()
-              ? read.withTimestampPolicyFactory(new ArrivalTimePolicyFactory())
+              ? read.withTimestampPolicyFactory(new ArrivalTimePolicyFactory(throttleLag))
               : read.withTimestampPolicyFactory(
-                  new EventTimePolicyFactory(eventTimeFrom(), maxOutOfOrderness()));
+                  new EventTimePolicyFactory(eventTimeFrom(), maxOutOfOrderness(), throttleLag));
       if (commitOffsets()) {
         read = read.commitOffsetsInFinalize();
       }
@@ -595,26 +593,57 @@ public final class KafkaJsonIO {
     private final ParseEvents<?> parseEvents;
     private final Duration maxOutOfOrderness;
 
-    EventTimePolicyFactory(ParseEvents<?> parseEvents, Duration maxOutOfOrderness) {
+    private final boolean throttleLag;
+
+    EventTimePolicyFactory(
+        ParseEvents<?> parseEvents, Duration maxOutOfOrderness, boolean throttleLag) {
       this.parseEvents = parseEvents;
       this.maxOutOfOrderness = maxOutOfOrderness;
+      this.throttleLag = throttleLag;
     }
 
     @Override
     public TimestampPolicy<byte[], byte[]> createTimestampPolicy(
         TopicPartition partition, Optional<Instant> previousWatermark) {
       return new EventTimePolicy(
-          EventParser.of(parseEvents), maxOutOfOrderness, previousWatermark, partition);
+          EventParser.of(parseEvents),
+          maxOutOfOrderness,
+          previousWatermark,
+          partition == null ? null : new LagGauge(partition, throttleLag));
     }
   }
 
-  /** Keeps a partition's consumer lag gauge up to date; called by the reader's policy. */
+  /**
+   * Keeps a partition's consumer lag gauge up to date; called by the reader's policy for every
+   * record. While an unbounded reader catches up the lag changes with every record, and a gauge
+   * update is a metrics-container lookup plus a timestamped value, so it is set at most once per
+   * {@link #RECORDS_PER_UPDATE} changes or per {@link #NANOS_PER_UPDATE}, and always when the lag
+   * reaches zero. A value held back is set by a later call: the reader keeps calling the policy
+   * (for the watermark) while it runs, idle or not. A bounded read ({@code withMaxNumRecords})
+   * stops after its last record without another call, so there every change is set.
+   */
   static final class LagGauge {
-    private final Gauge gauge;
-    private long last = Long.MIN_VALUE;
+    static final int RECORDS_PER_UPDATE = 1000;
+    static final long NANOS_PER_UPDATE = 200_000_000L;
 
-    LagGauge(TopicPartition partition) {
-      this.gauge = Metrics.gauge(METRICS_NAMESPACE, consumerLagGaugeName(partition));
+    private final Gauge gauge;
+    private final boolean throttled;
+    private final LongSupplier nanoTime;
+    private long last = Long.MIN_VALUE;
+    private long lastSetNanos;
+    private int changesSinceSet;
+
+    LagGauge(TopicPartition partition, boolean throttled) {
+      this(
+          Metrics.gauge(METRICS_NAMESPACE, consumerLagGaugeName(partition)),
+          throttled,
+          System::nanoTime);
+    }
+
+    LagGauge(Gauge gauge, boolean throttled, LongSupplier nanoTime) {
+      this.gauge = gauge;
+      this.throttled = throttled;
+      this.nanoTime = nanoTime;
     }
 
     /** After a record was read (e.g. from {@code getWatermark}). */
@@ -628,24 +657,41 @@ public final class KafkaJsonIO {
       report(backlog > 0 ? backlog - 1 : backlog);
     }
 
-    private void report(long backlog) {
+    void report(long backlog) {
       // Sets only on change: a gauge update is a map lookup in the metrics container.
-      if (backlog >= 0 && backlog != last) {
-        last = backlog;
-        gauge.set(backlog);
+      if (backlog < 0 || backlog == last) {
+        return;
       }
+      if (throttled && last != Long.MIN_VALUE && backlog != 0) {
+        long now = nanoTime.getAsLong();
+        if (++changesSinceSet < RECORDS_PER_UPDATE && now - lastSetNanos < NANOS_PER_UPDATE) {
+          return;
+        }
+        lastSetNanos = now;
+      } else if (throttled) {
+        lastSetNanos = nanoTime.getAsLong();
+      }
+      changesSinceSet = 0;
+      last = backlog;
+      gauge.set(backlog);
     }
   }
 
   /** Arrival (processing) time, as {@code withProcessingTime()}, plus the consumer lag gauge. */
   static final class ArrivalTimePolicyFactory implements TimestampPolicyFactory<byte[], byte[]> {
+    private final boolean throttleLag;
+
+    ArrivalTimePolicyFactory(boolean throttleLag) {
+      this.throttleLag = throttleLag;
+    }
+
     @Override
     public TimestampPolicy<byte[], byte[]> createTimestampPolicy(
         TopicPartition partition, Optional<Instant> previousWatermark) {
       TimestampPolicy<byte[], byte[]> arrival =
           TimestampPolicyFactory.<byte[], byte[]>withProcessingTime()
               .createTimestampPolicy(partition, previousWatermark);
-      LagGauge lag = new LagGauge(partition);
+      LagGauge lag = new LagGauge(partition, throttleLag);
       return new TimestampPolicy<>() {
         @Override
         public Instant getTimestampForRecord(
@@ -679,8 +725,8 @@ public final class KafkaJsonIO {
         EventParser parser,
         Duration maxOutOfOrderness,
         Optional<Instant> previousWatermark,
-        @Nullable TopicPartition partition) {
-      this.lag = partition == null ? null : new LagGauge(partition);
+        @Nullable LagGauge lag) {
+      this.lag = lag;
       this.parser = parser;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.watermark = previousWatermark.orElse(BoundedWindow.TIMESTAMP_MIN_VALUE);
@@ -844,15 +890,10 @@ public final class KafkaJsonIO {
       return input
           .apply(
               "ToRecord",
-              MapElements.into(
-                      TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
-                  .via(
-                      (T element) -> {
-                        KV<String, String> record =
-                            KV.of(keyFn.apply(element), toJson.apply(element));
-                        RECORDS.inc();
-                        return record;
-                      }))
+              new CountedMap<T, KV<String, String>>(
+                  element -> KV.of(keyFn.apply(element), toJson.apply(element)),
+                  METRICS_NAMESPACE,
+                  RECORDS_WRITTEN))
           .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
           .apply("WriteKafka", write);
     }

@@ -35,7 +35,12 @@ class JsonLinesIOTest {
         .apply(
             JsonLinesIO.<String>write(s -> "{\"v\":\"" + s.replace("\n", "\\n") + "\"}")
                 .to(dir.resolve("values").toString()));
-    pipeline.run().waitUntilFinish();
+    org.apache.beam.sdk.PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    assertThat(
+            dev.sluice.testing.Counters.attempted(
+                result, JsonLinesIO.METRICS_NAMESPACE, JsonLinesIO.LINES_WRITTEN))
+        .isEqualTo(3);
     assertThat(OutputFiles.matching(dir, "values", ".jsonl"))
         .extracting(p -> p.getFileName().toString())
         .containsExactly("values-00000-of-00001.jsonl");

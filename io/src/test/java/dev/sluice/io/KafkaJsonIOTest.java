@@ -158,4 +158,47 @@ class KafkaJsonIOTest {
         .hasMessage(
             "groupId must be set (withGroupId) to commit offsets, or use withCommitOffsets(false)");
   }
+
+  /** A gauge that records what it is set to. */
+  private static final class RecordingGauge implements org.apache.beam.sdk.metrics.Gauge {
+    final List<Long> values = new java.util.ArrayList<>();
+
+    @Override
+    public void set(long value) {
+      values.add(value);
+    }
+
+    @Override
+    public org.apache.beam.sdk.metrics.MetricName getName() {
+      return org.apache.beam.sdk.metrics.MetricName.named("test", "lag");
+    }
+  }
+
+  @Test
+  void theLagGaugeIsSetAtMostEvery1000ChangesOr200MsAndAlwaysWhenTheLagReachesZero() {
+    RecordingGauge gauge = new RecordingGauge();
+    long[] nanos = {0};
+    KafkaJsonIO.LagGauge lag = new KafkaJsonIO.LagGauge(gauge, true, () -> nanos[0]);
+    for (long backlog = 5000; backlog >= 3000; backlog--) {
+      lag.report(backlog); // catching up within a few microseconds: only every 1000th change
+    }
+    assertThat(gauge.values).containsExactly(5000L, 4000L, 3000L);
+    lag.report(2500); // held back
+    nanos[0] += 200_000_000L;
+    lag.report(2500); // a later call publishes it
+    lag.report(2499);
+    lag.report(0);
+    lag.report(0);
+    assertThat(gauge.values).containsExactly(5000L, 4000L, 3000L, 2500L, 0L);
+  }
+
+  @Test
+  void unthrottledTheLagGaugeIsSetOnEveryChange() {
+    RecordingGauge gauge = new RecordingGauge();
+    KafkaJsonIO.LagGauge lag = new KafkaJsonIO.LagGauge(gauge, false, () -> 0L);
+    for (long backlog : new long[] {49, 48, 48, 47, -1, 40}) {
+      lag.report(backlog);
+    }
+    assertThat(gauge.values).containsExactly(49L, 48L, 47L, 40L);
+  }
 }

@@ -31,12 +31,12 @@ import java.util.stream.Stream;
  * written) is incomplete and never chosen. Checkpoints are retained when the job is cancelled or
  * fails, so the newest one survives any way the process ends.
  */
-final class FlinkCheckpoints {
+public final class FlinkCheckpoints {
   /** Default checkpoint interval. */
-  static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
 
   /** Options of every Flink preset: exactly-once checkpoints, retained on cancel and failure. */
-  static final List<String> CHECKPOINT_OPTIONS =
+  public static final List<String> CHECKPOINT_OPTIONS =
       List.of(
           "--checkpointingInterval=" + DEFAULT_INTERVAL.toMillis(),
           "--checkpointingMode=EXACTLY_ONCE",
@@ -72,7 +72,7 @@ final class FlinkCheckpoints {
    * the live object instead ({@code --fasterCopy=true} with this backend serialized a KLL sketch
    * mid-update). {@code --stateBackend=rocksdb} is on the classpath for state larger than the heap.
    */
-  static final String STATE_BACKEND = "filesystem";
+  public static final String STATE_BACKEND = "filesystem";
 
   private static final Pattern CHECKPOINT_DIR = Pattern.compile("chk-(\\d+)");
 
@@ -98,7 +98,7 @@ final class FlinkCheckpoints {
   }
 
   /** The checkpoints kept under {@code root} (one job name). */
-  static FlinkCheckpoints under(Path root) {
+  public static FlinkCheckpoints under(Path root) {
     return new FlinkCheckpoints(root);
   }
 
@@ -174,7 +174,7 @@ final class FlinkCheckpoints {
    * @param restoreFrom a checkpoint or savepoint directory to resume from, or null
    * @param allowNonRestoredState resume even when some saved state belongs to no step any more
    */
-  List<String> embeddedOptions(Path restoreFrom, boolean allowNonRestoredState) {
+  public List<String> embeddedOptions(Path restoreFrom, boolean allowNonRestoredState) {
     return embeddedOptions(restoreFrom, allowNonRestoredState, List.of());
   }
 

@@ -1,7 +1,9 @@
 package dev.sluice.transforms;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -9,6 +11,8 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.Event;
 import dev.sluice.model.JsonSupport;
@@ -16,9 +20,11 @@ import dev.sluice.model.ReferenceTable;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
@@ -63,6 +69,15 @@ public final class EventParser implements Serializable {
   private final Map<String, PayloadExpression> derived;
   private final Enrichment enrichment;
 
+  /**
+   * The top-level members the mapping reads, when it reads nothing else (no dotted paths, no
+   * expressions); {@code null} when only the tree path can parse.
+   */
+  private final @Nullable Set<String> streamedFields;
+
+  /** Contract attributes: the {@code attributes} member is an object of scalars. */
+  private final boolean attributesObject;
+
   private transient ObjectMapper mapper;
 
   EventParser(ParseEvents<?> spec) {
@@ -94,6 +109,35 @@ public final class EventParser implements Serializable {
     this.maxFutureSkew = spec.maxFutureSkew();
     this.maxAbsValue = spec.maxAbsValue();
     this.mapping = spec.mapping();
+    this.attributesObject = mapping.attributeFields() == null;
+    this.streamedFields =
+        filter == null && keyExpression == null && derived.isEmpty()
+            ? topLevelFields(mapping)
+            : null;
+  }
+
+  /** The members {@code mapping} reads, or {@code null} when one of them is a nested path. */
+  private static @Nullable Set<String> topLevelFields(FieldMapping mapping) {
+    Set<String> fields = new HashSet<>();
+    fields.add(mapping.eventIdField());
+    fields.add(mapping.keyField());
+    fields.add(mapping.timeField());
+    if (mapping.metricField() != null) {
+      fields.add(mapping.metricField());
+      fields.add(mapping.valueField());
+    }
+    fields.addAll(mapping.valueFields().values());
+    if (mapping.attributeFields() == null) {
+      fields.add("attributes");
+    } else {
+      fields.addAll(mapping.attributeFields());
+    }
+    for (String field : fields) {
+      if (field.indexOf('.') >= 0) {
+        return null;
+      }
+    }
+    return Set.copyOf(fields);
   }
 
   /** A parser with the settings of {@code spec}, prepared. */
@@ -155,7 +199,60 @@ public final class EventParser implements Serializable {
           Reason.TOO_LARGE,
           "payload is " + payload.length + " bytes, more than the limit of " + maxPayloadBytes);
     }
-    JsonNode root = readTree(payload);
+    List<Event> streamed = parseStreaming(payload, elementTimestamp, reference);
+    if (streamed != null) {
+      return streamed;
+    }
+    return events(readTree(payload), elementTimestamp, reference);
+  }
+
+  /**
+   * The streaming path alone: the events of a valid payload whose fields it can read without a
+   * tree, or {@code null} when it leaves the payload to the tree path. It never rejects: on any
+   * problem the tree path parses again and rejects with its own reason and message, so both paths
+   * reject alike by construction; where this path accepts, the tree path gives the same events
+   * (tested on generated payloads). A payload longer than the string length limit is left to the
+   * tree path, which then need not be imitated in counting string lengths.
+   */
+  @Nullable List<Event> parseStreaming(
+      byte[] payload, Instant elementTimestamp, @Nullable ReferenceTable reference) {
+    if (streamedFields == null
+        || payload.length > maxStringLength
+        || payload.length > maxPayloadBytes) {
+      return null;
+    }
+    ObjectNode needed = readNeededFields(payload);
+    if (needed == null) {
+      return null;
+    }
+    try {
+      return events(needed, elementTimestamp, reference);
+    } catch (Rejection rejection) {
+      return null;
+    }
+  }
+
+  /**
+   * As {@link #parse(byte[], Instant)} by the tree path only, which every payload can take and
+   * which is the reference for the streaming path (for tests and benchmarks).
+   */
+  public List<Event> parseWithTree(byte[] payload, Instant elementTimestamp) throws Rejection {
+    if (payload.length > maxPayloadBytes) {
+      throw new Rejection(
+          Reason.TOO_LARGE,
+          "payload is " + payload.length + " bytes, more than the limit of " + maxPayloadBytes);
+    }
+    return events(readTree(payload), elementTimestamp, null);
+  }
+
+  /** Whether {@link #parse} tries the streaming path first (the mapping reads top-level fields). */
+  boolean streams() {
+    return streamedFields != null;
+  }
+
+  private List<Event> events(
+      JsonNode root, Instant elementTimestamp, @Nullable ReferenceTable reference)
+      throws Rejection {
     if (!root.isObject()) {
       throw new Rejection(
           Reason.BAD_TYPE, "payload is a JSON " + typeName(root) + ", expected an object");
@@ -251,6 +348,124 @@ public final class EventParser implements Serializable {
               + SOURCE_IN_MESSAGE.matcher(e.getOriginalMessage()).replaceAll("["));
     } catch (IOException e) {
       throw new Rejection(Reason.MALFORMED_JSON, "unreadable payload: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The streaming path: one pass of the JSON parser over the whole payload that keeps only the
+   * members the mapping reads, as the tree path's nodes would be (the last of duplicate members
+   * wins), and skips the rest; {@code null} when the payload is not a syntactically valid object
+   * within the limits, or holds something this path does not decide (a container where a scalar is
+   * read), so that the tree path decides. Skipped strings are still decoded, so that invalid UTF-8
+   * and unescaped control characters are rejected as the tree path rejects them; callers ensure no
+   * string can exceed the length limit (the payload is not longer than it).
+   */
+  @Nullable ObjectNode readNeededFields(byte[] payload) {
+    if (isBlank(payload)) {
+      return null;
+    }
+    JsonNodeFactory nodes = mapper.getNodeFactory();
+    try (JsonParser parser = mapper.createParser(payload)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      ObjectNode root = nodes.objectNode();
+      JsonToken token;
+      while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if (!streamedFields.contains(name)) {
+          skip(parser, value);
+          continue;
+        }
+        JsonNode node =
+            value == JsonToken.START_OBJECT && attributesObject && name.equals("attributes")
+                ? scalarMembers(parser, nodes)
+                : scalar(parser, value, nodes);
+        if (node == null) {
+          return null;
+        }
+        root.replace(name, node);
+      }
+      if (token != JsonToken.END_OBJECT || parser.nextToken() != null) {
+        return null;
+      }
+      return root;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Skips the value at {@code token}, decoding its strings (see {@link #readNeededFields}). */
+  private static void skip(JsonParser parser, JsonToken token) throws IOException {
+    if (token == JsonToken.VALUE_STRING) {
+      parser.getTextLength();
+      return;
+    }
+    if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
+      return;
+    }
+    int depth = 1;
+    while (depth > 0) {
+      JsonToken next = parser.nextToken();
+      if (next == null) {
+        throw new IOException("unexpected end of input");
+      }
+      switch (next) {
+        case START_OBJECT, START_ARRAY -> depth++;
+        case END_OBJECT, END_ARRAY -> depth--;
+        case VALUE_STRING -> parser.getTextLength();
+        default -> {}
+      }
+    }
+  }
+
+  /** An object whose members are all scalars, or {@code null} when one is a container. */
+  private static @Nullable ObjectNode scalarMembers(JsonParser parser, JsonNodeFactory nodes)
+      throws IOException {
+    ObjectNode object = nodes.objectNode();
+    JsonToken token;
+    while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      JsonNode node = scalar(parser, parser.nextToken(), nodes);
+      if (node == null) {
+        return null;
+      }
+      object.replace(name, node);
+    }
+    return token == JsonToken.END_OBJECT ? object : null;
+  }
+
+  /**
+   * The node Jackson's tree deserializer makes of the scalar at {@code token}, or {@code null} for
+   * a container.
+   */
+  private static @Nullable JsonNode scalar(
+      JsonParser parser, JsonToken token, JsonNodeFactory nodes) throws IOException {
+    switch (token) {
+      case VALUE_STRING:
+        return nodes.textNode(parser.getText());
+      case VALUE_NUMBER_INT:
+        switch (parser.getNumberType()) {
+          case INT:
+            return nodes.numberNode(parser.getIntValue());
+          case LONG:
+            return nodes.numberNode(parser.getLongValue());
+          default:
+            return nodes.numberNode(parser.getBigIntegerValue());
+        }
+      case VALUE_NUMBER_FLOAT:
+        return parser.getNumberType() == JsonParser.NumberType.BIG_DECIMAL
+            ? null
+            : nodes.numberNode(parser.getDoubleValue());
+      case VALUE_TRUE:
+        return nodes.booleanNode(true);
+      case VALUE_FALSE:
+        return nodes.booleanNode(false);
+      case VALUE_NULL:
+        return nodes.nullNode();
+      default:
+        return null;
     }
   }
 

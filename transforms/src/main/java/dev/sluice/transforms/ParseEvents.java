@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -368,10 +366,11 @@ public abstract class ParseEvents<InputT>
     private final TupleTag<DeadLetter> deadLettersTag;
     private final @Nullable Enrichment enrichment;
 
-    private transient Counter payloadsRead;
-    private transient Counter filteredOut;
-    private transient Counter parsed;
-    private transient Map<Reason, Counter> rejected;
+    // Counted per bundle: a Beam counter update per element costs a metrics-container lookup.
+    private transient BundleCounter payloadsRead;
+    private transient BundleCounter filteredOut;
+    private transient BundleCounter parsed;
+    private transient Map<Reason, BundleCounter> rejected;
 
     ParseFn(ParseEvents<?> spec, TupleTag<Event> eventsTag, TupleTag<DeadLetter> deadLettersTag) {
       this.parser = new EventParser(spec);
@@ -383,13 +382,29 @@ public abstract class ParseEvents<InputT>
     @Setup
     public void setup() {
       parser.prepare();
-      payloadsRead = Metrics.counter(METRICS_NAMESPACE, PAYLOADS_READ);
-      filteredOut = Metrics.counter(METRICS_NAMESPACE, FILTERED_OUT);
-      parsed = Metrics.counter(METRICS_NAMESPACE, EVENTS_PARSED);
+      payloadsRead = BundleCounter.of(METRICS_NAMESPACE, PAYLOADS_READ);
+      filteredOut = BundleCounter.of(METRICS_NAMESPACE, FILTERED_OUT);
+      parsed = BundleCounter.of(METRICS_NAMESPACE, EVENTS_PARSED);
       rejected = new EnumMap<>(Reason.class);
       for (Reason reason : Reason.values()) {
-        rejected.put(reason, Metrics.counter(METRICS_NAMESPACE, deadLetterCounterName(reason)));
+        rejected.put(reason, BundleCounter.of(METRICS_NAMESPACE, deadLetterCounterName(reason)));
       }
+    }
+
+    @StartBundle
+    public void startBundle() {
+      payloadsRead.reset();
+      filteredOut.reset();
+      parsed.reset();
+      rejected.values().forEach(BundleCounter::reset);
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      payloadsRead.flush();
+      filteredOut.flush();
+      parsed.flush();
+      rejected.values().forEach(BundleCounter::flush);
     }
 
     @ProcessElement
@@ -421,8 +436,8 @@ public abstract class ParseEvents<InputT>
         filteredOut.inc();
         return;
       }
+      parsed.inc(events.size());
       for (Event event : events) {
-        parsed.inc();
         out.get(eventsTag).outputWithTimestamp(event, event.eventTime());
       }
     }

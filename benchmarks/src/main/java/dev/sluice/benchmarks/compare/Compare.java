@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.runners.FlinkCheckpoints;
 import dev.sluice.runners.RunnerPreset;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  * Runs the reference workload through every implementation side by side and reports throughput.
  *
  * <pre>{@code
- * benchmarks/run compare                       # 10M events, 3 repetitions, all implementations
+ * benchmarks/run compare                       # 10M events, 3 repetitions, the DEFAULT variants
+ * benchmarks/run compare --only=sluice-flink-tuned,sluice-flink-filter,sluice-flink-expressions
  * benchmarks/run compare --events=2000000 --reps=5
  * benchmarks/run compare --knobs               # Sluice on Flink with each runner option toggled
  * benchmarks/run compare --state-backends      # checkpoints every 10 s: RocksDB vs heap
@@ -44,28 +46,37 @@ public final class Compare {
   /** An implementation, and the runner options a variant adds. */
   record Variant(String name, String impl, List<String> args, String description) {}
 
+  /**
+   * In a variant's options: checkpoint as Sluice's launcher makes embedded Flink checkpoint, {@code
+   * FlinkCheckpoints.embeddedOptions} (exactly once every 10 s, heap state backend, checkpoints in a
+   * directory of the run); for native Flink the same settings through its own API.
+   */
+  static final String CHECKPOINTING = "--checkpointing=launcher";
+
   static final List<Variant> IMPLEMENTATIONS =
       List.of(
           new Variant(
               "sluice-flink",
               "sluice-flink",
-              SluiceFlinkTuning.BEST,
-              "Sluice transforms, FlinkRunner embedded, parallelism 2, tuned options"),
-          new Variant(
-              "sluice-flink-filter",
-              "sluice-flink-filter",
-              SluiceFlinkTuning.BEST,
-              "as sluice-flink, plus a CEL filter on every payload"),
-          new Variant(
-              "sluice-flink-expressions",
-              "sluice-flink-expressions",
-              SluiceFlinkTuning.BEST,
-              "as sluice-flink, plus a CEL filter and a derived metric on every payload"),
+              List.of(CHECKPOINTING),
+              "Sluice transforms, FlinkRunner embedded, parallelism 2, the FLINK preset as the"
+                  + " launcher runs it: checkpoints every 10 s, heap state backend"),
           new Variant(
               "native-flink",
+              "native-flink",
+              List.of(CHECKPOINTING),
+              "hand-written Flink DataStream job, parallelism 2, Flink defaults, checkpointing as"
+                  + " sluice-flink"),
+          new Variant(
+              "sluice-flink-nocheckpoint",
+              "sluice-flink",
+              List.of(),
+              "as sluice-flink, without checkpoints"),
+          new Variant(
+              "native-flink-nocheckpoint",
               "native-flink",
               List.of(),
-              "hand-written Flink DataStream job, parallelism 2, Flink defaults"),
+              "as native-flink, without checkpoints"),
           new Variant(
               "plain-java",
               "plain-java",
@@ -75,7 +86,32 @@ public final class Compare {
               "sluice-direct",
               "sluice-direct",
               List.of(),
-              "Sluice transforms, Direct runner, enforcement off, bounded read"));
+              "Sluice transforms, Direct runner, enforcement off, bounded read"),
+          new Variant(
+              "sluice-flink-tuned",
+              "sluice-flink",
+              SluiceFlinkTuning.BEST,
+              "as sluice-flink-nocheckpoint, with faster copy and bundles of 5000"),
+          new Variant(
+              "sluice-flink-filter",
+              "sluice-flink-filter",
+              SluiceFlinkTuning.BEST,
+              "as sluice-flink-tuned, plus a CEL filter on every payload"),
+          new Variant(
+              "sluice-flink-expressions",
+              "sluice-flink-expressions",
+              SluiceFlinkTuning.BEST,
+              "as sluice-flink-tuned, plus a CEL filter and a derived metric on every payload"));
+
+  /** What {@code benchmarks/run compare} runs without {@code --only}; the others on request. */
+  static final List<String> DEFAULT =
+      List.of(
+          "sluice-flink",
+          "native-flink",
+          "sluice-flink-nocheckpoint",
+          "native-flink-nocheckpoint",
+          "plain-java",
+          "sluice-direct");
 
   private Compare() {}
 
@@ -226,6 +262,10 @@ public final class Compare {
       row.put("stats_lines", list.get(0).get("stats_lines").asLong());
       row.put("alert_lines", list.get(0).get("alert_lines").asLong());
       row.put("other_lines", list.get(0).get("other_lines").asLong());
+      if (list.get(0).has("checkpoints")) {
+        ArrayNode checkpoints = row.putArray("checkpoints");
+        list.forEach(r -> checkpoints.add(r.get("checkpoints").asInt()));
+      }
       row.set("runs", JSON.valueToTree(list));
     }
     ObjectNode ratios = report.putObject("ratios");
@@ -336,14 +376,29 @@ public final class Compare {
     long events = Long.parseLong(args[1]);
     long warmupEvents = Long.parseLong(args[2]);
     Path dir = Paths.get(args[3]);
-    List<String> extra = List.of(args).subList(4, args.length);
+    List<String> extra = new ArrayList<>(List.of(args).subList(4, args.length));
+    boolean checkpointing = extra.remove(CHECKPOINTING);
     Workload workload = Workload.reference(events);
     if (warmupEvents > 0) {
-      runOnce(impl, workload.withEvents(warmupEvents), dir.resolve("warmup"), extra);
+      runOnce(
+          impl,
+          workload.withEvents(warmupEvents),
+          dir.resolve("warmup"),
+          extra,
+          checkpointing ? dir.resolve("warmup-checkpoints") : null);
     }
+    Path checkpoints = checkpointing ? dir.resolve("checkpoints") : null;
+    int completedCheckpoints;
     long start = System.nanoTime();
-    runOnce(impl, workload, dir.resolve("out"), extra);
+    try (CheckpointWatch watch = CheckpointWatch.of(dir.resolve("checkpoints"))) {
+      runOnce(impl, workload, dir.resolve("out"), extra, checkpoints);
+      completedCheckpoints = watch.completed();
+    }
     double seconds = (System.nanoTime() - start) / 1e9;
+    if (checkpointing && completedCheckpoints == 0) {
+      throw new IllegalStateException(
+          impl + " was to checkpoint but completed no checkpoint in " + checkpoints);
+    }
     Outputs.Summary summary = Outputs.summarize(dir.resolve("out"));
     ObjectNode result = new ObjectMapper().createObjectNode();
     result.put("impl", impl);
@@ -355,27 +410,42 @@ public final class Compare {
     result.put("alert_lines", summary.alertLines());
     result.put("other_lines", summary.otherLines());
     result.put("sha256", summary.sha256());
+    if (checkpointing) {
+      result.put("checkpoints", completedCheckpoints);
+    }
     System.out.println("RESULT " + new ObjectMapper().writeValueAsString(result));
     System.out.flush();
     // Flink's and Beam's non-daemon threads must not keep the JVM alive.
     System.exit(0);
   }
 
-  private static void runOnce(String impl, Workload workload, Path dir, List<String> extra)
+  /** One run; {@code checkpoints} is the checkpoint directory, or null for no checkpointing. */
+  private static void runOnce(
+      String impl, Workload workload, Path dir, List<String> extra, Path checkpoints)
       throws Exception {
     Files.createDirectories(dir);
+    if (checkpoints != null && !impl.startsWith("sluice-flink") && !impl.equals("native-flink")) {
+      throw new IllegalArgumentException(impl + " cannot checkpoint");
+    }
+    List<String> options = new ArrayList<>(extra);
+    if (checkpoints != null && impl.startsWith("sluice-flink")) {
+      // Exactly the options the launcher gives an embedded Flink job (it writes a Flink
+      // configuration with the restart strategy under the directory).
+      options.addAll(FlinkCheckpoints.under(checkpoints).embeddedOptions(null, false));
+    }
     switch (impl) {
       case "plain-java" -> PlainJavaJob.run(workload, dir);
-      case "native-flink" -> NativeFlinkJob.run(workload, dir, 2);
-      case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, extra);
+      case "native-flink" -> NativeFlinkJob.run(workload, dir, 2, checkpoints);
+      case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, options);
       case "sluice-flink-filter" ->
-          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.FILTER, extra);
+          SluiceBeamJob.run(
+              workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.FILTER, options);
       case "sluice-flink-expressions" ->
           SluiceBeamJob.run(
-              workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.EXPRESSIONS, extra);
+              workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.EXPRESSIONS, options);
       case "sluice-flink-bounded" ->
-          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, false, extra);
-      case "sluice-direct" -> SluiceBeamJob.run(workload, dir, RunnerPreset.DIRECT, false, extra);
+          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, false, options);
+      case "sluice-direct" -> SluiceBeamJob.run(workload, dir, RunnerPreset.DIRECT, false, options);
       default -> throw new IllegalArgumentException("unknown implementation '" + impl + "'");
     }
   }
@@ -450,9 +520,8 @@ public final class Compare {
     }
 
     List<Variant> selected() {
-      return only.isEmpty()
-          ? IMPLEMENTATIONS
-          : IMPLEMENTATIONS.stream().filter(v -> only.contains(v.name())).toList();
+      List<String> names = only.isEmpty() ? DEFAULT : only;
+      return IMPLEMENTATIONS.stream().filter(v -> names.contains(v.name())).toList();
     }
 
     List<String> jvmFlags() {

@@ -1,5 +1,6 @@
 package dev.sluice.benchmarks.compare;
 
+import dev.sluice.runners.FlinkCheckpoints;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -7,9 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.streaming.api.CheckpointingMode;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -31,7 +40,9 @@ import org.apache.flink.util.OutputTag;
  * output), watermarks follow the event times, a keyed tumbling event-time window aggregates
  * incrementally ({@code AggregateFunction} plus a {@code ProcessWindowFunction} for the window),
  * late events go to a side output, and a keyed process function keeps each key's alert state.
- * Flink's defaults otherwise (no object reuse), embedded mini-cluster, no checkpointing, as Sluice.
+ * Flink's defaults otherwise (no object reuse), embedded mini-cluster. With a checkpoint directory
+ * it checkpoints as Sluice's launcher configures Flink ({@code FlinkCheckpoints}): exactly once,
+ * every 10 s, the heap state backend with checkpoints in files; the source's position is its state.
  */
 final class NativeFlinkJob {
   private NativeFlinkJob() {}
@@ -39,9 +50,26 @@ final class NativeFlinkJob {
   private static final OutputTag<String> INVALID = new OutputTag<>("invalid") {};
   private static final OutputTag<HandParser.Measurement> LATE = new OutputTag<>("late") {};
 
-  static void run(Workload workload, Path outputDir, int parallelism) throws Exception {
+  /**
+   * Runs the job; {@code checkpoints} is the checkpoint directory, or null for no checkpointing.
+   */
+  static void run(Workload workload, Path outputDir, int parallelism, Path checkpoints)
+      throws Exception {
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironment(parallelism, new Configuration());
+    if (checkpoints != null) {
+      // The settings of FlinkCheckpoints.CHECKPOINT_OPTIONS, as the FlinkRunner applies them.
+      env.enableCheckpointing(
+          FlinkCheckpoints.DEFAULT_INTERVAL.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+      CheckpointConfig config = env.getCheckpointConfig();
+      config.setMinPauseBetweenCheckpoints(1000);
+      config.setCheckpointTimeout(600_000);
+      config.setExternalizedCheckpointCleanup(
+          CheckpointConfig.ExternalizedCheckpointCleanup.RETAIN_ON_CANCELLATION);
+      config.setCheckpointStorage(checkpoints.toUri().toString());
+      // Beam's "filesystem" state backend is Flink's heap backend with file checkpoint storage.
+      env.setStateBackend(new HashMapStateBackend());
+    }
     String dir = outputDir.toString();
 
     SingleOutputStreamOperator<HandParser.Measurement> parsed =
@@ -84,23 +112,48 @@ final class NativeFlinkJob {
     env.execute("native-flink-benchmark");
   }
 
-  /** Subtask {@code s} of {@code n} emits events {@code s, s + n, ...}, in batches per lock. */
-  static final class PayloadSource extends RichParallelSourceFunction<byte[]> {
+  /**
+   * Subtask {@code s} of {@code n} emits events {@code s, s + n, ...}, in batches per lock; its
+   * position is checkpointed, as a replayable source's offsets are.
+   */
+  static final class PayloadSource extends RichParallelSourceFunction<byte[]>
+      implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
     private final Workload workload;
     private volatile boolean running = true;
+    private long next = -1;
+    private transient ListState<Long> position;
 
     PayloadSource(Workload workload) {
       this.workload = workload;
     }
 
     @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+      position =
+          context
+              .getOperatorStateStore()
+              .getListState(new ListStateDescriptor<>("position", Long.class));
+      for (Long restored : position.get()) {
+        next = restored;
+      }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+      position.update(List.of(next));
+    }
+
+    @Override
     public void run(SourceContext<byte[]> ctx) {
       int n = getRuntimeContext().getNumberOfParallelSubtasks();
-      long i = getRuntimeContext().getIndexOfThisSubtask();
+      if (next < 0) {
+        next = getRuntimeContext().getIndexOfThisSubtask();
+      }
       List<byte[]> batch = new ArrayList<>(256);
-      while (running && i < workload.numEvents) {
+      while (running && next < workload.numEvents) {
         batch.clear();
+        long i = next;
         for (int b = 0; b < 256 && i < workload.numEvents; b++, i += n) {
           batch.add(workload.payload(i));
         }
@@ -108,6 +161,7 @@ final class NativeFlinkJob {
           for (byte[] payload : batch) {
             ctx.collect(payload);
           }
+          next = i;
         }
       }
     }

@@ -55,13 +55,14 @@ final class Report {
               ratio.has("to_plain_java")
                   ? String.format(Locale.ROOT, "%.2f", ratio.get("to_plain_java").asDouble())
                   : "–",
-              row.get("valid").asBoolean()
-                  ? String.format(
-                      Locale.ROOT,
-                      "same (%,d stats, %,d alerts)",
-                      row.get("stats_lines").asLong(),
-                      row.get("alert_lines").asLong())
-                  : "**DIFFERS: invalid**"));
+              (row.get("valid").asBoolean()
+                      ? String.format(
+                          Locale.ROOT,
+                          "same (%,d stats, %,d alerts)",
+                          row.get("stats_lines").asLong(),
+                          row.get("alert_lines").asLong())
+                      : "**DIFFERS: invalid**")
+                  + checkpoints(row)));
     }
     md.append(
         "\nOutput check: \"same\" means every run's stats and alert lines, sorted, have the SHA-256"
@@ -79,5 +80,17 @@ final class Report {
                         e.getValue().asText().substring(0, 16))));
     md.append(".\n");
     return md.toString();
+  }
+
+  /** E.g. {@code ; checkpoints 3, 3, 4} for a checkpointing variant (per repetition). */
+  private static String checkpoints(JsonNode row) {
+    if (!row.has("checkpoints")) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder("; checkpoints ");
+    for (JsonNode n : row.get("checkpoints")) {
+      out.append(out.length() > 14 ? ", " : "").append(n.asInt());
+    }
+    return out.toString();
   }
 }
