@@ -38,8 +38,8 @@ public final class Launcher {
    * The version of the step names and state ids of Sluice's graphs, kept with the checkpoints: a
    * checkpoint of another version is not resumed (version 2: every graph is built by {@code
    * SpecPipeline} around {@code ComputeMetricsAndAlerts}; version 3: tumbling and sliding windows
-   * of an unbounded input are aggregated by one keyed stateful step, {@code AggregateWindows}, whose
-   * state is {@code openWindows}, instead of the late-data shards and a windowed {@code
+   * of an unbounded input are aggregated by one keyed stateful step, {@code AggregateWindows},
+   * whose state is {@code openWindows}, instead of the late-data shards and a windowed {@code
    * GroupByKey}; see the README).
    */
   static final String GRAPH_VERSION = "3";
@@ -91,7 +91,7 @@ public final class Launcher {
    * checkpoint and resume options of the Flink presets, then the user's options.
    */
   static List<String> pipelineArgs(List<String> args) {
-    RunnerPreset preset = RunnerPreset.DIRECT;
+    RunnerPreset preset = null;
     ResumeOptions resume = new ResumeOptions();
     List<String> userArgs = new ArrayList<>();
     for (String arg : args) {
@@ -102,6 +102,15 @@ public final class Launcher {
         preset = RunnerPreset.named(arg.substring("--runner=".length()));
       } else if (!resume.accept(arg)) {
         userArgs.add(arg);
+      }
+    }
+    if (preset == null) {
+      preset = defaultPreset(userArgs);
+      if (preset != RunnerPreset.DIRECT) {
+        System.out.println(
+            "Reading Kafka: running on embedded Flink, the default for a Kafka source (the Direct"
+                + " runner is a test runner and reads Kafka at a few hundred events/s);"
+                + " --runner=direct to use it anyway.");
       }
     }
     if (optionValue(userArgs, "--jobName") == null) {
@@ -120,6 +129,17 @@ public final class Launcher {
             System.out,
             userArgs);
     return preset.mergeWith(RunnerPreset.withDefaults(resumeArgs, userArgs));
+  }
+
+  /**
+   * The runner when none is named: embedded Flink for a Kafka source, which a job has to keep up
+   * with (the Direct runner evaluates an unbounded read a handful of records per bundle), else the
+   * Direct runner.
+   */
+  static RunnerPreset defaultPreset(List<String> userArgs) {
+    return "kafka".equals(optionValue(userArgs, "--source"))
+        ? RunnerPreset.FLINK
+        : RunnerPreset.DIRECT;
   }
 
   private static boolean isPreset(String name) {

@@ -51,6 +51,21 @@ class RunnerPresetTest {
   }
 
   @Test
+  void theMainJobReadsKafkaOnEmbeddedFlinkUnlessARunnerIsNamed(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    assertThat(Launcher.pipelineArgs(List.of("--source=kafka", "--outputDir=" + dir)))
+        .contains("--runner=FlinkRunner", "--flinkMaster=[local]");
+    assertThat(
+            Launcher.pipelineArgs(
+                List.of("--source=kafka", "--runner=direct", "--outputDir=" + dir)))
+        .contains("--runner=DirectRunner");
+    assertThat(Launcher.pipelineArgs(List.of("--source=files", "--outputDir=" + dir)))
+        .contains("--runner=DirectRunner");
+    assertThat(Launcher.pipelineArgs(List.of("--outputDir=" + dir)))
+        .contains("--runner=DirectRunner");
+  }
+
+  @Test
   void theMainJobAndTheSpecCommandsTakeTheRunnerAndResumeOptionsInOneStyle(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
     // --runner names the preset for the main job as for ./sluice run (--preset is its old name).
