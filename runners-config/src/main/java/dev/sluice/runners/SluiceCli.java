@@ -451,8 +451,14 @@ public final class SluiceCli implements Callable<Integer> {
                           .map(dev.sluice.rules.Rule::toJson)
                           .toList()
                           .toString(),
+                      // With the state layout: a checkpoint of the per-id layout is not resumed.
                       "dedup",
-                      String.valueOf(pipelineSpec.dedupHorizon())));
+                      pipelineSpec.dedupHorizon() == null
+                          ? "null"
+                          : pipelineSpec.dedupHorizon()
+                              + " ("
+                              + dev.sluice.transforms.Deduplicate.STATE_LAYOUT
+                              + ")"));
       if (runnerOptions.templateFile != null) {
         SpecJob.writeGraph(pipelineSpec, options);
         command

@@ -8,6 +8,7 @@ import dev.sluice.model.WindowStats;
 import dev.sluice.rules.Rule;
 import dev.sluice.runners.RunnerPreset;
 import dev.sluice.transforms.ComputeMetricsAndAlerts;
+import dev.sluice.transforms.Deduplicate;
 import dev.sluice.transforms.ParseEvents;
 import dev.sluice.transforms.WindowedAggregate;
 import java.nio.file.Path;
@@ -18,6 +19,8 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.io.Read;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -66,17 +69,47 @@ final class SluiceBeamJob {
       boolean unbounded,
       ParseEvents<RawPayload> parse,
       List<String> extraArgs) {
+    run(workload, outputDir, preset, unbounded, parse, null, extraArgs);
+  }
+
+  /**
+   * As {@link #run(Workload, Path, RunnerPreset, boolean, ParseEvents, List)}, deduplicating by
+   * event id within {@code dedupHorizon} ({@code ComputeMetricsAndAlerts.withDeduplication}) when
+   * it is not null. Returns the job's {@code duplicates_dropped} counter.
+   */
+  static long run(
+      Workload workload,
+      Path outputDir,
+      RunnerPreset preset,
+      boolean unbounded,
+      ParseEvents<RawPayload> parse,
+      Duration dedupHorizon,
+      List<String> extraArgs) {
     PipelineOptions options =
         PipelineOptionsFactory.fromArgs(preset.mergeWith(extraArgs).toArray(new String[0]))
             .withValidation()
             .create();
     Pipeline pipeline = Pipeline.create(options);
-    build(pipeline, workload, unbounded, parse, outputDir.toString());
+    build(pipeline, workload, unbounded, parse, dedupHorizon, outputDir.toString());
     PipelineResult result = pipeline.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {
       throw new IllegalStateException("the Sluice job ended " + state);
     }
+    long dropped = 0;
+    for (var counter :
+        result
+            .metrics()
+            .queryMetrics(
+                MetricsFilter.builder()
+                    .addNameFilter(
+                        MetricNameFilter.named(
+                            Deduplicate.METRICS_NAMESPACE, Deduplicate.DUPLICATES_DROPPED))
+                    .build())
+            .getCounters()) {
+      dropped += counter.getAttempted();
+    }
+    return dropped;
   }
 
   static void build(Pipeline pipeline, Workload workload, boolean unbounded, String dir) {
@@ -89,15 +122,28 @@ final class SluiceBeamJob {
       boolean unbounded,
       ParseEvents<RawPayload> parse,
       String dir) {
+    build(pipeline, workload, unbounded, parse, null, dir);
+  }
+
+  static void build(
+      Pipeline pipeline,
+      Workload workload,
+      boolean unbounded,
+      ParseEvents<RawPayload> parse,
+      Duration dedupHorizon,
+      String dir) {
     ComputeMetricsAndAlerts processing = processing(workload.threshold);
     if (parse != null) {
       processing = processing.withParse(parse);
+    }
+    if (dedupHorizon != null) {
+      processing = processing.withDeduplication(dedupHorizon);
     }
     PCollection<byte[]> payloads =
         unbounded
             ? pipeline.apply("ReadWorkload", Read.from(new WorkloadSource(workload)))
             : pipeline
-                .apply("ReadWorkload", GenerateSequence.from(0).to(workload.numEvents))
+                .apply("ReadWorkload", GenerateSequence.from(0).to(workload.streamLength()))
                 .apply("GeneratePayloads", ParDo.of(new PayloadFn(workload)))
                 .setCoder(ByteArrayCoder.of());
     ComputeMetricsAndAlerts.Result processed =
@@ -198,7 +244,7 @@ final class SluiceBeamJob {
                 Rule.of(Workload.RULE_ID, "mean(" + Workload.RULE_METRIC + ") > " + threshold)));
   }
 
-  /** Index to payload, timestamped with its event time. */
+  /** Stream position to payload, timestamped with its event time. */
   static final class PayloadFn extends DoFn<Long, byte[]> {
     private static final long serialVersionUID = 1L;
     private final Workload workload;
@@ -208,7 +254,8 @@ final class SluiceBeamJob {
     }
 
     @ProcessElement
-    public void process(@Element Long i, OutputReceiver<byte[]> out) {
+    public void process(@Element Long position, OutputReceiver<byte[]> out) {
+      long i = workload.eventAt(position);
       out.outputWithTimestamp(workload.payload(i), new Instant(workload.eventTimeMillis(i)));
     }
   }

@@ -31,7 +31,21 @@ public final class Workload implements Serializable {
   public final long eventsPerSecond;
   public final double threshold;
 
+  /**
+   * 0, or every this many events one earlier event is delivered again (same payload, same event
+   * time): a redelivery, as an at-least-once source makes them. See {@link #streamLength()}.
+   */
+  public final int redeliverEvery;
+
+  /** How many events before the redelivery the redelivered event came first. */
+  public static final long REDELIVERY_LAG = 10_000L;
+
   public Workload(long numEvents, int numKeys, long eventsPerSecond, double threshold) {
+    this(numEvents, numKeys, eventsPerSecond, threshold, 0);
+  }
+
+  private Workload(
+      long numEvents, int numKeys, long eventsPerSecond, double threshold, int redeliverEvery) {
     if (numEvents < 1) {
       throw new IllegalArgumentException("events must be at least 1, got " + numEvents);
     }
@@ -46,6 +60,11 @@ public final class Workload implements Serializable {
     this.numKeys = numKeys;
     this.eventsPerSecond = eventsPerSecond;
     this.threshold = threshold;
+    if (redeliverEvery < 0) {
+      throw new IllegalArgumentException(
+          "redeliverEvery must be 0 (none) or positive, got " + redeliverEvery);
+    }
+    this.redeliverEvery = redeliverEvery;
   }
 
   /** 10,000 keys, 20,000 events per second of event time (1.2 million per window), cpu > 55. */
@@ -54,7 +73,39 @@ public final class Workload implements Serializable {
   }
 
   public Workload withEvents(long events) {
-    return new Workload(events, numKeys, eventsPerSecond, threshold);
+    return new Workload(events, numKeys, eventsPerSecond, threshold, redeliverEvery);
+  }
+
+  /**
+   * The same events with a redelivery after every {@code every} of them: after events {@code every
+   * - 1}, {@code 2 every - 1}, ... comes again the event {@link #REDELIVERY_LAG} before the block's
+   * first (or the block's first, early on). {@link #numEvents} stays the number of distinct events;
+   * deduplicated, the stream is the workload without redeliveries.
+   */
+  public Workload withRedeliveries(int every) {
+    if (every < 1) {
+      throw new IllegalArgumentException("every must be at least 1, got " + every);
+    }
+    return new Workload(numEvents, numKeys, eventsPerSecond, threshold, every);
+  }
+
+  /** The number of payloads delivered: {@link #numEvents} plus the redeliveries. */
+  public long streamLength() {
+    return redeliverEvery == 0 ? numEvents : numEvents + numEvents / redeliverEvery;
+  }
+
+  /** The event delivered at position {@code j} of the stream (0 ≤ j < {@link #streamLength()}). */
+  public long eventAt(long j) {
+    if (redeliverEvery == 0) {
+      return j;
+    }
+    long block = j / (redeliverEvery + 1);
+    long r = j % (redeliverEvery + 1);
+    long first = block * redeliverEvery;
+    if (r < redeliverEvery) {
+      return first + r;
+    }
+    return first >= REDELIVERY_LAG ? first - REDELIVERY_LAG : first;
   }
 
   public long eventTimeMillis(long i) {
@@ -134,6 +185,9 @@ public final class Workload implements Serializable {
         + " events/s of event time, 1-minute tumbling windows, rule mean("
         + RULE_METRIC
         + ") > "
-        + threshold;
+        + threshold
+        + (redeliverEvery == 0
+            ? ""
+            : ", plus one redelivery (an earlier event again) every " + redeliverEvery + " events");
   }
 }

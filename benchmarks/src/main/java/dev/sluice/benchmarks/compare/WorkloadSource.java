@@ -16,10 +16,12 @@ import org.joda.time.Instant;
 
 /**
  * The workload as an unbounded Beam source, the way a Kafka topic reaches Sluice: split {@code s}
- * of {@code n} emits events {@code s, s + n, s + 2n, ...}, each timestamped with its event time,
- * with a watermark at the event time of its latest event (a split's events are in order). When a
- * split is done its watermark is the end of time, and a runner finishes the read once all splits
- * are: an unbounded read that ends, so the streaming code paths run and the job still completes.
+ * of {@code n} emits the stream's positions {@code s, s + n, s + 2n, ...} (events, and redeliveries
+ * when the workload has them: {@link Workload#eventAt}), each timestamped with its event time, with
+ * a watermark at the newest event time it emitted (a split's events are in order; a redelivery is
+ * older than the watermark, as a real one is). When a split is done its watermark is the end of
+ * time, and a runner finishes the read once all splits are: an unbounded read that ends, so the
+ * streaming code paths run and the job still completes.
  */
 final class WorkloadSource extends UnboundedSource<byte[], WorkloadSource.Position> {
   private static final long serialVersionUID = 1L;
@@ -81,6 +83,7 @@ final class WorkloadSource extends UnboundedSource<byte[], WorkloadSource.Positi
     private final WorkloadSource source;
     private long next;
     private long current = -1;
+    private long newestMillis = Long.MIN_VALUE;
     private byte[] payload;
 
     Reader(WorkloadSource source, long next) {
@@ -95,13 +98,14 @@ final class WorkloadSource extends UnboundedSource<byte[], WorkloadSource.Positi
 
     @Override
     public boolean advance() {
-      if (next >= source.workload.numEvents) {
+      if (next >= source.workload.streamLength()) {
         payload = null;
         return false;
       }
-      current = next;
+      current = source.workload.eventAt(next);
       next += source.numSplits;
       payload = source.workload.payload(current);
+      newestMillis = Math.max(newestMillis, source.workload.eventTimeMillis(current));
       return true;
     }
 
@@ -123,12 +127,11 @@ final class WorkloadSource extends UnboundedSource<byte[], WorkloadSource.Positi
 
     @Override
     public Instant getWatermark() {
-      if (next >= source.workload.numEvents && payload == null) {
+      if (next >= source.workload.streamLength() && payload == null) {
         return BoundedWindow.TIMESTAMP_MAX_VALUE;
       }
-      return current < 0
-          ? BoundedWindow.TIMESTAMP_MIN_VALUE
-          : new Instant(source.workload.eventTimeMillis(current));
+      // The newest event time, not the current one: a redelivery is older than the watermark.
+      return current < 0 ? BoundedWindow.TIMESTAMP_MIN_VALUE : new Instant(newestMillis);
     }
 
     @Override
