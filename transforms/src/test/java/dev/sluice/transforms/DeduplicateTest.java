@@ -18,6 +18,7 @@ import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
@@ -36,8 +37,13 @@ class DeduplicateTest {
   private static final Instant T0 = ModelFixtures.T0;
 
   private static TimestampedValue<Event> event(String id, String metric, long second, double v) {
+    return event("k", id, metric, second, v);
+  }
+
+  private static TimestampedValue<Event> event(
+      String key, String id, String metric, long second, double v) {
     Instant time = T0.plus(Duration.standardSeconds(second));
-    return TimestampedValue.of(Event.of(id, "k", metric, v, time), time);
+    return TimestampedValue.of(Event.of(id, key, metric, v, time), time);
   }
 
   /** The across-bundles scenario, its input played by {@code source}; returns dropped count. */
@@ -139,6 +145,33 @@ class DeduplicateTest {
   }
 
   @Test
+  void anIdThatTwoKeysShareIsTwoEventsAndEachIsDeduplicated(TestPipeline pipeline) {
+    // A redelivery repeats its key; "a" of sensor-1 and "a" of sensor-2 are different events.
+    // One shard and many shards: the identity does not depend on how ids are spread.
+    for (int shards : new int[] {1, Deduplicate.DEFAULT_SHARDS}) {
+      PCollection<Event> unique =
+          pipeline
+              .apply(
+                  "Events" + shards,
+                  Create.timestamped(
+                          event("sensor-1", "a", "temp", 1, 1),
+                          event("sensor-2", "a", "temp", 2, 2),
+                          event("sensor-1", "a", "temp", 1, 1),
+                          event("sensor-2", "a", "temp", 2, 2),
+                          event("sensor-2", "a", "hum", 2, 3))
+                      .withCoder(Event.EventCoder.of()))
+              .apply("Dedup" + shards, Deduplicate.byEventId().withShards(shards));
+      PAssert.that(
+              unique.apply(
+                  "KeysAndIds" + shards,
+                  MapElements.into(TypeDescriptors.strings())
+                      .via((Event e) -> e.key() + "/" + e.eventId() + "/" + e.metric())))
+          .containsInAnyOrder("sensor-1/a/temp", "sensor-2/a/temp", "sensor-2/a/hum");
+    }
+    assertThat(droppedCount(pipeline)).isEqualTo(4);
+  }
+
+  @Test
   void oneShardForgetsItsIdsOneSliceAtATime(TestPipeline pipeline) {
     // One shard holds every id; horizon 8 minutes, slices of 1 minute.
     List<TimestampedValue<Event>> first = new ArrayList<>();
@@ -210,9 +243,9 @@ class DeduplicateTest {
   void theStateOfAShardRoundTripsThroughItsCoder() throws Exception {
     Deduplicate.SeenIds seen = new Deduplicate.SeenIds();
     CoderProperties.coderDecodeEncodeEqual(Deduplicate.SeenIdsCoder.of(), seen);
-    seen.add(Deduplicate.idKey("e1", "temp"), 60_000L);
-    seen.add(Deduplicate.idKey("e2", "hum"), 60_000L);
-    seen.add(Deduplicate.idKey("é€", "x"), -120_000L);
+    seen.add(Deduplicate.idKey("k", "e1", "temp"), 60_000L);
+    seen.add(Deduplicate.idKey("k", "e2", "hum"), 60_000L);
+    seen.add(Deduplicate.idKey("ké", "é€", "x"), -120_000L);
     CoderProperties.coderDecodeEncodeEqual(Deduplicate.SeenIdsCoder.of(), seen);
     Deduplicate.SeenIds decoded =
         CoderUtils.decodeFromByteArray(
@@ -220,32 +253,34 @@ class DeduplicateTest {
             CoderUtils.encodeToByteArray(Deduplicate.SeenIdsCoder.of(), seen));
     assertThat(decoded.oldestSliceEnd()).isEqualTo(-120_000L);
     decoded.dropSlicesEndingBy(-120_000L);
-    assertThat(decoded.contains(Deduplicate.idKey("é€", "x"))).isFalse();
-    assertThat(decoded.contains(Deduplicate.idKey("e1", "temp"))).isTrue();
+    assertThat(decoded.contains(Deduplicate.idKey("ké", "é€", "x"))).isFalse();
+    assertThat(decoded.contains(Deduplicate.idKey("k", "e1", "temp"))).isTrue();
     assertThat(decoded.size()).isEqualTo(2);
   }
 
   @Test
-  void idAndMetricMakeOneUnambiguousKey() {
-    assertThat(Deduplicate.idKey("ab", "c")).isNotEqualTo(Deduplicate.idKey("a", "bc"));
-    assertThat(Deduplicate.idKey("1:a", "b")).isNotEqualTo(Deduplicate.idKey("1", ":ab"));
+  void keyIdAndMetricMakeOneUnambiguousKey() {
+    assertThat(Deduplicate.idKey("k", "ab", "c")).isNotEqualTo(Deduplicate.idKey("k", "a", "bc"));
+    assertThat(Deduplicate.idKey("k", "1:a", "b")).isNotEqualTo(Deduplicate.idKey("k", "1", ":ab"));
+    assertThat(Deduplicate.idKey("ab", "c", "m")).isNotEqualTo(Deduplicate.idKey("a", "bc", "m"));
+    assertThat(Deduplicate.idKey("1:a", "b", "m")).isNotEqualTo(Deduplicate.idKey("1", ":ab", "m"));
   }
 
   @Test
-  void theShardOfAnIdIsStableAndSpread() {
+  void theShardOfAKeyIsStableAndSpread() {
     // Part of the state layout: a changed hash would look ids up in the wrong shard after a resume.
-    assertThat(Deduplicate.shardOf("evt-0000000042", "cpu", Deduplicate.DEFAULT_SHARDS))
-        .isEqualTo(SHARD_OF_EVT_42_CPU);
+    assertThat(Deduplicate.shardOf("sensor-0042", "cpu", Deduplicate.DEFAULT_SHARDS))
+        .isEqualTo(SHARD_OF_SENSOR_42_CPU);
     int[] perShard = new int[16];
     for (int i = 0; i < 16_000; i++) {
-      perShard[Deduplicate.shardOf("evt-" + i, "cpu", 16)]++;
+      perShard[Deduplicate.shardOf("sensor-" + i, "cpu", 16)]++;
     }
     for (int count : perShard) {
       assertThat(count).isBetween(800, 1200);
     }
   }
 
-  private static final int SHARD_OF_EVT_42_CPU = 941;
+  private static final int SHARD_OF_SENSOR_42_CPU = 25;
 
   @Test
   void shardsMustBePositive() {
