@@ -344,21 +344,11 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
         watermark.set(newestOnTimeEnd);
       }
       emitter.emit(
-          new WindowStats(
+          stats.toWindowStats(
               key.getKey(),
               key.getValue(),
               new Instant(pane.start),
               new Instant(pane.end),
-              stats.count(),
-              stats.sum(),
-              stats.min(),
-              stats.max(),
-              stats.mean(),
-              stats.stddev(),
-              stats.p50(),
-              stats.p95(),
-              stats.p99(),
-              stats.distinct(),
               timing,
               pane.panes++,
               finished),

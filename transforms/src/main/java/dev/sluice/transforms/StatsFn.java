@@ -2,6 +2,8 @@ package dev.sluice.transforms;
 
 import dev.sluice.model.DeterministicCoder;
 import dev.sluice.model.Event;
+import dev.sluice.model.PaneTiming;
+import dev.sluice.model.WindowStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,6 +19,7 @@ import org.apache.datasketches.hll.Union;
 import org.apache.datasketches.kll.KllDoublesSketch;
 import org.apache.datasketches.memory.Memory;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
 
 /**
  * Combines the values of one (key, metric) in one window into count, sum, min, max, mean and
@@ -45,7 +48,37 @@ public final class StatsFn extends Combine.CombineFn<Event, StatsFn.Accumulator,
       @Nullable Double p50,
       @Nullable Double p95,
       @Nullable Double p99,
-      @Nullable Long distinct) {}
+      @Nullable Long distinct) {
+
+    /** These aggregates as the stats row of one pane of a (key, metric)'s window. */
+    public WindowStats toWindowStats(
+        String key,
+        String metric,
+        Instant windowStart,
+        Instant windowEnd,
+        PaneTiming timing,
+        long paneIndex,
+        boolean isFinal) {
+      return new WindowStats(
+          key,
+          metric,
+          windowStart,
+          windowEnd,
+          count,
+          sum,
+          min,
+          max,
+          mean,
+          stddev,
+          p50,
+          p95,
+          p99,
+          distinct,
+          timing,
+          paneIndex,
+          isFinal);
+    }
+  }
 
   /** KLL accuracy parameter: normalised rank error about 1.65% at k = 200. */
   public static final int DEFAULT_KLL_K = 200;

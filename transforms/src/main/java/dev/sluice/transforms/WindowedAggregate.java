@@ -532,21 +532,11 @@ public abstract class WindowedAggregate
         watermark.set(newestOnTimeEnd);
       }
       out.output(
-          new WindowStats(
+          stats.toWindowStats(
               element.getKey().getKey(),
               element.getKey().getValue(),
               window.start(),
               window.end(),
-              stats.count(),
-              stats.sum(),
-              stats.min(),
-              stats.max(),
-              stats.mean(),
-              stats.stddev(),
-              stats.p50(),
-              stats.p95(),
-              stats.p99(),
-              stats.distinct(),
               timing,
               pane.getIndex(),
               pane.isLast() || (onTimeIsFinal && pane.getTiming() == PaneInfo.Timing.ON_TIME)));
