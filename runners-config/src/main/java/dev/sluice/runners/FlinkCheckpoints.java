@@ -45,13 +45,12 @@ public final class FlinkCheckpoints {
           "--minPauseBetweenCheckpoints=1000",
           "--checkpointTimeoutMillis=600000",
           // With checkpoints on, Beam keeps a source that has read everything (a bounded Kafka
-          // replay, a synthetic run of fixed duration) alive forever, so the job never ends.
-          // Flink 1.19 checkpoints past finished tasks and lets a finished task exit only after
-          // a final checkpoint has completed (FLIP-147, on by default), and that checkpoint's
-          // completion is what commits a reader's last offsets; so a source may end one second
-          // after it has read everything. (Until this version: the interval plus 5 s, 15 s that
-          // every bounded run paid at its end.)
-          "--shutdownSourcesAfterIdleMs=1000");
+          // replay, a synthetic run of fixed duration) alive forever, so the job never ends;
+          // Flink 1.19 checkpoints past finished tasks, so it may finish once a last checkpoint
+          // has had the time to commit the final offsets. The wait also keeps the metrics
+          // endpoint of an embedded run up while Prometheus scrapes the final counters: with
+          // 1 s, FlinkMetricsReporterIT saw Prometheus miss the last 10% of "events read".
+          "--shutdownSourcesAfterIdleMs=" + (DEFAULT_INTERVAL.toMillis() + 5_000));
 
   /**
    * The restart strategy of embedded and session-cluster jobs: a failure (a lost connection, a

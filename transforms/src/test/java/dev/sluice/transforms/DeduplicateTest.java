@@ -72,22 +72,7 @@ class DeduplicateTest {
               assertThat(ids).containsExactlyInAnyOrder("e1/temp", "e2/temp", "e1/hum", "e1/temp");
               return null;
             });
-    PipelineResult result = pipeline.run();
-    result.waitUntilFinish();
-    long dropped = 0;
-    for (var counter :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(
-                        MetricNameFilter.named(
-                            Deduplicate.METRICS_NAMESPACE, Deduplicate.DUPLICATES_DROPPED))
-                    .build())
-            .getCounters()) {
-      dropped += counter.getAttempted();
-    }
-    return dropped;
+    return droppedCount(pipeline);
   }
 
   @Test
