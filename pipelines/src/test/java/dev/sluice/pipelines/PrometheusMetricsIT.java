@@ -75,6 +75,7 @@ class PrometheusMetricsIT {
           PrometheusServer prometheus =
               PrometheusServer.start(List.of("127.0.0.1:" + endpoint.port()))) {
         assertThat(result.waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
+        double finishedAt = System.currentTimeMillis() / 1e3;
         ProgressReporter.Counts summary =
             new ProgressReporter(
                     result, System.nanoTime(), new PrintStream(new ByteArrayOutputStream()))
@@ -84,11 +85,14 @@ class PrometheusMetricsIT {
         assertThat(summary.alerts()).isGreaterThan(0);
         assertThat(summary.deadLetterTotal()).isGreaterThan(0);
 
-        // Prometheus scrapes every second: wait until it has stored the final values.
-        await("Prometheus stores the job's final counters (log:\n" + prometheus.log() + ")")
+        // Prometheus scrapes every second: wait for a scrape that began after the job finished,
+        // so every value below comes from one scrape of the final counters (the source's count is
+        // final long before the last windows fire and are written).
+        await("Prometheus scrapes the finished job (log:\n" + prometheus.log() + ")")
             .atMost(Duration.ofSeconds(30))
             .pollInterval(Duration.ofMillis(500))
-            .until(() -> prometheus.value("sluice_events_read_total") == summary.read());
+            .until(() -> scrapedAt(prometheus, "sluice_events_read_total") > finishedAt);
+        assertThat(prometheus.value("sluice_events_read_total")).isEqualTo(summary.read());
         await()
             .atMost(Duration.ofSeconds(10))
             .until(() -> prometheus.value("up{job=\"sluice\"}") == 1);
@@ -132,6 +136,11 @@ class PrometheusMetricsIT {
             .isGreaterThan(Instant.now().getEpochSecond() - newestOnTime.getEpochSecond() - 60.0);
       }
     }
+  }
+
+  /** When the newest stored sample of {@code series} was scraped, in epoch seconds (NaN: none). */
+  private static double scrapedAt(PrometheusServer prometheus, String series) {
+    return prometheus.value("timestamp(" + series + ")");
   }
 
   private static Instant newestOnTimeWindowEnd(Path out) throws Exception {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Metric;
@@ -96,9 +97,27 @@ public final class FlinkMetricsReporter implements MetricReporter {
     }
     if (metric instanceof Counter counter) {
       endedCounters.merge(name, counter.getCount(), Long::sum);
-    } else if (((Gauge<?>) metric).getValue() instanceof Number value) {
-      endedGauges.merge(name, value.doubleValue(), Math::max);
+    } else {
+      Double value = gaugeValue((Gauge<?>) metric);
+      if (value != null) {
+        endedGauges.merge(name, value, Math::max);
+      }
     }
+  }
+
+  /**
+   * A gauge's number: Beam gauges report a number, Beam distributions (a gauge of a {@link
+   * DistributionResult} here) their max; null when there is none yet.
+   */
+  private static Double gaugeValue(Gauge<?> gauge) {
+    Object value = gauge.getValue();
+    if (value instanceof Number number) {
+      return number.doubleValue();
+    }
+    if (value instanceof DistributionResult distribution && distribution.getCount() > 0) {
+      return (double) distribution.getMax();
+    }
+    return null;
   }
 
   /** The current values, split back into Beam namespace ({@code sluice.x}) and name. */
@@ -108,8 +127,11 @@ public final class FlinkMetricsReporter implements MetricReporter {
         (metric, fullName) -> {
           if (metric instanceof Counter counter) {
             add(readings, fullName, SluiceMetrics.Kind.COUNTER, counter.getCount());
-          } else if (((Gauge<?>) metric).getValue() instanceof Number value) {
-            add(readings, fullName, SluiceMetrics.Kind.GAUGE, value.doubleValue());
+          } else {
+            Double value = gaugeValue((Gauge<?>) metric);
+            if (value != null) {
+              add(readings, fullName, SluiceMetrics.Kind.GAUGE, value);
+            }
           }
         });
     endedCounters.forEach((name, count) -> add(readings, name, SluiceMetrics.Kind.COUNTER, count));

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +55,7 @@ class FlinkMetricsReporterIT {
     Path spec = dir.resolve("spec.yaml");
     Files.writeString(spec, spec(dir.resolve("out")));
     int port = ChildJvm.freePorts(1)[0];
+    Instant started = Instant.now();
     try (PrometheusServer prometheus = PrometheusServer.start(List.of("127.0.0.1:" + port))) {
       ByteArrayOutputStream captured = new ByteArrayOutputStream();
       PrintStream console = System.out;
@@ -102,6 +104,11 @@ class FlinkMetricsReporterIT {
           .isLessThanOrEqualTo(windows);
       assertThat(prometheus.query("sluice_windows_emitted_total").findValuesAsText("timing"))
           .contains("on_time");
+      // The watermark (a Beam distribution, which Flink reports as a gauge of its result): the
+      // newest on-time window of this run of clock-time events ended after the run started.
+      assertThat(prometheus.value("max_over_time(sluice_watermark_timestamp_seconds[10m])"))
+          .isGreaterThanOrEqualTo(started.getEpochSecond())
+          .isLessThanOrEqualTo(Instant.now().getEpochSecond());
     }
   }
 

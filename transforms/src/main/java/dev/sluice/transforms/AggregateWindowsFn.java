@@ -15,7 +15,7 @@ import java.util.TreeMap;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -84,8 +84,8 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
   private final Counter lateEvents =
       Metrics.counter(WindowedAggregate.METRICS_NAMESPACE, WindowedAggregate.LATE_EVENTS);
   private final Map<PaneTiming, Counter> emittedByTiming = new EnumMap<>(PaneTiming.class);
-  private final Gauge watermark =
-      Metrics.gauge(WindowedAggregate.METRICS_NAMESPACE, WindowedAggregate.WATERMARK_MILLIS);
+  private final Distribution watermark =
+      Metrics.distribution(WindowedAggregate.METRICS_NAMESPACE, WindowedAggregate.WATERMARK_MILLIS);
   private transient long newestOnTimeEnd = Long.MIN_VALUE;
 
   @StateId(STATE_ID)
@@ -341,7 +341,7 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
       emittedByTiming.get(timing).inc();
       if (timing == PaneTiming.ON_TIME && pane.end > newestOnTimeEnd) {
         newestOnTimeEnd = pane.end;
-        watermark.set(newestOnTimeEnd);
+        watermark.update(newestOnTimeEnd);
       }
       emitter.emit(
           stats.toWindowStats(

@@ -13,7 +13,7 @@ import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Gauge;
+import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
@@ -126,9 +126,12 @@ public abstract class WindowedAggregate
   public static final String WINDOWS_EMITTED_BY_TIMING = "windows_emitted_";
 
   /**
-   * Gauge of the event-time watermark as this step sees it, in epoch milliseconds: the end of the
-   * newest window whose on-time pane it emitted (the watermark has passed it). Runner-agnostic; it
-   * trails the runner's own watermark by less than one window.
+   * The event-time watermark as this step sees it, in epoch milliseconds: the end of the newest
+   * window whose on-time pane it emitted (the watermark has passed it); read its {@code max}.
+   * Runner-agnostic; it trails the runner's own watermark by less than one window. A distribution,
+   * not a gauge: a gauge keeps the value set last, and with several DoFn instances (threads,
+   * subtasks, workers) the last one set can be an older window's end; a distribution's max is
+   * merged correctly everywhere.
    */
   public static final String WATERMARK_MILLIS = "watermark_millis";
 
@@ -500,7 +503,8 @@ public abstract class WindowedAggregate
     private final boolean onTimeIsFinal;
     private final Counter emitted = Metrics.counter(METRICS_NAMESPACE, WINDOWS_EMITTED);
     private final Map<PaneTiming, Counter> emittedByTiming = new EnumMap<>(PaneTiming.class);
-    private final Gauge watermark = Metrics.gauge(METRICS_NAMESPACE, WATERMARK_MILLIS);
+    private final Distribution watermark =
+        Metrics.distribution(METRICS_NAMESPACE, WATERMARK_MILLIS);
     private long newestOnTimeEnd = Long.MIN_VALUE;
 
     ToWindowStatsFn(boolean onTimeIsFinal) {
@@ -529,7 +533,7 @@ public abstract class WindowedAggregate
       emittedByTiming.get(timing).inc();
       if (timing == PaneTiming.ON_TIME && window.end().getMillis() > newestOnTimeEnd) {
         newestOnTimeEnd = window.end().getMillis();
-        watermark.set(newestOnTimeEnd);
+        watermark.update(newestOnTimeEnd);
       }
       out.output(
           stats.toWindowStats(

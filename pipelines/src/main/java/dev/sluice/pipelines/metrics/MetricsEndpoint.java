@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.beam.sdk.metrics.GaugeResult;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
@@ -128,21 +129,35 @@ public final class MetricsEndpoint implements AutoCloseable {
             SluiceMetrics.Reading.gauge(namespace, gauge.getName().getName(), value.getValue()));
       }
     }
+    // Distributions are read as their max: the largest value any instance recorded.
+    for (MetricResult<DistributionResult> distribution : metrics.getDistributions()) {
+      String namespace = distribution.getName().getNamespace();
+      DistributionResult value = committedElseAttempted(distribution);
+      if (SluiceMetrics.isSluiceNamespace(namespace) && value != null && value.getCount() > 0) {
+        readings.add(
+            SluiceMetrics.Reading.gauge(
+                namespace, distribution.getName().getName(), value.getMax()));
+      }
+    }
     return readings;
   }
 
   /** A counter's committed value where the runner keeps one, its attempted value otherwise. */
   public static long committedOrAttempted(MetricResult<Long> counter) {
+    Long value = committedElseAttempted(counter);
+    return value == null ? 0 : value;
+  }
+
+  private static <T> T committedElseAttempted(MetricResult<T> metric) {
     try {
-      Long committed = counter.getCommitted();
+      T committed = metric.getCommitted();
       if (committed != null) {
         return committed;
       }
     } catch (UnsupportedOperationException e) {
       // The runner keeps attempted values only.
     }
-    Long attempted = counter.getAttempted();
-    return attempted == null ? 0 : attempted;
+    return metric.getAttempted();
   }
 
   public int port() {
