@@ -2,13 +2,19 @@ package dev.sluice.pipelines.metrics;
 
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.DistributionResult;
@@ -32,16 +38,31 @@ import org.apache.beam.sdk.metrics.MetricsFilter;
  *
  * <p>Binds {@code host} (localhost by default, see {@link MetricsOptions}); when the port is taken
  * it binds a free one ({@link #requestedPortTaken()} says so) rather than failing the job.
+ *
+ * <p>{@link #close()} lets a scraper store the final values: an endpoint that has been scraped
+ * waits for one more scrape before it stops, at most twice the interval seen between the last two
+ * scrapes (at least {@link #MIN_FINAL_SCRAPE_WAIT}, at most {@link #MAX_FINAL_SCRAPE_WAIT}); one
+ * nobody scraped stops at once. Without it, a job that ends between two scrapes would leave
+ * Prometheus with the values of the scrape before its last events.
  */
 public final class MetricsEndpoint implements AutoCloseable {
+  /** The shortest wait for the final scrape (scrapes seen in quick succession). */
+  public static final Duration MIN_FINAL_SCRAPE_WAIT = Duration.ofSeconds(1);
+
+  /** The longest wait for the final scrape, whatever the interval between scrapes. */
+  public static final Duration MAX_FINAL_SCRAPE_WAIT = Duration.ofSeconds(30);
+
   private final HTTPServer server;
   private final String host;
   private final boolean requestedPortTaken;
+  private final Scrapes scrapes;
 
-  private MetricsEndpoint(HTTPServer server, String host, boolean requestedPortTaken) {
+  private MetricsEndpoint(
+      HTTPServer server, String host, boolean requestedPortTaken, Scrapes scrapes) {
     this.server = server;
     this.host = host;
     this.requestedPortTaken = requestedPortTaken;
+    this.scrapes = scrapes;
   }
 
   /**
@@ -52,7 +73,15 @@ public final class MetricsEndpoint implements AutoCloseable {
       String host, int port, Supplier<List<SluiceMetrics.Reading>> readings) {
     checkPort(port);
     PrometheusRegistry registry = new PrometheusRegistry();
-    registry.register(() -> SluiceMetrics.snapshots(readings.get(), System.currentTimeMillis()));
+    ThreadPoolExecutor handlers = handlers();
+    Scrapes scrapes = new Scrapes(handlers);
+    registry.register(
+        () -> {
+          MetricSnapshots snapshots =
+              SluiceMetrics.snapshots(readings.get(), System.currentTimeMillis());
+          scrapes.served();
+          return snapshots;
+        });
     InetAddress address;
     try {
       address = InetAddress.getByName(host);
@@ -60,13 +89,13 @@ public final class MetricsEndpoint implements AutoCloseable {
       throw new IllegalArgumentException("--metricsHost: unknown host '" + host + "'", e);
     }
     try {
-      return new MetricsEndpoint(bind(address, port, registry), host, false);
+      return new MetricsEndpoint(bind(address, port, registry, handlers), host, false, scrapes);
     } catch (BindException e) {
       if (port == 0) {
         throw new UncheckedIOException("cannot serve metrics on " + host, e);
       }
       try {
-        return new MetricsEndpoint(bind(address, 0, registry), host, true);
+        return new MetricsEndpoint(bind(address, 0, registry, handlers), host, true, scrapes);
       } catch (IOException again) {
         throw new UncheckedIOException("cannot serve metrics on " + host, again);
       }
@@ -75,9 +104,31 @@ public final class MetricsEndpoint implements AutoCloseable {
     }
   }
 
-  private static HTTPServer bind(InetAddress address, int port, PrometheusRegistry registry)
+  private static HTTPServer bind(
+      InetAddress address, int port, PrometheusRegistry registry, ThreadPoolExecutor handlers)
       throws IOException {
-    return HTTPServer.builder().inetAddress(address).port(port).registry(registry).buildAndStart();
+    return HTTPServer.builder()
+        .inetAddress(address)
+        .port(port)
+        .registry(registry)
+        .executorService(handlers)
+        .buildAndStart();
+  }
+
+  /** The threads that answer scrapes: daemons, so that a forgotten endpoint never holds a JVM. */
+  private static ThreadPoolExecutor handlers() {
+    AtomicInteger count = new AtomicInteger();
+    return new ThreadPoolExecutor(
+        2,
+        2,
+        60,
+        TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(),
+        task -> {
+          Thread thread = new Thread(task, "sluice-metrics-" + count.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        });
   }
 
   /**
@@ -175,8 +226,62 @@ public final class MetricsEndpoint implements AutoCloseable {
     return requestedPortTaken;
   }
 
+  /**
+   * Waits for the final scrape (see the class comment), then stops serving. Interrupted, it stops
+   * at once and keeps the interrupt.
+   */
   @Override
   public void close() {
-    server.close();
+    try {
+      scrapes.awaitOneMore();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      server.close();
+    }
+  }
+
+  /** When the endpoint served its scrapes; lets {@link #close()} wait for the next one. */
+  private static final class Scrapes {
+    private final ThreadPoolExecutor handlers;
+    private long served; // scrapes served so far
+    private long lastNanos;
+    private long intervalNanos = -1; // between the last two scrapes; -1: fewer than two so far
+
+    Scrapes(ThreadPoolExecutor handlers) {
+      this.handlers = handlers;
+    }
+
+    synchronized void served() {
+      long now = System.nanoTime();
+      if (served > 0) {
+        intervalNanos = now - lastNanos;
+      }
+      lastNanos = now;
+      served++;
+      notifyAll();
+    }
+
+    synchronized void awaitOneMore() throws InterruptedException {
+      if (served == 0) {
+        return; // nobody scrapes this endpoint
+      }
+      long max = MAX_FINAL_SCRAPE_WAIT.toNanos();
+      long wait =
+          intervalNanos < 0
+              ? max
+              : Math.min(max, Math.max(MIN_FINAL_SCRAPE_WAIT.toNanos(), 2 * intervalNanos));
+      long target = served + 1;
+      long deadline = System.nanoTime() + wait;
+      for (long left = wait; served < target && left > 0; left = deadline - System.nanoTime()) {
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+      // The values are read; let the response reach the scraper before the server stops (a
+      // stopped server drops the exchanges still being written).
+      long written = System.nanoTime() + MIN_FINAL_SCRAPE_WAIT.toNanos();
+      while (handlers.getActiveCount() > 0 && System.nanoTime() < written) {
+        TimeUnit.MILLISECONDS.timedWait(this, 10);
+      }
+    }
   }
 }
