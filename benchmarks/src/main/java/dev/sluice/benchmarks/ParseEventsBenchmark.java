@@ -7,6 +7,7 @@ import dev.sluice.transforms.ParseEvents;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.joda.time.Instant;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -75,6 +76,18 @@ public class ParseEventsBenchmark {
   @Benchmark
   public List<Event> parseValidPayloadWithExtrasTreePath() throws EventParser.Rejection {
     return parser.parseWithTree(payloadWithExtras, Instant.EPOCH);
+  }
+
+  /** The Kafka reader's timestamp of the payload: its event time alone (no events built). */
+  @Benchmark
+  public Object eventTimeOfValidPayload() {
+    return parser.eventTime(payload);
+  }
+
+  /** How the Kafka reader timestamped a payload before: a whole parse, keeping the time. */
+  @Benchmark
+  public Object eventTimeOfValidPayloadByParsing() throws EventParser.Rejection {
+    return parser.parse(payload, BoundedWindow.TIMESTAMP_MIN_VALUE).get(0).eventTime();
   }
 
   @Benchmark

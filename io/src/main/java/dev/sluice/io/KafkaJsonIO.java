@@ -3,7 +3,6 @@ package dev.sluice.io;
 import com.google.auto.value.AutoValue;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
-import dev.sluice.model.Event;
 import dev.sluice.model.RawPayload;
 import dev.sluice.transforms.Checks;
 import dev.sluice.transforms.EventParser;
@@ -752,15 +751,8 @@ public final class KafkaJsonIO {
     }
 
     private @Nullable Instant eventTime(byte @Nullable [] value) {
-      if (value == null) {
-        return null;
-      }
-      try {
-        List<Event> events = parser.parse(value, BoundedWindow.TIMESTAMP_MIN_VALUE);
-        return events.isEmpty() ? null : events.get(0).eventTime();
-      } catch (EventParser.Rejection | RuntimeException e) {
-        return null;
-      }
+      // Only the time member, not a second full parse: ParseEvents parses the payload anyway.
+      return value == null ? null : parser.eventTime(value);
     }
 
     @Override

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
@@ -243,6 +244,59 @@ public final class EventParser implements Serializable {
           "payload is " + payload.length + " bytes, more than the limit of " + maxPayloadBytes);
     }
     return events(readTree(payload), elementTimestamp, null);
+  }
+
+  /**
+   * The event time {@link #parse} would give the events of {@code payload}, for a source that
+   * timestamps payloads before they are parsed (the Kafka reader); {@code null} when there is none
+   * to give. Where the mapping reads top-level members only and no expression ({@link #streams()}),
+   * one pass of the JSON tokenizer that keeps the time member alone (the last of duplicates, as
+   * {@code parse} does), skips the rest without decoding it, and builds no events: a payload that
+   * {@code parse} rejects for another reason (a missing key, a bad value) still gets its time, and
+   * {@code parse} rejects it with its own reason. Otherwise {@code parse} itself decides ({@code
+   * null} when it rejects the payload or the filter drops it).
+   */
+  public @Nullable Instant eventTime(byte[] payload) {
+    if (payload.length > maxPayloadBytes) {
+      return null;
+    }
+    if (streamedFields == null) {
+      try {
+        List<Event> events = parse(payload, BoundedWindow.TIMESTAMP_MIN_VALUE);
+        return events.isEmpty() ? null : events.get(0).eventTime();
+      } catch (Rejection | RuntimeException e) {
+        return null;
+      }
+    }
+    String timeField = mapping.timeField();
+    JsonNodeFactory nodes = mapper.getNodeFactory();
+    JsonNode time = null;
+    try (JsonParser parser = mapper.createParser(payload)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      JsonToken token;
+      while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+        boolean wanted = parser.currentName().equals(timeField);
+        JsonToken value = parser.nextToken();
+        if (wanted) {
+          // A container (or a number parse leaves to the tree path) is no time, unless a later
+          // duplicate member replaces it.
+          time = scalar(parser, value, nodes);
+        }
+        parser.skipChildren(); // a no-op on a scalar
+      }
+      if (token != JsonToken.END_OBJECT || time == null) {
+        return null;
+      }
+      ObjectNode root = nodes.objectNode();
+      root.set(timeField, time);
+      Instant eventTime = requiredTime(root, timeField, mapping.timeFormat());
+      checkRange(eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
+      return eventTime;
+    } catch (IOException | Rejection | RuntimeException e) {
+      return null;
+    }
   }
 
   /** Whether {@link #parse} tries the streaming path first (the mapping reads top-level fields). */

@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
 
@@ -102,6 +103,7 @@ class EventParserStreamingTest {
       Random random = new Random(17L * shape.name().hashCode());
       int valid = 0;
       int streamed = 0;
+      int timed = 0;
       Map<String, Integer> reasons = new java.util.TreeMap<>();
       for (int i = 0; i < PAYLOADS_PER_SHAPE; i++) {
         byte[] payload = payload(random, shape, i % 4 == 0 ? 0 : 1 + random.nextInt(3));
@@ -111,6 +113,15 @@ class EventParserStreamingTest {
         Object tree = outcome(p -> parser.parseWithTree(p, elementTimestamp), payload);
         Object parsed = outcome(p -> parser.parse(p, elementTimestamp), payload);
         assertThat(parsed).as(description).isEqualTo(tree);
+        // The Kafka reader's timestamp: the time parse gives every valid payload's events.
+        Object atEarliest =
+            outcome(p -> parser.parse(p, BoundedWindow.TIMESTAMP_MIN_VALUE), payload);
+        if (atEarliest instanceof List<?> events) {
+          assertThat(parser.eventTime(payload))
+              .as("event time of " + description)
+              .isEqualTo(((Event) events.get(0)).eventTime());
+          timed++;
+        }
         List<Event> fast = parser.parseStreaming(payload, elementTimestamp, null);
         if (fast != null) {
           assertThat(fast).as(description).isEqualTo(tree);
@@ -126,7 +137,40 @@ class EventParserStreamingTest {
       // Not vacuous: many valid payloads, most of them streamed, and many kinds of rejection.
       assertThat(valid).as(shape.name() + " valid").isGreaterThan(PAYLOADS_PER_SHAPE / 5);
       assertThat(streamed).as(shape.name() + " streamed").isGreaterThan(valid * 3 / 4);
+      assertThat(timed).as(shape.name() + " timed").isGreaterThanOrEqualTo(valid);
       assertThat(reasons.keySet()).as(shape.name() + " " + reasons).hasSizeGreaterThan(4);
+    }
+  }
+
+  @Test
+  void theEventTimeAloneIsTheLastTimeMemberAndNoneForAPayloadWithoutOne() {
+    EventParser parser = EventParser.of(ParseEvents.fromJson());
+    String rest = "\"event_id\":\"e\",\"key\":\"k\",\"metric\":\"m\",\"value\":1";
+    // As parse reads duplicates: the last member wins.
+    assertThat(
+            parser.eventTime(
+                ("{\"event_time\":\"2026-01-01T00:00:00Z\","
+                        + rest
+                        + ",\"event_time\":\"2026-01-01T00:01:00Z\"}")
+                    .getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(JsonSupport.parseInstant("2026-01-01T00:01:00Z"));
+    // Skipped members are skipped whole, nested or not.
+    assertThat(
+            parser.eventTime(
+                ("{\"attributes\":{\"event_time\":\"1999-01-01T00:00:00Z\",\"a\":[1,{}]},"
+                        + rest
+                        + ",\"event_time\":\"2026-01-01T00:00:00Z\"}")
+                    .getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(JsonSupport.parseInstant("2026-01-01T00:00:00Z"));
+    for (String bad :
+        List.of(
+            "{oops",
+            "[1]",
+            "{" + rest + "}",
+            "{" + rest + ",\"event_time\":{\"at\":1}}",
+            "{" + rest + ",\"event_time\":\"yesterday\"}",
+            "{" + rest + ",\"event_time\":\"1969-01-01T00:00:00Z\"}")) {
+      assertThat(parser.eventTime(bad.getBytes(StandardCharsets.UTF_8))).as(bad).isNull();
     }
   }
 

@@ -226,7 +226,10 @@ public final class LatencyBenchmark {
       Thread producerThread =
           new Thread(
               () ->
-                  produce(bootstrap, workload, rate, lastMeasuredEnd + 2_000, produced, producing),
+                  // Until every measured window is complete (or the wait gives up), so that the
+                  // last window closes on a running stream too: a stream that stops makes its
+                  // partitions idle, and the watermark then jumps ahead of where events put it.
+                  produce(bootstrap, workload, rate, lastMeasuredEnd + 61_000, produced, producing),
               "latency-producer");
       Map<String, Long> alertLatency = new ConcurrentHashMap<>();
       AtomicBoolean consuming = new AtomicBoolean(true);
@@ -267,8 +270,19 @@ public final class LatencyBenchmark {
           pause(50);
         }
       }
-      // Alerts of the last window may trail its stats by a moment.
-      pause(3_000);
+      // Alerts of the last window trail its stats (the rule step waits for the watermark to pass
+      // the stats): wait until no new one has come for 5 s, at most a minute.
+      long alertsDeadline = System.currentTimeMillis() + 60_000;
+      int alertsSeen = -1;
+      long quietSince = System.currentTimeMillis();
+      while (System.currentTimeMillis() < alertsDeadline
+          && System.currentTimeMillis() - quietSince < 5_000) {
+        if (alertLatency.size() != alertsSeen) {
+          alertsSeen = alertLatency.size();
+          quietSince = System.currentTimeMillis();
+        }
+        pause(200);
+      }
       producing.set(false);
       consuming.set(false);
       producerThread.join();
