@@ -29,10 +29,15 @@ public enum RunnerPreset {
    * or an emitted output, which Sluice's tests check with the Direct runner's immutability
    * enforcement on. Faster copy stays off: the heap state backend relies on a real copy of a value
    * the task changes while a checkpoint is being written ({@link FlinkCheckpoints#STATE_BACKEND}).
-   * Bundles of up to 5,000 elements or 100 ms (Beam's defaults: 1,000 or 1 s): the runner's work
-   * per bundle (committing every step's metrics to Flink's) is paid a fifth as often under load,
-   * and a sink that writes at the end of a bundle (PostgreSQL, Kafka) writes within 100 ms when the
-   * input is slow.
+   * Bundles of up to 1,000 elements or 1 s, Beam's streaming defaults, set explicitly: Beam's Flink
+   * operators hold the watermark while a bundle is open, and a bundle that ends on its time limit
+   * lets the watermark out only if no element opens the next bundle first. A bundle that ends on
+   * its size lets it out at once. So the size must be reached well within the time limit: with
+   * 5,000 elements or 100 ms (tried for throughput), a steady Kafka stream below 50,000 events/s
+   * per subtask held the watermark until the stream paused, and no window closed while events
+   * flowed (README, "Latency through Kafka and PostgreSQL"). With 1,000 or 1 s, any stream faster
+   * than 1,000 events/s per subtask ends its bundles on size; a slower one leaves gaps between
+   * elements.
    */
   FLINK(
       List.of(
@@ -41,8 +46,8 @@ public enum RunnerPreset {
           "--parallelism=2",
           "--objectReuse=true",
           "--fasterCopy=false",
-          "--maxBundleSize=5000",
-          "--maxBundleTimeMills=100")),
+          "--maxBundleSize=1000",
+          "--maxBundleTimeMills=1000")),
   /**
    * A Flink session cluster at {@code --flinkMaster=host:port} (its REST port); the job's classes
    * are staged from {@code --filesToStage} (the shaded jar). Object reuse, faster copy and bundles
@@ -54,8 +59,8 @@ public enum RunnerPreset {
           "--parallelism=2",
           "--objectReuse=true",
           "--fasterCopy=false",
-          "--maxBundleSize=5000",
-          "--maxBundleTimeMills=100")),
+          "--maxBundleSize=1000",
+          "--maxBundleTimeMills=1000")),
   /**
    * Google Cloud Dataflow; needs {@code --project}, {@code --region} and {@code --tempLocation}.
    */
