@@ -11,10 +11,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Counts the checkpoints a Flink job completes into a checkpoint directory, {@code
- * <root>/<job id>/chk-<n>/_metadata}, by looking every 100 ms while the job runs: Flink deletes a
- * checkpoint once a newer one completes (and all of them when the job finishes), and checkpoints
- * are seconds apart, so each one is seen. Proves that a checkpointing run really checkpointed.
+ * Counts the checkpoints a Flink job completes into a checkpoint directory, {@code <root>/<job
+ * id>/chk-<n>/_metadata}, by looking every 100 ms while the job runs: Flink deletes a checkpoint
+ * once a newer one completes (and all of them when the job finishes), and checkpoints are seconds
+ * apart, so each one is seen. Proves that a checkpointing run really checkpointed.
  */
 final class CheckpointWatch implements AutoCloseable {
   private static final Pattern CHECKPOINT_DIR = Pattern.compile("chk-(\\d+)");

@@ -48,8 +48,8 @@ public final class Compare {
 
   /**
    * In a variant's options: checkpoint as Sluice's launcher makes embedded Flink checkpoint, {@code
-   * FlinkCheckpoints.embeddedOptions} (exactly once every 10 s, heap state backend, checkpoints in a
-   * directory of the run); for native Flink the same settings through its own API.
+   * FlinkCheckpoints.embeddedOptions} (exactly once every 10 s, heap state backend, checkpoints in
+   * a directory of the run); for native Flink the same settings through its own API.
    */
   static final String CHECKPOINTING = "--checkpointing=launcher";
 
@@ -438,8 +438,7 @@ public final class Compare {
       case "native-flink" -> NativeFlinkJob.run(workload, dir, 2, checkpoints);
       case "sluice-flink" -> SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, options);
       case "sluice-flink-filter" ->
-          SluiceBeamJob.run(
-              workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.FILTER, options);
+          SluiceBeamJob.run(workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.FILTER, options);
       case "sluice-flink-expressions" ->
           SluiceBeamJob.run(
               workload, dir, RunnerPreset.FLINK, true, SluiceBeamJob.EXPRESSIONS, options);

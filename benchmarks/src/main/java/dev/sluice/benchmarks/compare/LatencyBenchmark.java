@@ -69,15 +69,10 @@ public final class LatencyBenchmark {
 
   private LatencyBenchmark() {}
 
-  /** The job under test: Kafka in, stats to PostgreSQL, alerts to Kafka. */
-  static Pipeline pipeline(
-      String bootstrap,
-      String topic,
-      String alertsTopic,
-      PostgresIO.Database database,
-      String schema,
-      double threshold,
-      Duration outOfOrderness) {
+  /**
+   * The job's options beyond the FLINK preset: the tuned ones, bundles and watermarks for latency.
+   */
+  static List<String> jobOptions() {
     List<String> args = new ArrayList<>(SluiceFlinkTuning.BEST);
     // Bundles that fill up before their time limit even at a modest rate: Beam's Flink operators
     // hold the watermark while a bundle is open, and after a bundle that ended on time the next
@@ -93,6 +88,19 @@ public final class LatencyBenchmark {
             // Bundles and watermarks are held up to these intervals: latency, not throughput.
             "--maxBundleTimeMills=100",
             "--autoWatermarkInterval=50"));
+    return args;
+  }
+
+  /** The job under test: Kafka in, stats to PostgreSQL, alerts to Kafka. */
+  static Pipeline pipeline(
+      String bootstrap,
+      String topic,
+      String alertsTopic,
+      PostgresIO.Database database,
+      String schema,
+      double threshold,
+      Duration outOfOrderness) {
+    List<String> args = jobOptions();
     Pipeline p =
         Pipeline.create(
             PipelineOptionsFactory.fromArgs(
@@ -307,8 +315,8 @@ public final class LatencyBenchmark {
           "Kafka (2 partitions) -> ParseEvents -> WindowedAggregate (1-minute tumbling) ->"
               + " PostgreSQL upsert; EvaluateRules -> Kafka alerts topic; FlinkRunner embedded,"
               + " parallelism 2, "
-              + String.join(" ", SluiceFlinkTuning.BEST)
-              + " --maxBundleTimeMills=100 --autoWatermarkInterval=50; watermark "
+              + String.join(" ", jobOptions())
+              + "; watermark "
               + outOfOrdernessMs
               + " ms behind the newest event time per partition");
       report
