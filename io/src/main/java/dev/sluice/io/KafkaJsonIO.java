@@ -77,8 +77,10 @@ import org.joda.time.Instant;
  * {@code source} is {@code topic/partition/offset}, and a value that does not parse becomes a dead
  * letter with those coordinates in {@link ParseEvents}. Each record's timestamp is its event time,
  * read from the payload with the same parser (so {@link Read#withEventTimeFrom} must get the
- * pipeline's {@code ParseEvents}); an unparseable record gets the earliest timestamp, so the parse
- * step reports why it is bad (not a timestamp problem).
+ * pipeline's {@code ParseEvents}; {@code EventParser.eventTime}: with a mapping of top-level
+ * members, the time member alone). A record without a readable, valid time gets the earliest
+ * timestamp, so the parse step reports why it is bad (not a timestamp problem); one whose time is
+ * valid keeps it (and moves the watermark) even when another field makes it a dead letter.
  *
  * <p><b>Watermark</b>: per partition, the largest event time read minus {@code maxOutOfOrderness}
  * (bounded out-of-orderness), never moving back; the source's watermark is the minimum over its

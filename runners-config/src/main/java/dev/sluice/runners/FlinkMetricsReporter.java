@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Metric;
@@ -106,19 +105,33 @@ public final class FlinkMetricsReporter implements MetricReporter {
   }
 
   /**
-   * A gauge's number: Beam gauges report a number, Beam distributions (a gauge of a {@link
-   * DistributionResult} here) their max; null when there is none yet.
+   * A gauge's number: Beam gauges report a number, Beam distributions (a gauge of a {@code
+   * DistributionResult} here) their max; null when there is none yet. The result is read by name
+   * and reflection: on a session cluster the job's Beam classes come from its own jar (Flink loads
+   * job classes child first), so they are not this reporter's {@code DistributionResult}.
    */
-  private static Double gaugeValue(Gauge<?> gauge) {
+  static Double gaugeValue(Gauge<?> gauge) {
     Object value = gauge.getValue();
     if (value instanceof Number number) {
       return number.doubleValue();
     }
-    if (value instanceof DistributionResult distribution && distribution.getCount() > 0) {
-      return (double) distribution.getMax();
+    Class<?> type = value == null ? null : value.getClass();
+    while (type != null && !type.getName().equals(DISTRIBUTION_RESULT)) {
+      type = type.getSuperclass();
     }
-    return null;
+    if (type == null) {
+      return null;
+    }
+    try {
+      long count = (Long) type.getMethod("getCount").invoke(value);
+      return count > 0 ? ((Long) type.getMethod("getMax").invoke(value)).doubleValue() : null;
+    } catch (ReflectiveOperationException | ClassCastException e) {
+      return null;
+    }
   }
+
+  private static final String DISTRIBUTION_RESULT =
+      "org.apache.beam.sdk.metrics.DistributionResult";
 
   /** The current values, split back into Beam namespace ({@code sluice.x}) and name. */
   List<SluiceMetrics.Reading> readings() {

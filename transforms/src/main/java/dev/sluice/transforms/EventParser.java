@@ -286,7 +286,7 @@ public final class EventParser implements Serializable {
         }
         parser.skipChildren(); // a no-op on a scalar
       }
-      if (token != JsonToken.END_OBJECT || time == null) {
+      if (token != JsonToken.END_OBJECT || time == null || parser.nextToken() != null) {
         return null;
       }
       ObjectNode root = nodes.objectNode();

@@ -169,7 +169,8 @@ class EventParserStreamingTest {
             "{" + rest + "}",
             "{" + rest + ",\"event_time\":{\"at\":1}}",
             "{" + rest + ",\"event_time\":\"yesterday\"}",
-            "{" + rest + ",\"event_time\":\"1969-01-01T00:00:00Z\"}")) {
+            "{" + rest + ",\"event_time\":\"1969-01-01T00:00:00Z\"}",
+            "{" + rest + ",\"event_time\":\"2026-01-01T00:00:00Z\"} {}")) {
       assertThat(parser.eventTime(bad.getBytes(StandardCharsets.UTF_8))).as(bad).isNull();
     }
   }

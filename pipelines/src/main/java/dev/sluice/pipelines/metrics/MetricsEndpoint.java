@@ -40,10 +40,11 @@ import org.apache.beam.sdk.metrics.MetricsFilter;
  * it binds a free one ({@link #requestedPortTaken()} says so) rather than failing the job.
  *
  * <p>{@link #close()} lets a scraper store the final values: an endpoint that has been scraped
- * waits for one more scrape before it stops, at most twice the interval seen between the last two
- * scrapes (at least {@link #MIN_FINAL_SCRAPE_WAIT}, at most {@link #MAX_FINAL_SCRAPE_WAIT}); one
- * nobody scraped stops at once. Without it, a job that ends between two scrapes would leave
- * Prometheus with the values of the scrape before its last events.
+ * waits for one more scrape that begins after the call, until twice the interval seen between the
+ * last two scrapes has passed since the last one (at least {@link #MIN_FINAL_SCRAPE_WAIT}, at most
+ * {@link #MAX_FINAL_SCRAPE_WAIT}); one nobody scraped, or whose scraper is overdue, stops at once.
+ * Without it, a job that ends between two scrapes would leave Prometheus with the values of the
+ * scrape before its last events.
  */
 public final class MetricsEndpoint implements AutoCloseable {
   /** The shortest wait for the final scrape (scrapes seen in quick succession). */
@@ -71,15 +72,25 @@ public final class MetricsEndpoint implements AutoCloseable {
    */
   public static MetricsEndpoint start(
       String host, int port, Supplier<List<SluiceMetrics.Reading>> readings) {
+    return start(host, port, readings, MIN_FINAL_SCRAPE_WAIT);
+  }
+
+  /** As {@link #start(String, int, Supplier)}, with another shortest wait for the final scrape. */
+  static MetricsEndpoint start(
+      String host,
+      int port,
+      Supplier<List<SluiceMetrics.Reading>> readings,
+      Duration minFinalScrapeWait) {
     checkPort(port);
     PrometheusRegistry registry = new PrometheusRegistry();
     ThreadPoolExecutor handlers = handlers();
-    Scrapes scrapes = new Scrapes(handlers);
+    Scrapes scrapes = new Scrapes(handlers, minFinalScrapeWait);
     registry.register(
         () -> {
+          long ticket = scrapes.starting();
           MetricSnapshots snapshots =
               SluiceMetrics.snapshots(readings.get(), System.currentTimeMillis());
-          scrapes.served();
+          scrapes.served(ticket);
           return snapshots;
         });
     InetAddress address;
@@ -244,41 +255,55 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** When the endpoint served its scrapes; lets {@link #close()} wait for the next one. */
   private static final class Scrapes {
     private final ThreadPoolExecutor handlers;
-    private long served; // scrapes served so far
-    private long lastNanos;
+    private final long minWaitNanos;
+    private long started; // scrapes begun so far: each scrape's ticket
+    private long newestServed; // the highest ticket served
+    private long lastNanos; // when the last scrape was served
     private long intervalNanos = -1; // between the last two scrapes; -1: fewer than two so far
 
-    Scrapes(ThreadPoolExecutor handlers) {
+    Scrapes(ThreadPoolExecutor handlers, Duration minWait) {
       this.handlers = handlers;
+      this.minWaitNanos = minWait.toNanos();
     }
 
-    synchronized void served() {
+    /** A scrape begins, before it reads the values: its ticket. */
+    synchronized long starting() {
+      return ++started;
+    }
+
+    synchronized void served(long ticket) {
       long now = System.nanoTime();
-      if (served > 0) {
+      if (newestServed > 0) {
         intervalNanos = now - lastNanos;
       }
       lastNanos = now;
-      served++;
+      newestServed = Math.max(newestServed, ticket);
       notifyAll();
     }
 
+    /**
+     * Waits for a scrape that begins after this call (one that began before may have read the
+     * values before the job's last ones), until the next scrape is due at the latest: twice the
+     * interval seen after the last scrape, at least the minimum, at most {@link
+     * #MAX_FINAL_SCRAPE_WAIT}. Returns at once when nobody scrapes or the scraper is overdue.
+     */
     synchronized void awaitOneMore() throws InterruptedException {
-      if (served == 0) {
+      if (newestServed == 0) {
         return; // nobody scrapes this endpoint
       }
       long max = MAX_FINAL_SCRAPE_WAIT.toNanos();
       long wait =
-          intervalNanos < 0
-              ? max
-              : Math.min(max, Math.max(MIN_FINAL_SCRAPE_WAIT.toNanos(), 2 * intervalNanos));
-      long target = served + 1;
-      long deadline = System.nanoTime() + wait;
-      for (long left = wait; served < target && left > 0; left = deadline - System.nanoTime()) {
+          intervalNanos < 0 ? max : Math.min(max, Math.max(minWaitNanos, 2 * intervalNanos));
+      long deadline = lastNanos + wait;
+      long target = started + 1;
+      for (long left = deadline - System.nanoTime();
+          newestServed < target && left > 0;
+          left = deadline - System.nanoTime()) {
         TimeUnit.NANOSECONDS.timedWait(this, left);
       }
       // The values are read; let the response reach the scraper before the server stops (a
       // stopped server drops the exchanges still being written).
-      long written = System.nanoTime() + MIN_FINAL_SCRAPE_WAIT.toNanos();
+      long written = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
       while (handlers.getActiveCount() > 0 && System.nanoTime() < written) {
         TimeUnit.MILLISECONDS.timedWait(this, 10);
       }

@@ -22,14 +22,16 @@ class MetricsEndpointTest {
   private final HttpClient http = HttpClient.newHttpClient();
   private final AtomicLong read = new AtomicLong();
 
-  private MetricsEndpoint start() {
+  /** An endpoint whose final-scrape wait is at least {@code minWait}. */
+  private MetricsEndpoint start(Duration minWait) {
     return MetricsEndpoint.start(
         "127.0.0.1",
         0,
         () ->
             List.of(
                 SluiceMetrics.Reading.counter(
-                    ParseEvents.METRICS_NAMESPACE, ParseEvents.PAYLOADS_READ, read.get())));
+                    ParseEvents.METRICS_NAMESPACE, ParseEvents.PAYLOADS_READ, read.get())),
+        minWait);
   }
 
   private String scrape(MetricsEndpoint endpoint) throws Exception {
@@ -43,7 +45,8 @@ class MetricsEndpointTest {
 
   @Test
   void closingAScrapedEndpointServesOneMoreScrapeWithTheFinalValues() throws Exception {
-    MetricsEndpoint endpoint = start();
+    // A wait of at least 20 s: the scrape, not the deadline, must be what ends it.
+    MetricsEndpoint endpoint = start(Duration.ofSeconds(20));
     read.set(10);
     assertThat(scrape(endpoint)).contains("sluice_events_read_total 10.0");
     assertThat(scrape(endpoint)).contains("sluice_events_read_total 10.0");
@@ -57,14 +60,15 @@ class MetricsEndpointTest {
         .until(() -> closing.getState() == Thread.State.TIMED_WAITING || !closing.isAlive());
     assertThat(closing.isAlive()).as("close() waits for the final scrape").isTrue();
 
-    // The scraper's next scrape, after the job ended, still reaches the endpoint; then it stops.
+    // The scraper's next scrape, after the job ended, still reaches the endpoint; then it stops,
+    // long before the 20 s.
     assertThat(scrape(endpoint)).contains("sluice_events_read_total 25.0");
-    await().atMost(Duration.ofSeconds(5)).until(() -> !closing.isAlive());
+    await().atMost(Duration.ofSeconds(8)).until(() -> !closing.isAlive());
   }
 
   @Test
   void anEndpointNobodyScrapedClosesWithoutWaiting() {
-    MetricsEndpoint endpoint = start();
+    MetricsEndpoint endpoint = start(MetricsEndpoint.MIN_FINAL_SCRAPE_WAIT);
     // Far less than the longest wait for a final scrape (30 s).
     assertTimeoutPreemptively(Duration.ofSeconds(5), endpoint::close);
   }
