@@ -806,12 +806,14 @@ public final class KafkaJsonIO {
     abstract Builder<T> toBuilder();
 
     /**
-     * Exactly-once delivery with Kafka transactions (Beam's {@code KafkaIO} EOS sink, one shard): a
-     * record becomes visible to {@code read_committed} consumers once, even across runner retries
-     * and restarts. Needs a runner that supports {@code @RequiresStableInput} with checkpoints (the
-     * Flink presets, Dataflow) and brokers with a transaction log; {@code sinkGroupId} names the
-     * sink's transactional state and must stay the same across restarts of the job. Without it the
-     * write is at-least-once, with the keys that let a consumer drop repeats.
+     * Exactly-once delivery with Kafka transactions ({@link KafkaTransactionalWrite}: the design of
+     * Beam's {@code KafkaIO} EOS sink, one shard, with a writer that also survives a crash right
+     * after its first transaction): a record becomes visible to {@code read_committed} consumers
+     * once, even across runner retries and restarts. Needs a runner that supports
+     * {@code @RequiresStableInput} with checkpoints (the Flink presets, Dataflow) and brokers with
+     * a transaction log; {@code sinkGroupId} names the sink's transactional state and must stay the
+     * same across restarts of the job. Without it the write is at-least-once, with the keys that
+     * let a consumer drop repeats.
      */
     public Write<T> withExactlyOnce(String sinkGroupId) {
       return toBuilder().setExactlyOnceGroup(Checks.notBlank("sinkGroupId", sinkGroupId)).build();
@@ -875,21 +877,22 @@ public final class KafkaJsonIO {
               .withValueSerializer(StringSerializer.class)
               .withProducerConfigUpdates(config)
               .withProducerFactoryFn(new ProducerFactory(clientProperties()));
+      PCollection<KV<String, String>> records =
+          input
+              .apply(
+                  "ToRecord",
+                  new CountedMap<T, KV<String, String>>(
+                      element -> KV.of(keyFn.apply(element), toJson.apply(element)),
+                      METRICS_NAMESPACE,
+                      RECORDS_WRITTEN))
+              .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()));
       if (exactlyOnceGroup() != null) {
-        write =
-            write
-                .withEOS(1, exactlyOnceGroup())
-                .withConsumerFactoryFn(new ConsumerFactory(clientProperties()));
+        return records.apply(
+            "WriteKafka",
+            new KafkaTransactionalWrite(
+                bootstrapServers(), topic(), exactlyOnceGroup(), clientProperties()));
       }
-      return input
-          .apply(
-              "ToRecord",
-              new CountedMap<T, KV<String, String>>(
-                  element -> KV.of(keyFn.apply(element), toJson.apply(element)),
-                  METRICS_NAMESPACE,
-                  RECORDS_WRITTEN))
-          .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
-          .apply("WriteKafka", write);
+      return records.apply("WriteKafka", write);
     }
 
     @Override

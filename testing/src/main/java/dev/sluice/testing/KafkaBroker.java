@@ -207,7 +207,22 @@ public final class KafkaBroker implements AutoCloseable {
    */
   public List<ConsumerRecord<String, String>> readAll(
       String topic, int atLeast, Duration deadline) {
+    return read(topic, atLeast, deadline, "read_uncommitted");
+  }
+
+  /**
+   * Like {@link #readAll}, as a {@code read_committed} consumer: records of open or aborted
+   * transactions are not returned.
+   */
+  public List<ConsumerRecord<String, String>> readCommitted(
+      String topic, int atLeast, Duration deadline) {
+    return read(topic, atLeast, deadline, "read_committed");
+  }
+
+  private List<ConsumerRecord<String, String>> read(
+      String topic, int atLeast, Duration deadline, String isolationLevel) {
     Properties props = new Properties();
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolationLevel);
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
