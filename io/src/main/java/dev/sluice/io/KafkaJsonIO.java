@@ -110,6 +110,13 @@ import org.joda.time.Instant;
  * delivery) or the dead letter's source; producer with {@code acks=all} and idempotence on.
  */
 public final class KafkaJsonIO {
+  /**
+   * The state layout of the exactly-once sink ({@link Write#withExactlyOnce}): its steps and state
+   * ids changed from Beam's sink to {@link KafkaTransactionalWrite}, so a launcher records it with
+   * a job's state settings and refuses to resume a checkpoint written with another layout.
+   */
+  public static final String EXACTLY_ONCE_LAYOUT = "transactional writer 2";
+
   public static final String METRICS_NAMESPACE = "sluice.kafka";
 
   /** Counter of records handed to the producer (a retried bundle may count them again). */

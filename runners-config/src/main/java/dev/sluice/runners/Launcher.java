@@ -118,6 +118,10 @@ public final class Launcher {
     }
     for (String name : MAIN_JOB_STATE_OPTIONS) {
       String value = optionValue(userArgs, name);
+      if (name.equals("--alertsExactlyOnce") && "true".equals(value)) {
+        // The sink's own state layout: a checkpoint of Beam's exactly-once sink is not resumed.
+        value = value + " (" + dev.sluice.io.KafkaJsonIO.EXACTLY_ONCE_LAYOUT + ")";
+      }
       resume.stateSettings.put(name, value == null ? "(default)" : value);
     }
     String outputDir = optionValue(userArgs, "--outputDir");

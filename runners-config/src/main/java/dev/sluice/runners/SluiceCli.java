@@ -441,24 +441,7 @@ public final class SluiceCli implements Callable<Integer> {
                   beamOptions,
                   pipelineSpec.name(),
                   new java.io.PrintStream(System.out, true),
-                  Map.of(
-                      "source",
-                      String.valueOf(pipelineSpec.source()),
-                      "windows",
-                      String.valueOf(pipelineSpec.windows()),
-                      "rules",
-                      pipelineSpec.rules().stream()
-                          .map(dev.sluice.rules.Rule::toJson)
-                          .toList()
-                          .toString(),
-                      // With the state layout: a checkpoint of the per-id layout is not resumed.
-                      "dedup",
-                      pipelineSpec.dedupHorizon() == null
-                          ? "null"
-                          : pipelineSpec.dedupHorizon()
-                              + " ("
-                              + dev.sluice.transforms.Deduplicate.STATE_LAYOUT
-                              + ")"));
+                  stateSettings(pipelineSpec));
       if (runnerOptions.templateFile != null) {
         SpecJob.writeGraph(pipelineSpec, options);
         command
@@ -678,5 +661,29 @@ public final class SluiceCli implements Callable<Integer> {
       command.commandLine().getErr().flush();
       return null;
     }
+  }
+
+  /**
+   * The settings a spec job's saved state depends on: a resume with other values is refused. The
+   * exactly-once Kafka sink's layout is recorded only when one is used, so checkpoints of specs
+   * without one resume as before.
+   */
+  static Map<String, String> stateSettings(PipelineSpec spec) {
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("source", String.valueOf(spec.source()));
+    settings.put("windows", String.valueOf(spec.windows()));
+    settings.put(
+        "rules", spec.rules().stream().map(dev.sluice.rules.Rule::toJson).toList().toString());
+    // With the state layout: a checkpoint of the per-id layout is not resumed.
+    settings.put(
+        "dedup",
+        spec.dedupHorizon() == null
+            ? "null"
+            : spec.dedupHorizon() + " (" + dev.sluice.transforms.Deduplicate.STATE_LAYOUT + ")");
+    if (spec.alertSinks().stream()
+        .anyMatch(sink -> sink.type().equals("kafka") && sink.exactlyOnce())) {
+      settings.put("kafka_exactly_once", dev.sluice.io.KafkaJsonIO.EXACTLY_ONCE_LAYOUT);
+    }
+    return settings;
   }
 }
