@@ -1,19 +1,11 @@
 package dev.sluice.io;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CustomCoder;
@@ -40,19 +32,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TypeDescriptors;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -85,7 +64,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * {@code --fresh}): numbering starts over and the metadata is replaced.
  */
 final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, String>>, PDone> {
-  private static final int SHARD = 0;
+  /** The one shard; its records' progress is kept as the sink group's offset of partition 0. */
+  static final int SHARD = 0;
 
   private final String bootstrapServers;
   private final String topic;
@@ -206,7 +186,7 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
     private final StateSpec<BagState<SequencedRecord>> aheadSpec =
         StateSpecs.bag(SequencedRecord.CODER);
 
-    private transient @Nullable TransactionalShard shard;
+    private transient @Nullable KafkaTransactionalShard shard;
     private transient Counter skipped;
 
     WriteTransactionsFn(ShardSettings settings) {
@@ -216,6 +196,13 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
     @Setup
     public void setup() {
       skipped = Metrics.counter(KafkaJsonIO.METRICS_NAMESPACE, RECORDS_ALREADY_COMMITTED);
+      KafkaTransactionalShard.join(settings);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      // A producer still held here is from a bundle that failed: its transaction is aborted.
+      discardShard();
     }
 
     @RequiresStableInput
@@ -234,7 +221,7 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
         next = 0;
         ahead.clear();
       }
-      TransactionalShard writer = shard();
+      KafkaTransactionalShard writer = shard();
       // Kafka may be ahead of the restored state: a transaction written after the checkpoint
       // this state comes from. Its records are the ones replayed now (stable input): skip them.
       next = Math.max(next, writer.committed(record.epoch()) + 1);
@@ -254,7 +241,7 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
 
     /** Writes the held records that follow without a gap; keeps the others. */
     private long drain(
-        TransactionalShard writer, BagState<SequencedRecord> ahead, String epoch, long next) {
+        KafkaTransactionalShard writer, BagState<SequencedRecord> ahead, String epoch, long next) {
       List<SequencedRecord> held = new ArrayList<>();
       for (SequencedRecord r : ahead.read()) {
         if (r.epoch().equals(epoch) && r.id() >= next) {
@@ -276,33 +263,37 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
 
     @FinishBundle
     public void finishBundle() {
-      if (shard != null) {
-        try {
-          shard.commit();
-        } catch (RuntimeException e) {
-          closeShard();
-          throw e;
-        }
+      if (shard == null) {
+        return;
       }
+      try {
+        shard.commit();
+      } catch (RuntimeException e) {
+        discardShard();
+        throw e;
+      }
+      KafkaTransactionalShard.giveBack(shard);
+      shard = null;
     }
 
-    private TransactionalShard shard() {
+    private KafkaTransactionalShard shard() {
       if (shard == null) {
-        shard = new TransactionalShard(settings);
+        shard = KafkaTransactionalShard.borrow(settings);
       }
       return shard;
     }
 
-    private void closeShard() {
+    private void discardShard() {
       if (shard != null) {
-        shard.close();
+        KafkaTransactionalShard.discard(shard);
         shard = null;
       }
     }
 
     @Teardown
     public void teardown() {
-      closeShard();
+      discardShard();
+      KafkaTransactionalShard.leave(settings);
     }
   }
 
@@ -330,116 +321,6 @@ final class KafkaTransactionalWrite extends PTransform<PCollection<KV<String, St
     /** Beam's name for shard 0, so a writer of Beam's sink with the same group is fenced off. */
     String transactionalId() {
       return "producer_" + SHARD + "_for_" + sinkGroupId;
-    }
-  }
-
-  /**
-   * The transactional producer of the shard and its progress in Kafka: {@link #committed} reads the
-   * last id committed for an epoch (once, then follows its own commits), {@link #send} opens a
-   * transaction when none is open, {@link #commit} commits it with the last id sent.
-   */
-  static final class TransactionalShard implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
-    private final ShardSettings settings;
-    private final Producer<String, String> producer;
-    private final TopicPartition progressPartition;
-    private final Map<String, Long> committed = new HashMap<>();
-    private boolean open;
-    private @Nullable String openEpoch;
-    private long lastSent = -1;
-
-    TransactionalShard(ShardSettings settings) {
-      this.settings = settings;
-      this.progressPartition = new TopicPartition(settings.topic, SHARD);
-      Map<String, Object> config = new HashMap<>();
-      config.putAll(settings.properties.plain());
-      config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers);
-      config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-      config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-      config.put(ProducerConfig.ACKS_CONFIG, "all");
-      config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-      config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
-      this.producer = new KafkaProducer<>(settings.properties.withSecrets(config));
-      try {
-        // Fences off an earlier producer of the shard and aborts its open transaction.
-        producer.initTransactions();
-      } catch (RuntimeException e) {
-        producer.close(Duration.ZERO);
-        throw e;
-      }
-    }
-
-    /** The last id of {@code epoch} committed to Kafka, or -1 (none, or another epoch's). */
-    long committed(String epoch) {
-      Long known = committed.get(epoch);
-      if (known == null) {
-        known = readCommitted(epoch);
-        committed.put(epoch, known);
-      }
-      return known;
-    }
-
-    private long readCommitted(String epoch) {
-      Map<String, Object> config = new HashMap<>();
-      config.putAll(settings.properties.plain());
-      config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers);
-      config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.sinkGroupId);
-      config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-      config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-      try (Consumer<byte[], byte[]> consumer =
-          new KafkaConsumer<>(settings.properties.withSecrets(config))) {
-        OffsetAndMetadata offset =
-            consumer.committed(Set.of(progressPartition), TIMEOUT).get(progressPartition);
-        if (offset == null || offset.metadata() == null || offset.metadata().isEmpty()) {
-          return -1;
-        }
-        JsonNode metadata = JSON.readTree(offset.metadata());
-        return epoch.equals(metadata.path("id").asText()) ? metadata.path("seq").asLong(-1) : -1;
-      } catch (IOException e) {
-        throw new UncheckedIOException(
-            "the progress of Kafka sink group " + settings.sinkGroupId + " is not readable", e);
-      }
-    }
-
-    void send(SequencedRecord record) {
-      if (!open) {
-        producer.beginTransaction();
-        open = true;
-      }
-      producer.send(new ProducerRecord<>(settings.topic, record.key(), record.value()));
-      openEpoch = record.epoch();
-      lastSent = record.id();
-    }
-
-    /** Commits the open transaction, if any, with the last id sent as the shard's progress. */
-    void commit() {
-      if (!open) {
-        return;
-      }
-      ObjectNode metadata = JSON.createObjectNode().put("seq", lastSent).put("id", openEpoch);
-      producer.sendOffsetsToTransaction(
-          Map.of(progressPartition, new OffsetAndMetadata(0L, metadata.toString())),
-          new ConsumerGroupMetadata(settings.sinkGroupId));
-      producer.commitTransaction();
-      open = false;
-      committed.put(openEpoch, lastSent);
-    }
-
-    @Override
-    public void close() {
-      try {
-        if (open) {
-          producer.abortTransaction();
-        }
-      } catch (KafkaException e) {
-        // Fenced or broken: the broker aborts the transaction when a new producer starts.
-      } finally {
-        open = false;
-        producer.close(Duration.ofSeconds(5));
-      }
     }
   }
 }

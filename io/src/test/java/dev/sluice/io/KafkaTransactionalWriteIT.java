@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.io.KafkaTransactionalWrite.SequencedRecord;
 import dev.sluice.io.KafkaTransactionalWrite.ShardSettings;
-import dev.sluice.io.KafkaTransactionalWrite.TransactionalShard;
 import dev.sluice.testing.KafkaBroker;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -24,6 +24,7 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
@@ -82,14 +83,14 @@ class KafkaTransactionalWriteIT {
   @Test
   void aRestartedShardKnowsHowFarItsEpochGotAndNothingOfAnotherEpoch() {
     ShardSettings settings = settings("restart", "it-restart");
-    try (TransactionalShard first = new TransactionalShard(settings)) {
+    try (KafkaTransactionalShard first = new KafkaTransactionalShard(settings)) {
       assertThat(first.committed("epoch-a")).isEqualTo(-1);
       for (long id = 0; id < 4; id++) {
         first.send(record("epoch-a", id));
       }
       first.commit();
     }
-    try (TransactionalShard second = new TransactionalShard(settings)) {
+    try (KafkaTransactionalShard second = new KafkaTransactionalShard(settings)) {
       assertThat(second.committed("epoch-a")).isEqualTo(3);
       // A run with --fresh draws a new epoch: its numbering starts over.
       assertThat(second.committed("epoch-b")).isEqualTo(-1);
@@ -104,9 +105,9 @@ class KafkaTransactionalWriteIT {
   @Test
   void aSecondWriterOfTheShardFencesTheFirstAndAbortsItsOpenTransaction() {
     ShardSettings settings = settings("fenced", "it-fenced");
-    try (TransactionalShard zombie = new TransactionalShard(settings)) {
+    try (KafkaTransactionalShard zombie = new KafkaTransactionalShard(settings)) {
       zombie.send(record("epoch-z", 0));
-      try (TransactionalShard successor = new TransactionalShard(settings)) {
+      try (KafkaTransactionalShard successor = new KafkaTransactionalShard(settings)) {
         assertThatThrownBy(zombie::commit).isInstanceOf(KafkaException.class);
         assertThat(successor.committed("epoch-z")).isEqualTo(-1);
         successor.send(new SequencedRecord("epoch-z", 0, "k0", "from the successor"));
@@ -117,10 +118,62 @@ class KafkaTransactionalWriteIT {
   }
 
   @Test
+  void instancesOfTheStepTakingTurnsInOneJvmShareTheShardsProducerInsteadOfFencingIt() {
+    ShardSettings settings = settings("turns", "it-turns");
+    // Two instances of the writing step (the Direct runner keeps one per thread) run the shard's
+    // bundles in turn: each borrows the JVM's producer, commits, gives it back.
+    KafkaTransactionalShard.join(settings);
+    KafkaTransactionalShard.join(settings);
+    try {
+      KafkaTransactionalShard first = null;
+      for (long id = 0; id < 6; id++) {
+        KafkaTransactionalShard lent = KafkaTransactionalShard.borrow(settings);
+        if (first == null) {
+          first = lent;
+        }
+        assertThat(lent).isSameAs(first);
+        lent.send(record("epoch-t", id));
+        lent.commit();
+        KafkaTransactionalShard.giveBack(lent);
+      }
+    } finally {
+      KafkaTransactionalShard.leave(settings);
+      KafkaTransactionalShard.leave(settings);
+    }
+    assertThat(committedValues("turns", 6)).containsExactly("v0", "v1", "v2", "v3", "v4", "v5");
+  }
+
+  @Test
+  void aProducerThatANewerOneReplacedIsClosedAndNotLentAgain() {
+    ShardSettings settings = settings("replaced", "it-replaced");
+    KafkaTransactionalShard.join(settings);
+    try {
+      // A bundle hangs with the producer; the runner retries the bundle elsewhere in the JVM.
+      KafkaTransactionalShard stuck = KafkaTransactionalShard.borrow(settings);
+      stuck.send(record("epoch-s", 0));
+      KafkaTransactionalShard retry = KafkaTransactionalShard.borrow(settings);
+      assertThat(retry).isNotSameAs(stuck);
+      retry.send(new SequencedRecord("epoch-s", 0, "k0", "from the retry"));
+      retry.commit();
+      KafkaTransactionalShard.giveBack(retry);
+      assertThatThrownBy(stuck::commit).isInstanceOf(KafkaException.class);
+      KafkaTransactionalShard.discard(stuck);
+
+      KafkaTransactionalShard next = KafkaTransactionalShard.borrow(settings);
+      assertThat(next).isSameAs(retry);
+      assertThat(next.committed("epoch-s")).isZero();
+      KafkaTransactionalShard.giveBack(next);
+    } finally {
+      KafkaTransactionalShard.leave(settings);
+    }
+    assertThat(committedValues("replaced", 1)).containsExactly("from the retry");
+  }
+
+  @Test
   void replayedRecordsThatKafkaAlreadyHasAreSkippedAndCounted(TestPipeline pipeline) {
     ShardSettings settings = settings("replay", "it-replay");
     // What the job wrote after its last checkpoint, before it was killed: ids 0..4.
-    try (TransactionalShard before = new TransactionalShard(settings)) {
+    try (KafkaTransactionalShard before = new KafkaTransactionalShard(settings)) {
       for (long id = 0; id < 5; id++) {
         before.send(record("epoch-r", id));
       }
@@ -160,15 +213,21 @@ class KafkaTransactionalWriteIT {
   void theTransformWritesEachRecordOnceAndStoresItsProgressUnderTheRunsEpoch(
       TestPipeline pipeline) {
     settings("whole", "it-whole");
+    // Many bundles, so the Direct runner runs the writing step on several threads (instances).
+    Coder<KV<String, String>> coder =
+        KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of());
+    TestStream.Builder<KV<String, String>> stream = TestStream.create(coder);
     List<KV<String, String>> records = new ArrayList<>();
-    for (int i = 0; i < 200; i++) {
-      records.add(KV.of(i % 3 == 0 ? null : "key-" + (i % 7), "record-" + i));
+    for (int bundle = 0; bundle < 40; bundle++) {
+      List<KV<String, String>> batch = new ArrayList<>();
+      for (int i = bundle * 5; i < bundle * 5 + 5; i++) {
+        batch.add(KV.of(i % 3 == 0 ? null : "key-" + (i % 7), "record-" + i));
+      }
+      records.addAll(batch);
+      stream = stream.addElements(batch.get(0), batch.subList(1, batch.size()).toArray(KV[]::new));
     }
     pipeline
-        .apply(
-            Create.of(records)
-                .withCoder(
-                    KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of())))
+        .apply(stream.advanceWatermarkToInfinity())
         .apply(
             new KafkaTransactionalWrite(
                 kafka.bootstrapServers(), "whole", "it-whole", KafkaJsonIO.ClientProperties.EMPTY));
