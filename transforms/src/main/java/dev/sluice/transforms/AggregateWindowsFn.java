@@ -1,7 +1,6 @@
 package dev.sluice.transforms;
 
 import dev.sluice.model.DeterministicCoder;
-import dev.sluice.model.Event;
 import dev.sluice.model.LateEvent;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
@@ -63,7 +62,7 @@ import org.joda.time.Instant;
  * <p>State and timer ids ({@value #STATE_ID}, {@value #CLOSE_TIMER}, {@value #FIRE_TIMER}) are a
  * compatibility contract: never rename them.
  */
-final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, WindowStats> {
+final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, ExchangedEvent>, WindowStats> {
   static final String STATE_ID = "openWindows";
   static final String CLOSE_TIMER = "closeWindows";
   static final String FIRE_TIMER = "firePanes";
@@ -142,14 +141,14 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
 
   @ProcessElement
   public void process(
-      @Element KV<KV<String, String>, Event> element,
+      @Element KV<KV<String, String>, ExchangedEvent> element,
       @Timestamp Instant timestamp,
       @StateId(STATE_ID) ValueState<OpenWindows> state,
       @TimerId(CLOSE_TIMER) Timer closeTimer,
       @TimerId(FIRE_TIMER) Timer fireTimer,
       MultiOutputReceiver out)
       throws Exception {
-    Event event = element.getValue();
+    ExchangedEvent event = element.getValue();
     long clock =
         timerClock == LateDataGate.TimerClock.RUNNER
             ? closeTimer.getCurrentRelativeTime().getMillis()
@@ -165,9 +164,14 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
       if (closing < clock || closing <= provenClosed) {
         lateEvents.inc();
         long behind = Math.max(clock, provenClosed);
+        KV<String, String> key = element.getKey();
         out.get(lateTag)
             .output(
-                new LateEvent(event, window.start(), window.end(), behind - timestamp.getMillis()));
+                new LateEvent(
+                    event.toEvent(key.getKey(), key.getValue()),
+                    window.start(),
+                    window.end(),
+                    behind - timestamp.getMillis()));
         continue;
       }
       if (open == null) {
@@ -180,7 +184,7 @@ final class AggregateWindowsFn extends DoFn<KV<KV<String, String>, Event>, Windo
         open.windows.put(start, pane);
       }
       accepted = true;
-      statsFn.addInput(pane.accumulator, event);
+      statsFn.addValue(pane.accumulator, event.value, event.distinctValue);
       pane.newData = true;
       if (clock <= maxTimestamp) {
         pane.endOfWindowHold = true;

@@ -221,15 +221,23 @@ public final class StatsFn extends Combine.CombineFn<Event, StatsFn.Accumulator,
 
   @Override
   public Accumulator addInput(Accumulator accumulator, Event event) {
-    accumulator.add(event.value());
+    return addValue(
+        accumulator,
+        event.value(),
+        distinctAttribute == null ? null : event.attributes().get(distinctAttribute));
+  }
+
+  /**
+   * Adds one value; {@code distinctValue} is the value of the distinct-counted attribute, or null
+   * when the event has none (or none is counted).
+   */
+  Accumulator addValue(Accumulator accumulator, double value, @Nullable String distinctValue) {
+    accumulator.add(value);
     if (accumulator.quantiles != null) {
-      accumulator.quantiles.update(event.value());
+      accumulator.quantiles.update(value);
     }
-    if (accumulator.distinct != null) {
-      String value = event.attributes().get(distinctAttribute);
-      if (value != null) {
-        accumulator.distinct.update(value);
-      }
+    if (accumulator.distinct != null && distinctValue != null) {
+      accumulator.distinct.update(distinctValue);
     }
     return accumulator;
   }

@@ -285,15 +285,26 @@ public abstract class WindowedAggregate
     PCollection<LateEvent> late;
     if (events.isBounded() == PCollection.IsBounded.UNBOUNDED && kind() != Kind.SESSIONS) {
       // One keyed stateful step: windows, late data and panes per (key, metric).
+      // What crosses the exchange is compact: the (key, metric) once, in the element's key.
       TupleTag<WindowStats> statsTag = new TupleTag<>() {};
       TupleTag<LateEvent> lateTag = new TupleTag<>() {};
+      String distinct = distinctAttribute();
       PCollectionTuple aggregated =
           events
               .apply(
                   "KeyByKeyAndMetric",
-                  MapElements.into(keyedTypeDescriptor())
-                      .via((Event e) -> KV.of(KV.of(e.key(), e.metric()), e)))
-              .setCoder(keyedCoder)
+                  MapElements.into(
+                          TypeDescriptors.kvs(
+                              TypeDescriptors.kvs(
+                                  TypeDescriptors.strings(), TypeDescriptors.strings()),
+                              TypeDescriptor.of(ExchangedEvent.class)))
+                      .via(
+                          (Event e) ->
+                              KV.of(KV.of(e.key(), e.metric()), ExchangedEvent.of(e, distinct))))
+              .setCoder(
+                  KvCoder.of(
+                      KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()),
+                      ExchangedEvent.ExchangedEventCoder.INSTANCE))
               .apply(
                   "AggregateWindows",
                   ParDo.of(new AggregateWindowsFn(this, timerClock(), statsTag, lateTag))

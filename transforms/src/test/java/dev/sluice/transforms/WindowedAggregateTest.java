@@ -78,6 +78,61 @@ class WindowedAggregateTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * On a stream the events cross to the aggregation in a compact form (the key and metric once, the
+   * rest as bytes): the distinct count still sees the attribute, and a late event leaves through
+   * late() as it came in, id, attributes (non-ASCII included) and all.
+   */
+  @Test
+  void aStreamsLateEventLeavesWholeAndTheDistinctAttributeIsCounted(TestPipeline pipeline) {
+    Event late =
+        new Event(
+            "e-late-ü",
+            "a",
+            "temperature",
+            -3.25,
+            T0.plus(Duration.standardSeconds(30)),
+            new java.util.TreeMap<>(
+                java.util.Map.of("user", "u-1", "site", "Zürich", "empty", "")));
+    TestStream<Event> events =
+        TestStream.create(Event.EventCoder.of())
+            .advanceWatermarkTo(T0)
+            .addElements(
+                withUser(at(1, "a", "temperature", 1.0), "u-1"),
+                withUser(at(2, "a", "temperature", 2.0), "u-2"),
+                withUser(at(3, "a", "temperature", 3.0), "u-1"),
+                at(4, "a", "temperature", 4.0))
+            .advanceWatermarkTo(T0.plus(Duration.standardSeconds(90)))
+            .addElements(TimestampedValue.of(late, late.eventTime()))
+            .advanceWatermarkToInfinity();
+
+    WindowedAggregate.Result result =
+        pipeline
+            .apply(events)
+            .apply(WindowedAggregate.tumbling(MINUTE).withDistinctCountOf("user"));
+
+    PAssert.that(result.output())
+        .satisfies(
+            all -> {
+              assertThat(all)
+                  .extracting(WindowStats::count, WindowStats::sum, WindowStats::distinct)
+                  .containsExactly(org.assertj.core.groups.Tuple.tuple(4L, 10.0, 2L));
+              return null;
+            });
+    PAssert.that(result.late())
+        .satisfies(
+            all -> {
+              assertThat(all).extracting(LateEvent::event).containsExactly(late);
+              return null;
+            });
+    pipeline.run().waitUntilFinish();
+  }
+
+  private static TimestampedValue<Event> withUser(TimestampedValue<Event> event, String user) {
+    return TimestampedValue.of(
+        event.getValue().withAttributes(java.util.Map.of("user", user)), event.getTimestamp());
+  }
+
   @Test
   void windowIsEmittedOnlyWhenTheWatermarkPassesItsEnd(TestPipeline pipeline) {
     TestStream<Event> events =
