@@ -379,10 +379,11 @@ public final class Charts {
     return value == null || value.asLong() < 0 ? null : value.asLong();
   }
 
-  /** "no checkpoints" unless a variant's options turn them on: Compare never adds them itself. */
+  /** "no checkpoints" unless a variant checkpoints (the launcher's settings or its own options). */
   private static String checkpointing(JsonNode results) {
     for (JsonNode row : results) {
-      if (row.get("options").asText().contains("--checkpointingInterval")) {
+      if (row.get("options").asText().contains("--checkpointingInterval")
+          || row.get("options").asText().contains(Compare.CHECKPOINTING)) {
         return "checkpoints as in each variant's options (below)";
       }
     }

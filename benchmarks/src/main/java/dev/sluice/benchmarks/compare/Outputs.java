@@ -101,6 +101,13 @@ public final class Outputs {
 
   /** Appends lines to a file of its own in a directory; one per writer thread. */
   public static final class LineFile implements AutoCloseable {
+    /**
+     * {@link System#nanoTime} of the newest line written by any file in this JVM (the embedded
+     * Flink jobs run in it): when the run's last result was out, whatever the job does after that.
+     */
+    static final java.util.concurrent.atomic.AtomicLong LAST_WRITE_NANOS =
+        new java.util.concurrent.atomic.AtomicLong();
+
     private final BufferedWriter writer;
 
     public LineFile(Path dir, String prefix) {
@@ -118,6 +125,7 @@ public final class Outputs {
       try {
         writer.write(line);
         writer.write('\n');
+        LAST_WRITE_NANOS.lazySet(System.nanoTime());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

@@ -32,14 +32,15 @@ final class Report {
             report.get("warmup_events").asLong()));
     md.append(
         "| implementation | events | median events/s | min – max events/s | median s"
-            + " | × native Flink | × plain Java | output |\n");
-    md.append("|---|---:|---:|---:|---:|---:|---:|---|\n");
+            + " | × native Flink | × plain Java | to the last result: s, events/s, × native Flink"
+            + " | output |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (JsonNode row : report.get("results")) {
       JsonNode ratio = report.get("ratios").get(row.get("name").asText());
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s%s | %,d | %,.0f | %,.0f – %,.0f | %.1f | %s | %s | %s |%n",
+              "| %s%s | %,d | %,.0f | %,.0f – %,.0f | %.1f | %s | %s | %s | %s |%n",
               row.get("name").asText(),
               row.get("options").asText().isEmpty()
                   ? ""
@@ -55,6 +56,7 @@ final class Report {
               ratio.has("to_plain_java")
                   ? String.format(Locale.ROOT, "%.2f", ratio.get("to_plain_java").asDouble())
                   : "–",
+              toLastResult(row, ratio),
               (row.get("valid").asBoolean()
                       ? String.format(
                           Locale.ROOT,
@@ -80,6 +82,22 @@ final class Report {
                         e.getValue().asText().substring(0, 16))));
     md.append(".\n");
     return md.toString();
+  }
+
+  /** The median time to the run's last result, its rate and that rate's ratio to native Flink's. */
+  private static String toLastResult(JsonNode row, JsonNode ratio) {
+    if (!row.has("median_seconds_to_last_result")) {
+      return "–"; // a report from before this measure
+    }
+    return String.format(
+        Locale.ROOT,
+        "%.1f s, %,.0f, %s",
+        row.get("median_seconds_to_last_result").asDouble(),
+        row.get("median_events_per_second_to_last_result").asDouble(),
+        ratio.has("to_native_flink_to_last_result")
+            ? String.format(
+                Locale.ROOT, "**%.2f**", ratio.get("to_native_flink_to_last_result").asDouble())
+            : "–");
   }
 
   /** E.g. {@code ; checkpoints 3, 3, 4} for a checkpointing variant (per repetition). */
