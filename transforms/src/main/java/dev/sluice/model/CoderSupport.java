@@ -11,11 +11,11 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.joda.time.Instant;
 
 /**
- * Field encoders shared by the model's coders. Every encoding is deterministic: fixed field order,
- * doubles by their IEEE bits, maps in sorted key order, an explicit presence flag for nullable
- * fields.
+ * Field encoders shared by Sluice's coders (the model's, and the transforms' internal ones). Every
+ * encoding is deterministic: fixed field order, doubles by their IEEE bits, maps in sorted key
+ * order, an explicit presence flag for nullable fields.
  */
-final class CoderSupport {
+public final class CoderSupport {
   private static final StringUtf8Coder STRING = StringUtf8Coder.of();
   private static final VarLongCoder VAR_LONG = VarLongCoder.of();
   private static final VarIntCoder VAR_INT = VarIntCoder.of();
@@ -24,81 +24,81 @@ final class CoderSupport {
 
   private CoderSupport() {}
 
-  static void writeString(String value, OutputStream out) throws IOException {
+  public static void writeString(String value, OutputStream out) throws IOException {
     STRING.encode(value, out);
   }
 
-  static String readString(InputStream in) throws IOException {
+  public static String readString(InputStream in) throws IOException {
     return STRING.decode(in);
   }
 
-  static void writeNullableString(String value, OutputStream out) throws IOException {
+  public static void writeNullableString(String value, OutputStream out) throws IOException {
     writeBoolean(value != null, out);
     if (value != null) {
       writeString(value, out);
     }
   }
 
-  static String readNullableString(InputStream in) throws IOException {
+  public static String readNullableString(InputStream in) throws IOException {
     return readBoolean(in) ? readString(in) : null;
   }
 
-  static void writeLong(long value, OutputStream out) throws IOException {
+  public static void writeLong(long value, OutputStream out) throws IOException {
     VAR_LONG.encode(value, out);
   }
 
-  static long readLong(InputStream in) throws IOException {
+  public static long readLong(InputStream in) throws IOException {
     return VAR_LONG.decode(in);
   }
 
-  static void writeInt(int value, OutputStream out) throws IOException {
+  public static void writeInt(int value, OutputStream out) throws IOException {
     VAR_INT.encode(value, out);
   }
 
-  static int readInt(InputStream in) throws IOException {
+  public static int readInt(InputStream in) throws IOException {
     return VAR_INT.decode(in);
   }
 
-  static void writeDouble(double value, OutputStream out) throws IOException {
+  public static void writeDouble(double value, OutputStream out) throws IOException {
     DOUBLE.encode(value, out);
   }
 
-  static double readDouble(InputStream in) throws IOException {
+  public static double readDouble(InputStream in) throws IOException {
     return DOUBLE.decode(in);
   }
 
-  static void writeNullableDouble(Double value, OutputStream out) throws IOException {
+  public static void writeNullableDouble(Double value, OutputStream out) throws IOException {
     writeBoolean(value != null, out);
     if (value != null) {
       writeDouble(value, out);
     }
   }
 
-  static Double readNullableDouble(InputStream in) throws IOException {
+  public static Double readNullableDouble(InputStream in) throws IOException {
     return readBoolean(in) ? readDouble(in) : null;
   }
 
-  static void writeNullableLong(Long value, OutputStream out) throws IOException {
+  public static void writeNullableLong(Long value, OutputStream out) throws IOException {
     writeBoolean(value != null, out);
     if (value != null) {
       writeLong(value, out);
     }
   }
 
-  static Long readNullableLong(InputStream in) throws IOException {
+  public static Long readNullableLong(InputStream in) throws IOException {
     return readBoolean(in) ? readLong(in) : null;
   }
 
-  static void writeBoolean(boolean value, OutputStream out) throws IOException {
+  public static void writeBoolean(boolean value, OutputStream out) throws IOException {
     BOOLEAN.encode(value, out);
   }
 
-  static boolean readBoolean(InputStream in) throws IOException {
+  public static boolean readBoolean(InputStream in) throws IOException {
     return BOOLEAN.decode(in);
   }
 
   /** A map of strings in key order (the map must iterate in key order, e.g. a SortedMap). */
-  static void writeStringMap(java.util.SortedMap<String, String> map, OutputStream out)
+  public static void writeStringMap(java.util.SortedMap<String, String> map, OutputStream out)
       throws IOException {
     writeInt(map.size(), out);
     for (java.util.Map.Entry<String, String> entry : map.entrySet()) {
@@ -107,7 +107,8 @@ final class CoderSupport {
     }
   }
 
-  static java.util.SortedMap<String, String> readStringMap(InputStream in) throws IOException {
+  public static java.util.SortedMap<String, String> readStringMap(InputStream in)
+      throws IOException {
     int size = readInt(in);
     java.util.SortedMap<String, String> map = new java.util.TreeMap<>();
     for (int i = 0; i < size; i++) {
@@ -117,20 +118,20 @@ final class CoderSupport {
   }
 
   /** Instants as epoch millis; the model never holds a null instant. */
-  static void writeInstant(Instant value, OutputStream out) throws IOException {
+  public static void writeInstant(Instant value, OutputStream out) throws IOException {
     writeLong(value.getMillis(), out);
   }
 
-  static Instant readInstant(InputStream in) throws IOException {
+  public static Instant readInstant(InputStream in) throws IOException {
     return new Instant(readLong(in));
   }
 
   /** Enums by name, so reordering constants never changes what old bytes mean. */
-  static void writeEnum(Enum<?> value, OutputStream out) throws IOException {
+  public static void writeEnum(Enum<?> value, OutputStream out) throws IOException {
     writeString(value.name(), out);
   }
 
-  static <E extends Enum<E>> E readEnum(Class<E> type, InputStream in) throws IOException {
+  public static <E extends Enum<E>> E readEnum(Class<E> type, InputStream in) throws IOException {
     return Enum.valueOf(type, readString(in));
   }
 }

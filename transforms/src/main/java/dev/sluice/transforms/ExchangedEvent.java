@@ -1,5 +1,6 @@
 package dev.sluice.transforms;
 
+import dev.sluice.model.CoderSupport;
 import dev.sluice.model.DeterministicCoder;
 import dev.sluice.model.Event;
 import java.io.ByteArrayInputStream;
@@ -8,17 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.Arrays;
-import java.util.Map;
-import java.util.Objects;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
-import org.apache.beam.sdk.coders.DoubleCoder;
-import org.apache.beam.sdk.coders.NullableCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarIntCoder;
-import org.apache.beam.sdk.coders.VarLongCoder;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 
@@ -31,12 +22,7 @@ import org.joda.time.Instant;
  * no longer sent twice.
  */
 final class ExchangedEvent {
-  private static final StringUtf8Coder STRING = StringUtf8Coder.of();
-  private static final VarIntCoder INT = VarIntCoder.of();
-  private static final VarLongCoder LONG = VarLongCoder.of();
-  private static final DoubleCoder DOUBLE = DoubleCoder.of();
   private static final ByteArrayCoder BYTES = ByteArrayCoder.of();
-  private static final NullableCoder<String> NULLABLE_STRING = NullableCoder.of(STRING);
 
   final double value;
   final long eventTimeMillis;
@@ -57,12 +43,8 @@ final class ExchangedEvent {
   static ExchangedEvent of(Event event, @Nullable String distinctAttribute) {
     ByteArrayOutputStream rest = new ByteArrayOutputStream(64);
     try {
-      STRING.encode(event.eventId(), rest);
-      INT.encode(event.attributes().size(), rest);
-      for (Map.Entry<String, String> attribute : event.attributes().entrySet()) {
-        STRING.encode(attribute.getKey(), rest);
-        STRING.encode(attribute.getValue(), rest);
-      }
+      CoderSupport.writeString(event.eventId(), rest);
+      CoderSupport.writeStringMap(event.attributes(), rest);
     } catch (IOException e) {
       throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
     }
@@ -77,30 +59,17 @@ final class ExchangedEvent {
   Event toEvent(String key, String metric) {
     try {
       InputStream in = new ByteArrayInputStream(rest);
-      String eventId = STRING.decode(in);
-      int size = INT.decode(in);
-      SortedMap<String, String> attributes = new TreeMap<>();
-      for (int i = 0; i < size; i++) {
-        attributes.put(STRING.decode(in), STRING.decode(in));
-      }
-      return new Event(eventId, key, metric, value, new Instant(eventTimeMillis), attributes);
+      String eventId = CoderSupport.readString(in);
+      return new Event(
+          eventId,
+          key,
+          metric,
+          value,
+          new Instant(eventTimeMillis),
+          CoderSupport.readStringMap(in));
     } catch (IOException e) {
       throw new UncheckedIOException("corrupt exchanged event", e);
     }
-  }
-
-  @Override
-  public boolean equals(@Nullable Object other) {
-    return other instanceof ExchangedEvent that
-        && Double.compare(value, that.value) == 0
-        && eventTimeMillis == that.eventTimeMillis
-        && Objects.equals(distinctValue, that.distinctValue)
-        && Arrays.equals(rest, that.rest);
-  }
-
-  @Override
-  public int hashCode() {
-    return Objects.hash(value, eventTimeMillis, distinctValue, Arrays.hashCode(rest));
   }
 
   @Override
@@ -122,21 +91,19 @@ final class ExchangedEvent {
 
     @Override
     public void encode(ExchangedEvent event, OutputStream out) throws IOException {
-      DOUBLE.encode(event.value, out);
-      LONG.encode(event.eventTimeMillis, out);
-      NULLABLE_STRING.encode(event.distinctValue, out);
+      CoderSupport.writeDouble(event.value, out);
+      CoderSupport.writeLong(event.eventTimeMillis, out);
+      CoderSupport.writeNullableString(event.distinctValue, out);
       BYTES.encode(event.rest, out);
     }
 
     @Override
     public ExchangedEvent decode(InputStream in) throws IOException {
       return new ExchangedEvent(
-          DOUBLE.decode(in), LONG.decode(in), NULLABLE_STRING.decode(in), BYTES.decode(in));
-    }
-
-    @Override
-    public boolean consistentWithEquals() {
-      return true;
+          CoderSupport.readDouble(in),
+          CoderSupport.readLong(in),
+          CoderSupport.readNullableString(in),
+          BYTES.decode(in));
     }
   }
 }
