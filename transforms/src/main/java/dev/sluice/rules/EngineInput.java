@@ -28,7 +28,8 @@ public record EngineInput(
     String source,
     long time,
     SortedMap<String, Double> reference,
-    Silence silence) {
+    Silence silence,
+    boolean judgedOnArrival) {
 
   /** What the input carries. */
   public enum Type {
@@ -40,6 +41,12 @@ public record EngineInput(
 
   /** Encoded type name of stats with reference values; plain stats keep the older encoding. */
   private static final String STATS_WITH_REFERENCE = "STATS_REF";
+
+  /**
+   * Suffix of the encoded type name of stats already judged on arrival ({@link
+   * #judgedOnArrival()}); stats without it keep the older encoding.
+   */
+  private static final String JUDGED = "_JUDGED";
 
   public static EngineInput stats(WindowStats stats) {
     return stats(stats, null);
@@ -58,24 +65,37 @@ public record EngineInput(
       numbers = Collections.unmodifiableSortedMap(numbers);
     }
     return new EngineInput(
-        Type.STATS, stats, null, null, null, stats.windowEnd().getMillis(), numbers, null);
-  }
-
-  public static EngineInput rule(Rule rule, String payload, String source) {
-    return new EngineInput(Type.RULE, null, rule, payload, source, 0, null, null);
-  }
-
-  public static EngineInput silence(Silence silence, String payload, String source) {
-    return new EngineInput(Type.SILENCE, null, null, payload, source, 0, null, silence);
-  }
-
-  public static EngineInput eventTime(long time) {
-    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time, null, null);
+        Type.STATS, stats, null, null, null, stats.windowEnd().getMillis(), numbers, null, false);
   }
 
   /**
-   * Coder: a type tag, then the payload of that type. Stats with reference values have a tag of
-   * their own, so state written before enrichment existed decodes unchanged.
+   * These stats, marked as judged on arrival by every rule but the absence rules, which judge them
+   * when event time passes them.
+   */
+  public EngineInput judged() {
+    if (type != Type.STATS) {
+      throw new IllegalStateException("only stats are judged, not " + type);
+    }
+    return new EngineInput(type, stats, null, null, null, time, reference, null, true);
+  }
+
+  public static EngineInput rule(Rule rule, String payload, String source) {
+    return new EngineInput(Type.RULE, null, rule, payload, source, 0, null, null, false);
+  }
+
+  public static EngineInput silence(Silence silence, String payload, String source) {
+    return new EngineInput(Type.SILENCE, null, null, payload, source, 0, null, silence, false);
+  }
+
+  public static EngineInput eventTime(long time) {
+    return new EngineInput(Type.EVENT_TIME, null, null, null, null, time, null, null, false);
+  }
+
+  /**
+   * Coder: a type tag, then the payload of that type. Stats with reference values, and stats judged
+   * on arrival, have tags of their own ({@code STATS_REF}, {@code STATS_JUDGED}, {@code
+   * STATS_REF_JUDGED}), so state written before enrichment or judging on arrival existed decodes
+   * unchanged.
    */
   public static final class EngineInputCoder extends DeterministicCoder<EngineInput> {
     private static final EngineInputCoder INSTANCE = new EngineInputCoder();
@@ -92,7 +112,8 @@ public record EngineInput(
     @Override
     public void encode(EngineInput value, OutputStream out) throws IOException {
       boolean referenced = value.type == Type.STATS && value.reference != null;
-      STRING.encode(referenced ? STATS_WITH_REFERENCE : value.type.name(), out);
+      String tag = referenced ? STATS_WITH_REFERENCE : value.type.name();
+      STRING.encode(value.judgedOnArrival ? tag + JUDGED : tag, out);
       switch (value.type) {
         case STATS:
           WindowStats.WindowStatsCoder.of().encode(value.stats, out);
@@ -121,6 +142,16 @@ public record EngineInput(
     @Override
     public EngineInput decode(InputStream in) throws IOException {
       String tag = STRING.decode(in);
+      if (tag.endsWith(JUDGED)) {
+        String base = tag.substring(0, tag.length() - JUDGED.length());
+        if (base.equals(STATS_WITH_REFERENCE)) {
+          return stats(WindowStats.WindowStatsCoder.of().decode(in), REFERENCE.decode(in)).judged();
+        }
+        if (base.equals(Type.STATS.name())) {
+          return stats(WindowStats.WindowStatsCoder.of().decode(in)).judged();
+        }
+        throw new IOException("not an engine input type: " + tag);
+      }
       if (tag.equals(STATS_WITH_REFERENCE)) {
         return stats(WindowStats.WindowStatsCoder.of().decode(in), REFERENCE.decode(in));
       }

@@ -5,6 +5,7 @@ import dev.sluice.model.DeadLetter;
 import dev.sluice.model.DeadLetter.Reason;
 import dev.sluice.model.PaneTiming;
 import dev.sluice.rules.AlertState;
+import dev.sluice.rules.Condition;
 import dev.sluice.rules.EngineInput;
 import dev.sluice.rules.EngineInput.EngineInputCoder;
 import dev.sluice.rules.Rule;
@@ -40,6 +41,16 @@ import org.joda.time.Instant;
  * lifecycles, fed closed panes, event-time evidence, rule and silence updates, and judging them in
  * event-time order with a {@link RuleEngine}. State and timer ids are part of the pipeline's update
  * compatibility: never rename them.
+ *
+ * <p><b>Judged on arrival.</b> A closed pane that starts where its (key, metric)'s last judged
+ * window ended (state {@code judgedUpTo}) has no window that could still come between, so every
+ * rule but the absence rules judges it at once, instead of when the watermark has passed it (which
+ * on a stream takes another exchange and the watermark's way around it). Absence rules, which
+ * compare a key's windows with event-time evidence from all keys, still judge it in event-time
+ * order when the watermark passes (it waits in {@code pending}, marked as judged). The first pane
+ * of a (key, metric), one after a gap, a late pane of a window already judged, and the windows of
+ * sliding and session windowing (which never start where the previous one ended) keep the watermark
+ * path.
  */
 final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   private static final Comparator<EngineInput> EVENT_TIME_ORDER =
@@ -77,6 +88,11 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   @StateId("silences")
   private final StateSpec<MapState<String, Silence>> silencesSpec =
       StateSpecs.map(StringUtf8Coder.of(), Silence.SilenceCoder.of());
+
+  /** Per (key, metric): the end of the latest closed window the rules judged. */
+  @StateId("judgedUpTo")
+  private final StateSpec<MapState<String, Long>> judgedUpToSpec =
+      StateSpecs.map(StringUtf8Coder.of(), VarLongCoder.of());
 
   @TimerId("wake")
   private final TimerSpec wakeSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
@@ -142,6 +158,7 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
       @StateId("pending") BagState<EngineInput> pending,
       @StateId("wakeAt") ValueState<Long> wakeAt,
       @StateId("silences") MapState<String, Silence> silenceUpdates,
+      @StateId("judgedUpTo") MapState<String, Long> judgedUpTo,
       @TimerId("wake") Timer wake,
       MultiOutputReceiver out) {
     EngineInput input = element.getValue();
@@ -172,6 +189,14 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
           }
           return;
         }
+        if (continuesJudgedWindows(input, judgedUpTo)) {
+          List<Rule> rules = rulesToJudge(rulesInForce(ruleUpdates), false);
+          RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
+          engine.onWindow(input.stats(), input.reference(), rules, Instant.now());
+          skipped.inc(engine.skippedWithoutReference());
+          judgedUpTo.put(seriesOf(input), input.stats().windowEnd().getMillis());
+          input = input.judged();
+        }
         break;
       default:
         break;
@@ -196,6 +221,7 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
       @StateId("pending") BagState<EngineInput> pending,
       @StateId("wakeAt") ValueState<Long> wakeAt,
       @StateId("silences") MapState<String, Silence> silenceUpdates,
+      @StateId("judgedUpTo") MapState<String, Long> judgedUpTo,
       @TimerId("wake") Timer wake,
       MultiOutputReceiver out) {
     long firedAt = context.fireTimestamp().getMillis();
@@ -206,12 +232,9 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
     }
     due.sort(EVENT_TIME_ORDER);
     Map<String, Rule> inForce = rulesInForce(ruleUpdates);
-    List<Rule> rules = new ArrayList<>();
-    for (Rule rule : inForce.values()) {
-      if (!rule.deleted()) {
-        rules.add(rule);
-      }
-    }
+    List<Rule> rules = rulesToJudge(inForce, true);
+    List<Rule> absenceRules = new ArrayList<>(rules);
+    absenceRules.removeIf(rule -> rule.condition().kind() != Condition.Kind.ABSENCE);
     RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
     Instant now = Instant.now();
     int i = 0;
@@ -220,8 +243,19 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
       // All windows closing at one instant are judged before that instant counts as evidence
       // of silence, so a key's own window always wins over its deadline.
       for (; i < due.size() && due.get(i).time() == time; i++) {
-        if (due.get(i).type() == EngineInput.Type.STATS) {
-          engine.onWindow(due.get(i).stats(), due.get(i).reference(), rules, now);
+        EngineInput input = due.get(i);
+        if (input.type() == EngineInput.Type.STATS) {
+          if (input.judgedOnArrival()) {
+            engine.onWindow(input.stats(), input.reference(), absenceRules, now);
+          } else {
+            engine.onWindow(input.stats(), input.reference(), rules, now);
+            String series = seriesOf(input);
+            Long judged = judgedUpTo.get(series).read();
+            long end = input.stats().windowEnd().getMillis();
+            if (judged == null || judged < end) {
+              judgedUpTo.put(series, end);
+            }
+          }
         }
       }
       engine.onEventTime(time, inForce, now);
@@ -240,6 +274,31 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
     } else {
       wakeAt.clear();
     }
+  }
+
+  /**
+   * Whether closed stats start where their (key, metric)'s last judged window ended: then no window
+   * of it can come between, and they can be judged now.
+   */
+  private static boolean continuesJudgedWindows(
+      EngineInput input, MapState<String, Long> judgedUpTo) {
+    Long judged = judgedUpTo.get(seriesOf(input)).read();
+    return judged != null && judged == input.stats().windowStart().getMillis();
+  }
+
+  private static String seriesOf(EngineInput input) {
+    return input.stats().key() + '\u0000' + input.stats().metric();
+  }
+
+  /** The rules in force that judge windows, with or without the absence rules. */
+  private static List<Rule> rulesToJudge(Map<String, Rule> inForce, boolean withAbsence) {
+    List<Rule> rules = new ArrayList<>();
+    for (Rule rule : inForce.values()) {
+      if (!rule.deleted() && (withAbsence || rule.condition().kind() != Condition.Kind.ABSENCE)) {
+        rules.add(rule);
+      }
+    }
+    return rules;
   }
 
   /** The latest event time judged in this wake-up, or {@code Long.MIN_VALUE}. */
