@@ -65,10 +65,12 @@ import org.joda.time.Instant;
  * }</pre>
  *
  * <p><b>How it works.</b> Keys are spread over {@code shards} shards; every rule update goes to
- * every shard. A shard buffers closed panes ({@code ON_TIME}, {@code LATE}) until the watermark
- * passes them and then judges them in event-time order, so results do not depend on bundling, on
- * the runner, or on whether the input is bounded. Early panes are judged on arrival, by speculative
- * rules only. Rule updates apply from their arrival on: to every pane judged after it.
+ * every shard. A shard judges each (key, metric)'s closed panes ({@code ON_TIME}, {@code LATE}) in
+ * event-time order, so results do not depend on bundling, on the runner, or on whether the input is
+ * bounded: a pane that starts where its (key, metric)'s last judged window ended is judged on
+ * arrival, any other is buffered until the watermark passes it; absence rules judge every pane when
+ * the watermark passes it. Early panes are judged on arrival, by speculative rules only. Rule
+ * updates apply from their arrival on: to every pane judged after it.
  *
  * <p><b>Absence</b> needs evidence that event time moved on: a closed window (of any key) ending at
  * or after the deadline. The end of a bounded input is not silence, and a stream with no data at

@@ -285,8 +285,9 @@ public final class LatencyBenchmark {
           pause(50);
         }
       }
-      // Alerts of the last window trail its stats (the rule step waits for the watermark to pass
-      // the stats): wait until no new one has come for 5 s, at most a minute.
+      // Alerts of the last window may trail its stats (a (key, metric) whose previous window the
+      // rule step has not judged yet waits for the watermark to pass its stats): wait until no new
+      // one has come for 5 s, at most a minute.
       long alertsDeadline = System.currentTimeMillis() + 60_000;
       int alertsSeen = -1;
       long quietSince = System.currentTimeMillis();
