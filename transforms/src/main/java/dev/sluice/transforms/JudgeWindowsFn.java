@@ -48,9 +48,13 @@ import org.joda.time.Instant;
  * on a stream takes another exchange and the watermark's way around it). Absence rules, which
  * compare a key's windows with event-time evidence from all keys, still judge it in event-time
  * order when the watermark passes (it waits in {@code pending}, marked as judged). The first pane
- * of a (key, metric), one after a gap, a late pane of a window already judged, and the windows of
- * sliding and session windowing (which never start where the previous one ended) keep the watermark
- * path.
+ * of a (key, metric), one after a gap, a late pane of a window already judged, and session windows
+ * (which never start where the previous one ended) keep the watermark path, and while one of them
+ * waits, no later pane of its (key, metric) is judged on arrival (it could overtake it). A (key,
+ * metric) whose judged windows overlapped (sliding windows) is never judged on arrival again. The
+ * two halves of a pane's judgement see the rules in force at their own time: a rule update that
+ * changes a rule from absence to another kind, or back, between them is applied to neither or to
+ * both halves of that one pane.
  */
 final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   private static final Comparator<EngineInput> EVENT_TIME_ORDER =
@@ -196,6 +200,9 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
           skipped.inc(engine.skippedWithoutReference());
           judgedUpTo.put(seriesOf(input), input.stats().windowEnd().getMillis());
           input = input.judged();
+        } else if (!overlapping(judgedUpTo.get(seriesOf(input)).read())) {
+          // It waits for the watermark, and nothing of its (key, metric) may overtake it.
+          judgedUpTo.remove(seriesOf(input));
         }
         break;
       default:
@@ -237,6 +244,7 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
     absenceRules.removeIf(rule -> rule.condition().kind() != Condition.Kind.ABSENCE);
     RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
     Instant now = Instant.now();
+    Map<String, Long> lastJudged = new HashMap<>();
     int i = 0;
     while (i < due.size()) {
       long time = due.get(i).time();
@@ -250,10 +258,18 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
           } else {
             engine.onWindow(input.stats(), input.reference(), rules, now);
             String series = seriesOf(input);
-            Long judged = judgedUpTo.get(series).read();
+            Long judged =
+                lastJudged.containsKey(series)
+                    ? lastJudged.get(series)
+                    : judgedUpTo.get(series).read();
+            long start = input.stats().windowStart().getMillis();
             long end = input.stats().windowEnd().getMillis();
-            if (judged == null || judged < end) {
-              judgedUpTo.put(series, end);
+            if (overlapping(judged)) {
+              continue; // windows that overlap (sliding): never judged on arrival
+            } else if (judged != null && start < judged && end > judged) {
+              lastJudged.put(series, OVERLAPPING);
+            } else if (judged == null || judged < end) {
+              lastJudged.put(series, end);
             }
           }
         }
@@ -264,6 +280,22 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
     expireSilences(silenceUpdates, latestTime(due));
     pending.clear();
     Long next = null;
+    for (EngineInput input : later) {
+      if (input.type() == EngineInput.Type.STATS && !input.judgedOnArrival()) {
+        // Still waiting for the watermark: nothing of its (key, metric) may overtake it.
+        String series = seriesOf(input);
+        if (!overlapping(lastJudged.get(series))) {
+          lastJudged.put(series, null);
+        }
+      }
+    }
+    for (Map.Entry<String, Long> judged : lastJudged.entrySet()) {
+      if (judged.getValue() == null) {
+        judgedUpTo.remove(judged.getKey());
+      } else {
+        judgedUpTo.put(judged.getKey(), judged.getValue());
+      }
+    }
     for (EngineInput input : later) {
       pending.add(input);
       next = next == null ? input.time() - 1 : Math.min(next, input.time() - 1);
@@ -283,7 +315,20 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   private static boolean continuesJudgedWindows(
       EngineInput input, MapState<String, Long> judgedUpTo) {
     Long judged = judgedUpTo.get(seriesOf(input)).read();
-    return judged != null && judged == input.stats().windowStart().getMillis();
+    return judged != null
+        && !overlapping(judged)
+        && judged == input.stats().windowStart().getMillis();
+  }
+
+  /**
+   * {@code judgedUpTo} of a (key, metric) whose windows overlap (sliding windows: one started
+   * before the previous one ended): no pane of it is judged on arrival, since the window judged
+   * last is not the one before it.
+   */
+  private static final long OVERLAPPING = Long.MIN_VALUE;
+
+  private static boolean overlapping(@Nullable Long judged) {
+    return judged != null && judged == OVERLAPPING;
   }
 
   private static String seriesOf(EngineInput input) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.model.Alert;
 import dev.sluice.model.DeadLetter;
 import dev.sluice.model.ModelFixtures;
+import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import dev.sluice.rules.EngineInput;
 import dev.sluice.rules.EngineInput.EngineInputCoder;
@@ -12,6 +13,7 @@ import dev.sluice.rules.Rule;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
@@ -57,6 +59,58 @@ class JudgeWindowsFnTest {
   }
 
   /**
+   * A late pane of the window judged last waits for the watermark; the next window, arriving behind
+   * it, must not overtake it: judged in order, the late pane fires and the next window resolves.
+   */
+  @Test
+  void aPaneDoesNotOvertakeALatePaneOfItsSeriesThatWaitsForTheWatermark(TestPipeline p) {
+    WindowStats first = minute(0, 50);
+    WindowStats late =
+        new WindowStats(
+            "a",
+            "temperature",
+            first.windowStart(),
+            first.windowEnd(),
+            2,
+            180.0,
+            50.0,
+            130.0,
+            90.0,
+            40.0,
+            null,
+            null,
+            null,
+            null,
+            PaneTiming.LATE,
+            1,
+            true);
+    TestStream<KV<Integer, EngineInput>> stream =
+        TestStream.create(KvCoder.of(VarIntCoder.of(), EngineInputCoder.of()))
+            .addElements(pane(first))
+            .advanceWatermarkTo(ModelFixtures.T0.plus(60_000))
+            .addElements(pane(late), pane(minute(1, 50)))
+            .advanceWatermarkToInfinity();
+    RuleScenarios.expectAlerts(
+        judge(p, stream),
+        "FIRING hot v1 a temperature [0,1) 90",
+        "RESOLVED hot v1 a temperature [1,2) 50");
+    p.run().waitUntilFinish();
+  }
+
+  /** State written before judging on arrival existed: plain stats, tag {@code STATS}. */
+  @Test
+  void statsInTheEncodingOfThePreviousVersionDecodeAsNotYetJudged() throws Exception {
+    WindowStats stats = minute(3, 90);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    StringUtf8Coder.of().encode("STATS", bytes);
+    WindowStats.WindowStatsCoder.of().encode(stats, bytes);
+    EngineInput decoded =
+        CoderUtils.decodeFromByteArray(EngineInputCoder.of(), bytes.toByteArray());
+    assertThat(decoded.stats()).isEqualTo(stats);
+    assertThat(decoded.judgedOnArrival()).isFalse();
+  }
+
+  /**
    * A pane judged on arrival waits in the step's state for the absence rules; restored from a
    * checkpoint, it must still be marked, or its threshold rules would judge it twice.
    */
@@ -94,6 +148,11 @@ class JudgeWindowsFnTest {
                     KV.of(0, EngineInput.rule(Rule.fromJson(DELETE_HOT), DELETE_HOT, "test")),
                     ModelFixtures.T0.plus(60_000)))
             .advanceWatermarkToInfinity();
+    return judge(p, stream);
+  }
+
+  private static PCollection<Alert> judge(
+      TestPipeline p, TestStream<KV<Integer, EngineInput>> stream) {
     TupleTag<Alert> alertsTag = new TupleTag<Alert>() {};
     TupleTag<DeadLetter> deadLettersTag = new TupleTag<DeadLetter>() {};
     PCollectionTuple out =
