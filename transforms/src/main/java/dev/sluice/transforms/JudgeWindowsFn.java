@@ -193,16 +193,21 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
           }
           return;
         }
-        if (continuesJudgedWindows(input, judgedUpTo)) {
-          List<Rule> rules = rulesToJudge(rulesInForce(ruleUpdates), false);
-          RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
-          engine.onWindow(input.stats(), input.reference(), rules, Instant.now());
-          skipped.inc(engine.skippedWithoutReference());
-          judgedUpTo.put(seriesOf(input), input.stats().windowEnd().getMillis());
-          input = input.judged();
-        } else if (!overlapping(judgedUpTo.get(seriesOf(input)).read())) {
-          // It waits for the watermark, and nothing of its (key, metric) may overtake it.
-          judgedUpTo.remove(seriesOf(input));
+        String series = seriesOf(input);
+        Long judged = judgedUpTo.get(series).read();
+        if (judged != null && open(judged)) {
+          if (judged == input.stats().windowStart().getMillis()) {
+            // No window of its (key, metric) can come between: judge it now.
+            List<Rule> rules = rulesToJudge(rulesInForce(ruleUpdates), false);
+            RuleEngine engine = engine(alertStates, deadlines, silenceUpdates, out);
+            engine.onWindow(input.stats(), input.reference(), rules, Instant.now());
+            skipped.inc(engine.skippedWithoutReference());
+            judgedUpTo.put(series, input.stats().windowEnd().getMillis());
+            input = input.judged();
+          } else {
+            // It waits for the watermark, and nothing of its (key, metric) may overtake it.
+            judgedUpTo.put(series, judged + BLOCKED);
+          }
         }
         break;
       default:
@@ -264,12 +269,14 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
                     : judgedUpTo.get(series).read();
             long start = input.stats().windowStart().getMillis();
             long end = input.stats().windowEnd().getMillis();
-            if (overlapping(judged)) {
+            Long judgedEnd = judged == null ? null : judgedEnd(judged);
+            if (judged != null && judged == OVERLAPPING) {
               continue; // windows that overlap (sliding): never judged on arrival
-            } else if (judged != null && start < judged && end > judged) {
+            } else if (judgedEnd != null && start < judgedEnd && end > judgedEnd) {
               lastJudged.put(series, OVERLAPPING);
-            } else if (judged == null || judged < end) {
-              lastJudged.put(series, end);
+            } else {
+              // Judged now: open again, unless a pane of it still waits (below).
+              lastJudged.put(series, judgedEnd == null || judgedEnd < end ? end : judgedEnd);
             }
           }
         }
@@ -284,17 +291,15 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
       if (input.type() == EngineInput.Type.STATS && !input.judgedOnArrival()) {
         // Still waiting for the watermark: nothing of its (key, metric) may overtake it.
         String series = seriesOf(input);
-        if (!overlapping(lastJudged.get(series))) {
-          lastJudged.put(series, null);
+        Long judged =
+            lastJudged.containsKey(series) ? lastJudged.get(series) : judgedUpTo.get(series).read();
+        if (judged != null && open(judged)) {
+          lastJudged.put(series, judged + BLOCKED);
         }
       }
     }
     for (Map.Entry<String, Long> judged : lastJudged.entrySet()) {
-      if (judged.getValue() == null) {
-        judgedUpTo.remove(judged.getKey());
-      } else {
-        judgedUpTo.put(judged.getKey(), judged.getValue());
-      }
+      judgedUpTo.put(judged.getKey(), judged.getValue());
     }
     for (EngineInput input : later) {
       pending.add(input);
@@ -309,26 +314,28 @@ final class JudgeWindowsFn extends DoFn<KV<Integer, EngineInput>, Alert> {
   }
 
   /**
-   * Whether closed stats start where their (key, metric)'s last judged window ended: then no window
-   * of it can come between, and they can be judged now.
-   */
-  private static boolean continuesJudgedWindows(
-      EngineInput input, MapState<String, Long> judgedUpTo) {
-    Long judged = judgedUpTo.get(seriesOf(input)).read();
-    return judged != null
-        && !overlapping(judged)
-        && judged == input.stats().windowStart().getMillis();
-  }
-
-  /**
    * {@code judgedUpTo} of a (key, metric) whose windows overlap (sliding windows: one started
    * before the previous one ended): no pane of it is judged on arrival, since the window judged
    * last is not the one before it.
    */
   private static final long OVERLAPPING = Long.MIN_VALUE;
 
-  private static boolean overlapping(@Nullable Long judged) {
-    return judged != null && judged == OVERLAPPING;
+  /**
+   * Added to {@code judgedUpTo} while a pane of the (key, metric) waits for the watermark: no pane
+   * of it is judged on arrival then, and the end of the window judged last is kept (to see at the
+   * next wake whether the waiting pane's window overlaps it). Event times are within ±2^53 ms, so
+   * the two ranges never meet. State of the previous version holds no blocked values.
+   */
+  private static final long BLOCKED = 1L << 60;
+
+  /** Neither overlapping nor blocked: a pane starting at this end is judged on arrival. */
+  private static boolean open(long judged) {
+    return judged != OVERLAPPING && judged < BLOCKED / 2;
+  }
+
+  /** The end of the window judged last, blocked or not ({@code judged} is not OVERLAPPING). */
+  private static long judgedEnd(long judged) {
+    return judged >= BLOCKED / 2 ? judged - BLOCKED : judged;
   }
 
   private static String seriesOf(EngineInput input) {

@@ -97,6 +97,30 @@ class JudgeWindowsFnTest {
     p.run().waitUntilFinish();
   }
 
+  /**
+   * Sliding windows (2 minutes every minute) judged at two wakes overlap: the (key, metric) is
+   * never judged on arrival again, so a window that starts where the last judged one ended still
+   * waits for the watermark (a window between them may still come) and the deletion before it keeps
+   * it from firing.
+   */
+  @Test
+  void windowsThatOverlappedAcrossWakesAreNeverJudgedOnArrival(TestPipeline p) {
+    TestStream<KV<Integer, EngineInput>> stream =
+        TestStream.create(KvCoder.of(VarIntCoder.of(), EngineInputCoder.of()))
+            .addElements(pane(twoMinutes(0, 50)))
+            .advanceWatermarkTo(ModelFixtures.T0.plus(120_000))
+            .addElements(pane(twoMinutes(1, 50)))
+            .advanceWatermarkTo(ModelFixtures.T0.plus(180_000))
+            .addElements(pane(twoMinutes(3, 90)))
+            .addElements(
+                TimestampedValue.of(
+                    KV.of(0, EngineInput.rule(Rule.fromJson(DELETE_HOT), DELETE_HOT, "test")),
+                    ModelFixtures.T0.plus(180_000)))
+            .advanceWatermarkToInfinity();
+    PAssert.that(judge(p, stream)).empty();
+    p.run().waitUntilFinish();
+  }
+
   /** State written before judging on arrival existed: plain stats, tag {@code STATS}. */
   @Test
   void statsInTheEncodingOfThePreviousVersionDecodeAsNotYetJudged() throws Exception {
@@ -166,6 +190,29 @@ class JudgeWindowsFnTest {
 
   private static WindowStats minute(int minute, double mean) {
     return ModelFixtures.onTimeMinute("a", "temperature", minute, 1, mean, mean, mean, 0.0);
+  }
+
+  /** A closed on-time pane of the 2-minute window starting at {@code minute}. */
+  private static WindowStats twoMinutes(int minute, double mean) {
+    WindowStats one = minute(minute, mean);
+    return new WindowStats(
+        one.key(),
+        one.metric(),
+        one.windowStart(),
+        one.windowStart().plus(120_000),
+        1,
+        mean,
+        mean,
+        mean,
+        mean,
+        0.0,
+        null,
+        null,
+        null,
+        null,
+        PaneTiming.ON_TIME,
+        0,
+        true);
   }
 
   private static TimestampedValue<KV<Integer, EngineInput>> pane(WindowStats stats) {
