@@ -24,11 +24,11 @@ import org.joda.time.Instant;
  * Throughput of the PostgreSQL stats sink ({@link PostgresIO#writeStats()}) on the Direct runner
  * into the embedded PostgreSQL 16: N generated window-stats rows (1000 keys, 1-minute windows),
  * first into an empty table (inserts), then the same rows again (every row an upsert conflict: the
- * replay case), then the same windows with a higher pane index (every row replaced).
+ * replay case), then the same windows with a higher pane index (every row replaced); once with
+ * multi-row {@code INSERT} batches, once with {@code COPY} ({@link PostgresIO.Write#withCopy}).
  *
  * <pre>{@code
- * mvn -B -Pbenchmarks -pl benchmarks -am package -DskipTests
- * java -cp benchmarks/target/benchmarks.jar dev.sluice.benchmarks.PostgresSinkBenchmark 1000000
+ * benchmarks/run postgres-sink 1000000        # ROWS [BATCH_SIZE]
  * }</pre>
  */
 public final class PostgresSinkBenchmark {
@@ -50,10 +50,14 @@ public final class PostgresSinkBenchmark {
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.version"));
     try (EmbeddedPostgresStore store = EmbeddedPostgresStore.start(dir.resolve("pg"))) {
-      PostgresIO.createTables(EmbeddedStores.database(store), "bench");
-      run("insert (empty table)", store, rows, batchSize, 0);
-      run("replay (same rows again)", store, rows, batchSize, 0);
-      run("newer pane (every row replaced)", store, rows, batchSize, 1);
+      for (boolean copy : new boolean[] {false, true}) {
+        String how = copy ? "COPY" : "INSERT";
+        String schema = copy ? "bench_copy" : "bench";
+        PostgresIO.createTables(EmbeddedStores.database(store), schema);
+        run(how + " into an empty table", store, schema, rows, batchSize, 0, copy);
+        run(how + " replay (same rows again)", store, schema, rows, batchSize, 0, copy);
+        run(how + " newer pane (every row replaced)", store, schema, rows, batchSize, 1, copy);
+      }
       try (Connection c = store.connect();
           Statement s = c.createStatement();
           ResultSet r =
@@ -71,7 +75,13 @@ public final class PostgresSinkBenchmark {
   }
 
   private static void run(
-      String label, EmbeddedPostgresStore store, long rows, int batchSize, long paneIndex) {
+      String label,
+      EmbeddedPostgresStore store,
+      String schema,
+      long rows,
+      int batchSize,
+      long paneIndex,
+      boolean copy) {
     Pipeline pipeline =
         Pipeline.create(
             PipelineOptionsFactory.fromArgs(
@@ -89,14 +99,15 @@ public final class PostgresSinkBenchmark {
             "StoreStats",
             PostgresIO.writeStats()
                 .to(EmbeddedStores.database(store))
-                .withSchema("bench")
-                .withBatchSize(batchSize));
+                .withSchema(schema)
+                .withBatchSize(batchSize)
+                .withCopy(copy));
     long started = System.nanoTime();
     PipelineResult.State state = pipeline.run().waitUntilFinish();
     double seconds = (System.nanoTime() - started) / 1e9;
     System.out.printf(
         Locale.ROOT,
-        "%-34s %s in %6.1f s: %,10.0f rows/s%n",
+        "%-40s %s in %6.1f s: %,10.0f rows/s%n",
         label,
         state,
         seconds,

@@ -30,6 +30,7 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
@@ -357,6 +358,10 @@ public final class PostgresIO {
 
     abstract int batchSize();
 
+    abstract boolean copy();
+
+    abstract int writers();
+
     abstract int maxRetries();
 
     abstract Duration initialBackoff();
@@ -372,6 +377,8 @@ public final class PostgresIO {
           .setTable(definition.name())
           .setCreateTables(false)
           .setBatchSize(1_000)
+          .setCopy(true)
+          .setWriters(0)
           .setMaxRetries(1000)
           .setInitialBackoff(Duration.millis(100))
           .setRetryBudget(Duration.standardMinutes(5))
@@ -409,6 +416,35 @@ public final class PostgresIO {
             "batchSize must be between 1 and 100000, got " + batchSize);
       }
       return toBuilder().setBatchSize(batchSize).build();
+    }
+
+    /**
+     * Load batches of at least {@value UpsertFn#COPY_MIN_ROWS} rows with {@code COPY} into a
+     * temporary table of the session, then upsert them from it with one {@code INSERT ... SELECT}
+     * (default true; needs the {@code TEMPORARY} privilege, which PostgreSQL grants every user by
+     * default). False: one multi-row {@code INSERT} per batch. Same rows, same conflict handling;
+     * {@code COPY} costs the database less per row, which counts when a window close writes a burst
+     * of rows at once ({@code benchmarks/run postgres-sink}).
+     */
+    public Write<T> withCopy(boolean copy) {
+      return toBuilder().setCopy(copy).build();
+    }
+
+    /**
+     * Spreads the rows over this many keys ({@code Reshuffle}, step {@code Redistribute}) before
+     * the upsert, so a burst of rows (a window close) is written apart from the step that produced
+     * it, by up to this many writers in parallel. On Flink the rows go round-robin to the writer
+     * subtasks whatever the number, and the producing step's other outputs (e.g. to the rule step)
+     * no longer wait for the database: {@code benchmarks/run latency} measured alerts p50 1.3–1.5 s
+     * with it against 2.9 s without, stats rows the same. On the Direct runner it costs more than
+     * it gives (the main job, with it on every PostgreSQL write, took 50 s instead of 40 s).
+     * Default: none, rows are written where they are produced.
+     */
+    public Write<T> withWriters(int writers) {
+      if (writers < 1 || writers > 1_000) {
+        throw new IllegalArgumentException("writers must be between 1 and 1000, got " + writers);
+      }
+      return toBuilder().setWriters(writers).build();
     }
 
     /**
@@ -471,8 +507,12 @@ public final class PostgresIO {
                 + qualifiedTable()
                 + "; set it with PostgresTable.withDdl");
       }
-      return input
-          .apply("Upsert", ParDo.of(new UpsertFn<>(this)))
+      PCollection<T> rows =
+          writers() == 0
+              ? input
+              // Few keys: a runner that makes a bundle per key still writes full batches.
+              : input.apply("Redistribute", Reshuffle.<T>viaRandomKey().withNumBuckets(writers()));
+      return rows.apply("Upsert", ParDo.of(new UpsertFn<>(this)))
           .setCoder(DeadLetter.DeadLetterCoder.of())
           // Joinable with other dead letters: the global window with the default trigger.
           .apply(
@@ -494,6 +534,8 @@ public final class PostgresIO {
           .add(DisplayData.item("table", qualifiedTable()))
           .add(DisplayData.item("createTables", createTables()))
           .add(DisplayData.item("batchSize", batchSize()))
+          .add(DisplayData.item("copy", copy()))
+          .add(DisplayData.item("writers", writers()))
           .add(DisplayData.item("maxRetries", maxRetries()))
           .add(DisplayData.item("initialBackoff", initialBackoff()))
           .add(DisplayData.item("retryBudget", retryBudget()));
@@ -512,6 +554,10 @@ public final class PostgresIO {
       abstract Builder<T> setCreateTables(boolean value);
 
       abstract Builder<T> setBatchSize(int value);
+
+      abstract Builder<T> setCopy(boolean value);
+
+      abstract Builder<T> setWriters(int value);
 
       abstract Builder<T> setMaxRetries(int value);
 
@@ -579,6 +625,9 @@ public final class PostgresIO {
 
   /** Buffers a bundle's rows and upserts them in batches; see the class comment for retries. */
   static final class UpsertFn<T> extends DoFn<T, DeadLetter> {
+    /** Smallest batch loaded with {@code COPY} (when on); smaller ones are one INSERT. */
+    static final int COPY_MIN_ROWS = 50;
+
     /** Cap of every retry delay. */
     static final Duration MAX_BACKOFF = Duration.standardSeconds(10);
 
@@ -588,6 +637,7 @@ public final class PostgresIO {
     private final String ddl;
     private final String qualifiedTable;
     private final int batchSize;
+    private final boolean copy;
     private final int maxRetries;
     private final long initialBackoffMillis;
     private final long retryBudgetMillis;
@@ -605,6 +655,7 @@ public final class PostgresIO {
       this.sql = table.upsertSql(qualifiedTable);
       this.ddl = spec.createTables() ? table.ddl(spec.schema(), spec.table()) : null;
       this.batchSize = spec.batchSize();
+      this.copy = spec.copy();
       this.maxRetries = spec.maxRetries();
       this.initialBackoffMillis = spec.initialBackoff().getMillis();
       this.retryBudgetMillis = spec.retryBudget().getMillis();
@@ -708,8 +759,12 @@ public final class PostgresIO {
       List<Map.Entry<String, Pending<T>>> rows = new ArrayList<>(byKey.entrySet());
       rows.sort(Map.Entry.comparingByKey(Comparator.naturalOrder()));
       List<Pending<T>> batch = rows.stream().map(Map.Entry::getValue).toList();
+      String copyText =
+          copy && batch.size() >= COPY_MIN_ROWS
+              ? CopyText.encode(table, batch.stream().map(Pending::row).toList())
+              : null;
       try {
-        withRetries("upsert into " + qualifiedTable, () -> execute(batch));
+        withRetries("upsert into " + qualifiedTable, () -> execute(batch, copyText));
       } catch (PermanentFailure e) {
         // Find the rows the database refuses; write the others one by one.
         LOG.warn(
@@ -719,7 +774,7 @@ public final class PostgresIO {
             e.getMessage());
         for (Pending<T> pending : batch) {
           try {
-            withRetries("upsert into " + qualifiedTable, () -> execute(List.of(pending)));
+            withRetries("upsert into " + qualifiedTable, () -> execute(List.of(pending), null));
           } catch (PermanentFailure rowFailure) {
             rejects.reject(pending, rowFailure.getMessage());
           }
@@ -727,15 +782,21 @@ public final class PostgresIO {
       }
     }
 
-    private Void execute(List<Pending<T>> batch) throws SQLException {
+    /** One transaction: {@code copyText} (the batch as COPY text) if given, else an INSERT. */
+    private Void execute(List<Pending<T>> batch, @Nullable String copyText) throws SQLException {
       try (Connection connection = dataSource.getConnection()) {
         connection.setAutoCommit(false);
-        try (PreparedStatement statement = connection.prepareStatement(sql)) {
-          for (Pending<T> pending : batch) {
-            table.bind(statement, pending.row());
-            statement.addBatch();
+        try (PreparedStatement statement =
+            copyText == null ? connection.prepareStatement(sql) : null) {
+          if (statement == null) {
+            CopyText.upsert(connection, table, qualifiedTable, copyText);
+          } else {
+            for (Pending<T> pending : batch) {
+              table.bind(statement, pending.row());
+              statement.addBatch();
+            }
+            statement.executeBatch();
           }
-          statement.executeBatch();
           connection.commit();
         } catch (SQLException | RuntimeException e) {
           try {

@@ -271,28 +271,53 @@ public abstract class PostgresTable<T> implements Serializable {
     }
   }
 
-  /** The upsert statement for {@code qualifiedTable} (validated names). */
+  /** The upsert statement for {@code qualifiedTable} (validated names), one row of parameters. */
   String upsertSql(String qualifiedTable) {
     String values =
         columns().stream()
             .map(c -> casts().containsKey(c) ? "?::" + casts().get(c) : "?")
             .collect(Collectors.joining(", "));
     String written = writeTimeColumn();
+    return insertInto(qualifiedTable)
+        + " VALUES ("
+        + values
+        + (written == null ? "" : ", now()")
+        + ")"
+        + onConflictSql();
+  }
+
+  /**
+   * The same upsert of every row of {@code source}, a table with the same columns (the rows a
+   * {@code COPY} loaded, see {@link CopyText}).
+   */
+  String upsertFromSql(String qualifiedTable, String source) {
+    String written = writeTimeColumn();
+    return insertInto(qualifiedTable)
+        + " SELECT "
+        + String.join(", ", columns())
+        + (written == null ? "" : ", now()")
+        + " FROM "
+        + source
+        + onConflictSql();
+  }
+
+  private String insertInto(String qualifiedTable) {
+    String written = writeTimeColumn();
+    return "INSERT INTO "
+        + qualifiedTable
+        + " AS t ("
+        + String.join(", ", columns())
+        + (written == null ? "" : ", " + written)
+        + ")";
+  }
+
+  private String onConflictSql() {
     StringBuilder sql =
-        new StringBuilder("INSERT INTO ")
-            .append(qualifiedTable)
-            .append(" AS t (")
-            .append(String.join(", ", columns()))
-            .append(written == null ? "" : ", " + written)
-            .append(") VALUES (")
-            .append(values)
-            .append(written == null ? "" : ", now()")
-            .append(") ON CONFLICT (")
-            .append(String.join(", ", keyColumns()))
-            .append(")");
+        new StringBuilder(" ON CONFLICT (").append(String.join(", ", keyColumns())).append(")");
     if (onConflict() == OnConflict.DO_NOTHING) {
       return sql.append(" DO NOTHING").toString();
     }
+    String written = writeTimeColumn();
     List<String> updated = columns().stream().filter(c -> !keyColumns().contains(c)).toList();
     sql.append(" DO UPDATE SET ")
         .append(

@@ -11,7 +11,6 @@ import dev.sluice.model.PaneTiming;
 import dev.sluice.model.WindowStats;
 import java.io.Serializable;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.OffsetDateTime;
@@ -69,20 +68,7 @@ class PostgresIOIT {
   }
 
   private static List<String> query(String sql) throws SQLException {
-    List<String> rows = new ArrayList<>();
-    try (Connection c = postgres.connect();
-        Statement s = c.createStatement();
-        ResultSet r = s.executeQuery(sql)) {
-      int columns = r.getMetaData().getColumnCount();
-      while (r.next()) {
-        StringBuilder row = new StringBuilder();
-        for (int i = 1; i <= columns; i++) {
-          row.append(i > 1 ? "|" : "").append(r.getString(i));
-        }
-        rows.add(row.toString());
-      }
-    }
-    return rows;
+    return postgres.query(sql);
   }
 
   private static void write(Pipeline pipeline, String schema, List<WindowStats> rows) {
@@ -355,9 +341,22 @@ class PostgresIOIT {
                   await()
                       .atMost(java.time.Duration.ofSeconds(60))
                       .until(() -> !waitingBackends().isEmpty());
-                  query(
-                      "SELECT pg_terminate_backend(pid) FROM pg_locks"
-                          + " WHERE NOT granted AND relation = 'lost.window_stats'::regclass");
+                  List<String> killed =
+                      query(
+                          "SELECT pid FROM pg_locks WHERE NOT granted"
+                              + " AND relation = 'lost.window_stats'::regclass"
+                              + " AND pg_terminate_backend(pid)");
+                  // Gone before the lock is released: else a writer granted the lock first could
+                  // commit before it sees the termination, and nothing would be retried.
+                  await()
+                      .atMost(java.time.Duration.ofSeconds(60))
+                      .until(
+                          () ->
+                              query(
+                                      "SELECT pid FROM pg_stat_activity WHERE pid IN ("
+                                          + String.join(", ", killed)
+                                          + ")")
+                                  .isEmpty());
                 } catch (SQLException e) {
                   throw new IllegalStateException(e);
                 } finally {

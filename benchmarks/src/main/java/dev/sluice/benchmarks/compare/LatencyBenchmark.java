@@ -122,7 +122,10 @@ public final class LatencyBenchmark {
     processed
         .stats()
         .get(0)
-        .apply("WriteStats", PostgresIO.writeStats().to(database).withSchema(schema));
+        // Written apart from the step that closes the windows: the rule step's input does not
+        // wait for PostgreSQL (PostgresIO.Write#withWriters).
+        .apply(
+            "WriteStats", PostgresIO.writeStats().to(database).withSchema(schema).withWriters(2));
     processed
         .alerts()
         .apply(
