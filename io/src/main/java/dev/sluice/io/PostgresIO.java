@@ -377,7 +377,7 @@ public final class PostgresIO {
           .setTable(definition.name())
           .setCreateTables(false)
           .setBatchSize(1_000)
-          .setCopy(true)
+          .setCopy(false)
           .setWriters(0)
           .setMaxRetries(1000)
           .setInitialBackoff(Duration.millis(100))
@@ -421,10 +421,12 @@ public final class PostgresIO {
     /**
      * Load batches of at least {@value UpsertFn#COPY_MIN_ROWS} rows with {@code COPY} into a
      * temporary table of the session, then upsert them from it with one {@code INSERT ... SELECT}
-     * (default true; needs the {@code TEMPORARY} privilege, which PostgreSQL grants every user by
-     * default). False: one multi-row {@code INSERT} per batch. Same rows, same conflict handling;
-     * {@code COPY} costs the database less per row, which counts when a window close writes a burst
-     * of rows at once ({@code benchmarks/run postgres-sink}).
+     * (needs the {@code TEMPORARY} privilege, which PostgreSQL grants every user by default).
+     * Default false: one multi-row {@code INSERT} per batch. Same rows, same conflict handling. On
+     * the 2-core benchmark machine {@code COPY} took 0.45–0.9 s for 2 x 15,000 stats rows against
+     * 0.67–1.5 s (a one-off plain JDBC program), but through a pipeline ({@code benchmarks/run
+     * postgres-sink}) and in {@code benchmarks/run latency} it made no measurable difference, so it
+     * is not the default.
      */
     public Write<T> withCopy(boolean copy) {
       return toBuilder().setCopy(copy).build();
@@ -435,7 +437,7 @@ public final class PostgresIO {
      * the upsert, so a burst of rows (a window close) is written apart from the step that produced
      * it, by up to this many writers in parallel. On Flink the rows go round-robin to the writer
      * subtasks whatever the number, and the producing step's other outputs (e.g. to the rule step)
-     * no longer wait for the database: {@code benchmarks/run latency} measured alerts p50 1.3–1.5 s
+     * no longer wait for the database: {@code benchmarks/run latency} measured alerts p50 1.3–1.8 s
      * with it against 2.9 s without, stats rows the same. On the Direct runner it costs more than
      * it gives (the main job, with it on every PostgreSQL write, took 50 s instead of 40 s).
      * Default: none, rows are written where they are produced.

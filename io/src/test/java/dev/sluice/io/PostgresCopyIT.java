@@ -21,9 +21,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Batches loaded with {@code COPY} ({@link PostgresIO.Write#withCopy}, the default) store exactly
- * what the multi-row {@code INSERT} stores, and a row the database refuses in such a batch still
- * becomes a dead letter while the others are written.
+ * Batches loaded with {@code COPY} ({@link PostgresIO.Write#withCopy}) store exactly what the
+ * multi-row {@code INSERT} stores, and a row the database refuses in such a batch still becomes a
+ * dead letter while the others are written.
  */
 @ExtendWith(TestPipelineExtension.class)
 class PostgresCopyIT {
@@ -83,7 +83,8 @@ class PostgresCopyIT {
             PostgresIO.writeStats()
                 .to(postgres.database())
                 .withSchema("copied")
-                .withCreateTables(true));
+                .withCreateTables(true)
+                .withCopy(true));
     PCollection<DeadLetter> inserted =
         input.apply(
             "Inserted",
@@ -91,7 +92,8 @@ class PostgresCopyIT {
                 .to(postgres.database())
                 .withSchema("inserted")
                 .withCreateTables(true)
-                .withCopy(false));
+                // Through the redistribution, which must keep every row too.
+                .withWriters(2));
     PAssert.that(copied).empty();
     PAssert.that(inserted).empty();
     PipelineResult result = pipeline.run();
@@ -127,8 +129,7 @@ class PostgresCopyIT {
                     .to(postgres.database())
                     .withSchema("refused_copy")
                     .withCreateTables(true)
-                    // Through the redistribution: its rows and dead letters are kept too.
-                    .withWriters(2));
+                    .withCopy(true));
     PAssert.that(rejected)
         .satisfies(
             letters -> {
@@ -143,6 +144,7 @@ class PostgresCopyIT {
     pipeline.run().waitUntilFinish();
     assertThat(postgres.query("SELECT count(*) FROM refused_copy.window_stats"))
         .containsExactly("200");
+    assertThat(temporaryTables("refused_copy.window_stats")).isNotEmpty();
   }
 
   private static List<String> temporaryTables(String target) throws SQLException {
