@@ -65,7 +65,7 @@ import org.joda.time.Duration;
 public final class LatencyBenchmark {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  private static final int PARTITIONS = 2;
+  static final int PARTITIONS = 2;
 
   private LatencyBenchmark() {}
 
@@ -174,17 +174,7 @@ public final class LatencyBenchmark {
       // Phase 1: sustainable throughput, draining a backlog of three windows.
       kafka.createTopic("backlog", PARTITIONS);
       kafka.createTopic("backlog-alerts", 1);
-      long appendStart = System.nanoTime();
-      try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
-        for (long i = 0; i < workload.numEvents; i++) {
-          producer.send(
-              new ProducerRecord<>("backlog", (int) (i % PARTITIONS), null, workload.payload(i)));
-        }
-        producer.flush();
-      }
-      System.out.printf(
-          "Appended %,d events to the backlog in %.1f s%n",
-          workload.numEvents, (System.nanoTime() - appendStart) / 1e9);
+      appendBacklog(bootstrap, "backlog", workload);
       PipelineResult drain =
           pipeline(
                   bootstrap,
@@ -409,6 +399,21 @@ public final class LatencyBenchmark {
     return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
   }
 
+  /** Appends the workload's events to {@code topic}, round-robin over its partitions. */
+  static void appendBacklog(String bootstrap, String topic, Workload workload) {
+    long appendStart = System.nanoTime();
+    try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
+      for (long i = 0; i < workload.numEvents; i++) {
+        producer.send(
+            new ProducerRecord<>(topic, (int) (i % PARTITIONS), null, workload.payload(i)));
+      }
+      producer.flush();
+    }
+    System.out.printf(
+        "Appended %,d events to %s in %.1f s%n",
+        workload.numEvents, topic, (System.nanoTime() - appendStart) / 1e9);
+  }
+
   private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
     Properties props = new Properties();
     props.put("bootstrap.servers", bootstrap);
@@ -489,7 +494,7 @@ public final class LatencyBenchmark {
   }
 
   /** Stats rows per window end (epoch millis) for windows ending after {@code after}. */
-  private static Map<Long, Long> rowsPerWindow(Connection db, String schema, long after)
+  static Map<Long, Long> rowsPerWindow(Connection db, String schema, long after)
       throws Exception {
     Map<Long, Long> rows = new HashMap<>();
     try (Statement st = db.createStatement();
@@ -507,7 +512,7 @@ public final class LatencyBenchmark {
     return rows;
   }
 
-  private static void pause(long millis) {
+  static void pause(long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
